@@ -1,0 +1,130 @@
+//! Unit tests of the decoder: the fast path, isolation of bad records, extracted fields.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
+
+use super::*;
+use crate::schema::Catalog;
+use crate::source::RawChunk;
+
+const NOW: i64 = 1_796_000_000_000_000; // 2026-12-01
+
+fn chunk(lines: &[&str]) -> RawChunk {
+    let mut c = RawChunk::new(Arc::from("test"), None, 1);
+    for (i, l) in lines.iter().enumerate() {
+        c.push(i as i64 + 1, l.as_bytes(), 1 << 20);
+    }
+    c
+}
+
+fn decoder(table: &str) -> Decoder {
+    Decoder::new(Catalog::builtin().unwrap().get(table).unwrap().clone())
+}
+
+fn req(status: &str) -> String {
+    format!(
+        r#"{{"ts":"2026-11-27T13:00:00Z","service":"api","endpoint":"GET /x","status":{status},"duration_ms":1.5}}"#
+    )
+}
+
+#[test]
+fn a_clean_chunk_decodes_in_one_batch_with_typed_columns() {
+    let lines: Vec<String> = (0..100).map(|i| req(&(200 + i % 3).to_string())).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let out = decoder("requests").decode(&chunk(&refs), NOW);
+    assert!(out.rejected.is_empty());
+    let b = out.batch.unwrap();
+    assert_eq!(b.num_rows(), 100);
+    assert_eq!(
+        b.schema(),
+        Catalog::builtin().unwrap().get("requests").unwrap().stored
+    );
+    let status = b
+        .column_by_name("status")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    assert_eq!(status.value(1), 201);
+    let ts = b
+        .column_by_name("ts")
+        .unwrap()
+        .as_primitive::<TimestampMicrosecondType>();
+    // python: datetime(2026,11,27,13,tzinfo=timezone.utc).timestamp()*1e6
+    assert_eq!(ts.value(0), 1_795_784_400_000_000);
+    assert_eq!(
+        (out.first_index, out.last_index, out.records),
+        (1, 100, 100)
+    );
+}
+
+#[test]
+fn one_wrong_type_is_isolated_and_its_neighbours_are_kept_in_order() {
+    let mut lines: Vec<String> = (0..64).map(|i| req(&(200 + i).to_string())).collect();
+    lines[37] = req("\"fast\"");
+    lines[5] = req("{\"nested\":1}");
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let out = decoder("requests").decode(&chunk(&refs), NOW);
+    let positions: Vec<i64> = out.rejected.iter().map(|r| r.position).collect();
+    assert_eq!(positions, vec![6, 38]);
+    assert!(
+        out.rejected[1].reason.contains("status"),
+        "{}",
+        out.rejected[1].reason
+    );
+    let b = out.batch.unwrap();
+    assert_eq!(b.num_rows(), 62);
+    let status: Vec<i64> = b
+        .column_by_name("status")
+        .unwrap()
+        .as_primitive::<Int64Type>()
+        .values()
+        .to_vec();
+    let expected: Vec<i64> = (0..64)
+        .filter(|i| *i != 5 && *i != 37)
+        .map(|i| 200 + i)
+        .collect();
+    assert_eq!(status, expected);
+}
+
+#[test]
+fn unknown_fields_are_counted_and_properties_kept_verbatim() {
+    let lines = [
+        r#"{"ts":"2026-11-27T13:00:00Z","event":"purchase","user_id":"u1","properties":{"currency":"USD","items":3,"utm":{"source":"mail"}},"sdk":"js","extra":1}"#,
+        r#"{"ts":"2026-11-27T13:00:01Z","event":"visit","anonymous_id":"a1","sdk":"ios"}"#,
+        r#"{"ts":"2026-11-27T13:00:02Z","event":"visit"}"#,
+        r#"{"ts":"2026-11-27T13:00:02Z","event":"visit","user_id":"u1","properties":[1]}"#,
+    ];
+    let out = decoder("events").decode(&chunk(&lines), NOW);
+    let mut unknown = out.unknown_fields.clone();
+    unknown.sort();
+    assert_eq!(
+        unknown,
+        vec![("extra".to_string(), 1), ("sdk".to_string(), 2)]
+    );
+    let b = out.batch.unwrap();
+    assert_eq!(b.num_rows(), 2);
+    let props = b.column_by_name("properties").unwrap().as_string::<i32>();
+    assert_eq!(
+        props.value(0),
+        r#"{"currency":"USD","items":3,"utm":{"source":"mail"}}"#
+    );
+    assert!(props.is_null(1));
+    let reasons: Vec<&str> = out.rejected.iter().map(|r| r.reason.as_str()).collect();
+    assert!(
+        reasons[0].contains("needs one of `user_id`, `anonymous_id`"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].contains("`properties` must be a JSON object"),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn every_record_of_a_bad_chunk_is_accounted_for() {
+    let lines = ["{", "[]", "\"x\"", "{\"ts\":1}", "null", "{}"];
+    let out = decoder("requests").decode(&chunk(&lines), NOW);
+    assert!(out.batch.is_none());
+    assert_eq!(out.rejected.len(), lines.len());
+}

@@ -1,0 +1,250 @@
+//! `postlaunch demo`: generate the post-launch scenario and ingest it, or write it as NDJSON.
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{NaiveDate, TimeZone, Utc};
+
+use super::{thousands, CliError, LakeArgs};
+use crate::demo::{self, ScenarioConfig, ALL_TABLES};
+use crate::pipeline::{self, IngestOptions};
+use crate::source::file::ChunkLimits;
+use crate::source::RawChunk;
+
+/// Generate a realistic post-launch scenario and ingest it into the lake.
+///
+/// Deterministic for a given seed: services and endpoints with lognormal latencies and error
+/// bursts, hosts, databases and caches, web vitals, a purchase funnel and feature usage, an A/B
+/// experiment with a real effect, feedback and NPS, deployments (one regresses checkout p95 by
+/// about 30%), an incident, and a few malformed records that end in `_rejected`.
+///
+/// Running it twice into the same lake stores nothing twice.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// Random seed; the same seed gives the same data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Days of data (two weeks give a week-over-week comparison).
+    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub days: u32,
+    /// Volume multiplier (1.0 ≈ 25k requests per day).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Launch day (UTC midnight), YYYY-MM-DD.
+    #[arg(long, default_value = "2026-11-02")]
+    pub start: NaiveDate,
+    /// Only these tables (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub tables: Vec<String>,
+    /// Leave out the malformed records.
+    #[arg(long)]
+    pub no_malformed: bool,
+    /// Skew the experiment's split 55/45 (a sample-ratio mismatch, for testing SRM checks).
+    #[arg(long)]
+    pub srm_skew: bool,
+    /// Write `DIR/<table>.ndjson` files instead of ingesting.
+    #[arg(long, value_name = "DIR")]
+    pub emit: Option<PathBuf>,
+}
+
+fn config(args: &Args) -> Result<ScenarioConfig, CliError> {
+    if !(args.scale.is_finite() && args.scale > 0.0 && args.scale <= 1000.0) {
+        return Err(CliError::Usage(format!(
+            "--scale is {}, expected a number in (0, 1000]",
+            args.scale
+        )));
+    }
+    for t in &args.tables {
+        if !ALL_TABLES.contains(&t.as_str()) {
+            return Err(CliError::Usage(format!(
+                "--tables: unknown table `{t}`, expected some of {}",
+                ALL_TABLES.join(", ")
+            )));
+        }
+    }
+    let start = args
+        .start
+        .and_hms_opt(0, 0, 0)
+        .map(|d| Utc.from_utc_datetime(&d))
+        .ok_or_else(|| CliError::Usage(format!("--start `{}` is not a valid date", args.start)))?;
+    Ok(ScenarioConfig {
+        seed: args.seed,
+        days: args.days,
+        scale: args.scale,
+        start,
+        tables: args.tables.clone(),
+        srm_skew: args.srm_skew,
+        malformed: !args.no_malformed,
+    })
+}
+
+pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
+    let cfg = config(&args)?;
+    match &args.emit {
+        Some(dir) => emit(&cfg, dir, quiet),
+        None => ingest(&cfg, &args.lake, quiet),
+    }
+}
+
+fn emit(cfg: &ScenarioConfig, dir: &std::path::Path, quiet: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
+    let mut files: BTreeMap<String, BufWriter<std::fs::File>> = BTreeMap::new();
+    let scenario = demo::generate(cfg, &mut |table, line| {
+        let w = match files.get_mut(table) {
+            Some(w) => w,
+            None => {
+                let path = dir.join(format!("{table}.ndjson"));
+                let f = std::fs::File::create(&path)
+                    .with_context(|| format!("creating `{}`", path.display()))?;
+                files
+                    .entry(table.to_string())
+                    .or_insert(BufWriter::with_capacity(1 << 20, f))
+            }
+        };
+        w.write_all(line)?;
+        w.write_all(b"\n")?;
+        Ok(())
+    })?;
+    for (_, mut w) in files {
+        w.flush()?;
+    }
+    if !quiet {
+        for (table, n) in &scenario.records {
+            eprintln!(
+                "{}: {} lines",
+                dir.join(format!("{table}.ndjson")).display(),
+                thousands(*n)
+            );
+        }
+    }
+    Ok(())
+}
+
+fn ingest(cfg: &ScenarioConfig, lake_args: &LakeArgs, quiet: bool) -> anyhow::Result<()> {
+    let catalog = lake_args.catalog()?;
+    let lake = &lake_args.lake;
+    let tables: Vec<&str> = if cfg.tables.is_empty() {
+        ALL_TABLES.to_vec()
+    } else {
+        cfg.tables.iter().map(String::as_str).collect()
+    };
+    let started = std::time::Instant::now();
+    let bar = super::progress_bar(
+        Some(tables.len() as u64),
+        quiet,
+        "{spinner} demo: {msg} [{bar:20}] {pos}/{len} tables",
+    );
+    let mut scenario = None;
+    let mut lines = Vec::new();
+    for table in tables {
+        bar.set_message(table.to_string());
+        let schema = catalog.get(table)?.clone();
+        let mut one = cfg.clone();
+        one.tables = vec![table.to_string()];
+        let source: Arc<str> = format!(
+            "demo:seed={}:days={}:scale={}:start={}:srm_skew={}:malformed={}",
+            cfg.seed,
+            cfg.days,
+            cfg.scale,
+            cfg.start.format("%Y-%m-%d"),
+            cfg.srm_skew,
+            cfg.malformed
+        )
+        .into();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let producer: pipeline::Producer = Box::new(move |coverage, emit| {
+            let covered = coverage(&source, None);
+            let limits = ChunkLimits::default();
+            let mut chunk = RawChunk::new(source.clone(), None, 1);
+            let mut index = 0i64;
+            let mut skipped = 0u64;
+            let mut failure = None;
+            let scenario = demo::generate(&one, &mut |_, line| {
+                index += 1;
+                chunk.last_index = index;
+                if covered.as_ref().is_some_and(|c| c.contains(index)) {
+                    skipped += 1;
+                } else {
+                    chunk.push(index, line, limits.max_record_bytes);
+                }
+                if chunk.data.len() >= limits.chunk_bytes
+                    || chunk.records.len() >= limits.chunk_records
+                {
+                    let next = RawChunk::new(source.clone(), None, index + 1);
+                    if let Err(e) = emit(std::mem::replace(&mut chunk, next)) {
+                        failure = Some(e);
+                        anyhow::bail!("ingest stopped");
+                    }
+                }
+                Ok(())
+            });
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            let scenario = scenario?;
+            if chunk.last_index >= chunk.first_index {
+                emit(chunk)?;
+            }
+            let _ = tx.send(scenario);
+            Ok(skipped)
+        });
+        let report = pipeline::run(lake, schema, IngestOptions::default(), producer)?;
+        if let Ok(s) = rx.try_recv() {
+            scenario.get_or_insert(s);
+        }
+        lines.push(
+            super::ingest::summary(&report)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        );
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if quiet {
+        return Ok(());
+    }
+    eprintln!(
+        "demo lake at `{}` ({:.1} s):",
+        lake.display(),
+        started.elapsed().as_secs_f64()
+    );
+    for l in &lines {
+        eprintln!("  {l}");
+    }
+    if let Some(s) = scenario {
+        eprintln!(
+            "\nscenario (seed {}): {} → {}; regressing deployment {} completed {} (p95 ×{:.2}); rolled back {}; incident {} ({}) on {}; experiment `{}` ({}), treatment lift {:+.0}% on checkout→purchase; new feature `{}` from {}",
+            cfg.seed,
+            s.start.format("%Y-%m-%d"),
+            s.end.format("%Y-%m-%d"),
+            s.regressing_deployment,
+            s.regression_completed_at.format("%Y-%m-%d %H:%M UTC"),
+            s.regression_factor,
+            s.rolled_back_deployment,
+            s.incident_id,
+            s.incident_severity,
+            s.incident_service,
+            s.experiment,
+            s.variants.join("/"),
+            s.treatment_lift * 100.0,
+            s.new_feature,
+            s.new_feature_launched_at.format("%Y-%m-%d"),
+        );
+    }
+    let lake_flag = if lake == std::path::Path::new("./lake") {
+        String::new()
+    } else {
+        format!(" --lake {}", lake.display())
+    };
+    println!(
+        "\nTry:\n  postlaunch sql{lake_flag} \"SELECT service, count(*) AS requests, approx_percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms FROM requests GROUP BY service ORDER BY p95_ms DESC\"\n  postlaunch sql{lake_flag} \"SELECT date, count(*) FILTER (WHERE status >= 500) * 1.0 / count(*) AS error_rate FROM requests WHERE service = 'checkout' GROUP BY date ORDER BY date\"\n  postlaunch sql{lake_flag} \"SELECT json_get_str(properties, 'currency') AS currency, count(*) AS purchases, sum(revenue) AS revenue FROM events WHERE event = 'purchase' GROUP BY 1\"\n\n  and what was rejected: postlaunch sql{lake_flag} \"SELECT target_table, position, reason FROM _rejected\""
+    );
+    Ok(())
+}

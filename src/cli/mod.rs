@@ -1,0 +1,278 @@
+//! The command line: one module per subcommand (`Args` + `run`). Doc comments are the `--help`.
+//!
+//! Exit codes: 0 success; 1 a condition was found (e.g. `sql --fail-on-rows` matched);
+//! 2 runtime error; 64 bad command-line usage; 78 bad configuration (schemas, pipeline files).
+
+pub mod compact;
+pub mod demo;
+pub mod ingest;
+pub mod schema;
+pub mod sql;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the command ran and found the condition it checks for.
+pub const EXIT_FOUND: u8 = 1;
+/// Exit code: runtime error (I/O, corrupt data, query failure).
+pub const EXIT_RUNTIME: u8 = 2;
+/// Exit code: bad command-line usage (sysexits EX_USAGE).
+pub const EXIT_USAGE: u8 = 64;
+/// Exit code: bad configuration (sysexits EX_CONFIG).
+pub const EXIT_CONFIG: u8 = 78;
+
+/// postlaunch: post-launch analytics for SREs, analysts and product owners.
+///
+/// Events (requests, metrics, web vitals, product events, experiment exposures, feedback,
+/// deployments, incidents) go from NDJSON files or Kafka into a Hive-partitioned Parquet lake;
+/// SQL (DataFusion) runs over it. Start with `postlaunch demo`, then `postlaunch sql`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "postlaunch",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr: no progress bar, no summary.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log format on stderr (`json` for daemons and log shippers).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "POSTLAUNCH_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ingest NDJSON files (or stdin) into a lake table.
+    Ingest(ingest::Args),
+    /// Run read-only SQL over the lake (a query, a file, or an interactive prompt).
+    Sql(sql::Args),
+    /// Generate a realistic post-launch scenario and ingest it (or write it as NDJSON).
+    Demo(demo::Args),
+    /// Merge the small files of closed hours (query results do not change).
+    Compact(compact::Args),
+    /// Show the lake columns derived from the event schemas.
+    Schema(schema::Args),
+}
+
+/// The lake location, shared by the commands that use one.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LakeArgs {
+    /// Lake root folder.
+    #[arg(
+        long,
+        env = "POSTLAUNCH_LAKE",
+        default_value = "./lake",
+        value_name = "DIR"
+    )]
+    pub lake: PathBuf,
+    /// Folder of `*.schema.json` event schemas (default: the schemas built into the binary, copies
+    /// of the repository's `schemas/`).
+    #[arg(long, env = "POSTLAUNCH_SCHEMAS", value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
+}
+
+impl LakeArgs {
+    /// Loads the event schemas.
+    pub fn catalog(&self) -> Result<crate::schema::Catalog, CliError> {
+        match &self.schemas {
+            Some(dir) => crate::schema::Catalog::from_dir(dir),
+            None => crate::schema::Catalog::builtin(),
+        }
+        .map_err(|e| CliError::Config(e.to_string()))
+    }
+}
+
+/// Errors that choose the exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Config(String),
+    /// The command ran and found what it checks for (exit 1), with a message.
+    #[error("{0}")]
+    Found(String),
+}
+
+/// Parses human sizes: `512`, `64KiB`, `128MiB`, `1GiB`, `10MB`.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| {
+        format!("`{s}` is not a size, expected e.g. `128MiB`, `64KiB`, `1GiB` or bytes")
+    })?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kib" | "k" => 1024.0,
+        "mib" | "m" => 1024.0 * 1024.0,
+        "gib" | "g" => 1024.0 * 1024.0 * 1024.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        other => {
+            return Err(format!(
+                "`{s}` has unknown unit `{other}`, expected B, KiB, MiB, GiB, KB, MB or GB"
+            ))
+        }
+    };
+    Ok((n * mult) as usize)
+}
+
+/// Parses human durations: `30s`, `15m`, `1h`, `2d`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| {
+        format!("`{s}` is not a duration, expected e.g. `30s`, `15m`, `1h` or `2d`")
+    })?;
+    let secs = match unit {
+        "ms" => return Ok(std::time::Duration::from_millis(n)),
+        "s" | "" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        other => {
+            return Err(format!(
+                "`{s}` has unknown unit `{other}`, expected ms, s, m, h or d"
+            ))
+        }
+    };
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+fn init_logging(cli: &Cli) {
+    let level = if cli.quiet {
+        "error"
+    } else {
+        match cli.verbose {
+            0 => "warn",
+            1 => "info",
+            _ => "debug",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("postlaunch={level},warn")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match cli.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.with_target(false).try_init(),
+    };
+}
+
+/// Parses the command line, runs the command and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    EXIT_OK
+                }
+                _ => EXIT_USAGE,
+            });
+        }
+    };
+    init_logging(&cli);
+    let quiet = cli.quiet;
+    let result = match cli.command {
+        Command::Ingest(a) => ingest::run(a, quiet),
+        Command::Sql(a) => sql::run(a, quiet),
+        Command::Demo(a) => demo::run(a, quiet),
+        Command::Compact(a) => compact::run(a, quiet),
+        Command::Schema(a) => schema::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            let code = match e.downcast_ref::<CliError>() {
+                Some(CliError::Usage(_)) => EXIT_USAGE,
+                Some(CliError::Config(_)) => EXIT_CONFIG,
+                Some(CliError::Found(_)) => EXIT_FOUND,
+                None => EXIT_RUNTIME,
+            };
+            eprintln!("error: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// A progress bar on stderr, hidden when stderr is not a terminal or output is quiet.
+pub fn progress_bar(len: Option<u64>, quiet: bool, template: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = match len {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_parse_and_explain_errors() {
+        assert_eq!(parse_size("128MiB"), Ok(128 << 20));
+        assert_eq!(parse_size("64 KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("12 parsecs").unwrap_err().contains("`parsecs`"));
+        assert!(parse_size("lots").unwrap_err().contains("`lots`"));
+        assert_eq!(
+            parse_duration("15m"),
+            Ok(std::time::Duration::from_secs(900))
+        );
+        assert_eq!(
+            parse_duration("2d"),
+            Ok(std::time::Duration::from_secs(172_800))
+        );
+        assert!(parse_duration("1 fortnight").is_err());
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(12), "12");
+    }
+}

@@ -1,0 +1,529 @@
+//! The commit log of one table: `<lake>/<table>/_log/<version>.json`, one JSON file per commit,
+//! numbered from 1 without gaps. A commit lists the data files it adds and removes and the source
+//! positions (file lines or Kafka offsets) whose records those files hold, rejected ones included.
+//!
+//! Protocol (see `docs/DESIGN.md`): data files are written under temporary names and fsynced; the
+//! commit file is published atomically with `link(2)`, which fails if that version exists (another
+//! writer won: re-read, check for overlap, retry); only then are the data files renamed to their
+//! final names. A crash before the link leaves invisible temporary files (removed later); a crash
+//! after it is rolled forward by [`TableLog::recover`]. Readers that list folders therefore only
+//! ever see committed, complete files.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::writer::{sync_dir, temp_path};
+use super::LakeError;
+
+/// A data file as recorded in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Path relative to the lake root, e.g. `requests/date=2026-11-27/hour=13/part-….parquet`.
+    pub path: String,
+    pub rows: u64,
+    pub bytes: u64,
+    /// Smallest and largest `ts` (µs) in the file.
+    pub min_ts: i64,
+    pub max_ts: i64,
+}
+
+/// Source positions covered by a commit (inclusive range).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRange {
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<i32>,
+    pub first: i64,
+    pub last: i64,
+}
+
+/// One commit file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Commit {
+    pub version: u64,
+    pub committed_at: String,
+    /// `ingest` or `compact`.
+    pub operation: String,
+    /// Host and process that wrote it.
+    pub writer: String,
+    #[serde(default)]
+    pub add: Vec<FileEntry>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+    #[serde(default)]
+    pub sources: Vec<SourceRange>,
+}
+
+impl Commit {
+    /// A commit of `operation` (the version is assigned when it is published).
+    pub fn new(
+        operation: &str,
+        add: Vec<FileEntry>,
+        remove: Vec<String>,
+        sources: Vec<SourceRange>,
+    ) -> Commit {
+        Commit {
+            version: 0,
+            committed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            operation: operation.to_string(),
+            writer: format!(
+                "{}:{}",
+                std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into()),
+                std::process::id()
+            ),
+            add,
+            remove,
+            sources,
+        }
+    }
+}
+
+/// Disjoint, sorted, inclusive ranges of positions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RangeSet(Vec<(i64, i64)>);
+
+impl RangeSet {
+    /// Adds `first..=last`, merging with overlapping or adjacent ranges.
+    pub fn insert(&mut self, first: i64, last: i64) {
+        if first > last {
+            return;
+        }
+        let (mut lo, mut hi) = (first, last);
+        let mut kept = Vec::with_capacity(self.0.len() + 1);
+        for &(a, b) in &self.0 {
+            if b.saturating_add(1) < lo || a > hi.saturating_add(1) {
+                kept.push((a, b));
+            } else {
+                lo = lo.min(a);
+                hi = hi.max(b);
+            }
+        }
+        kept.push((lo, hi));
+        kept.sort_unstable();
+        self.0 = kept;
+    }
+
+    pub fn contains(&self, x: i64) -> bool {
+        let i = self.0.partition_point(|&(_, b)| b < x);
+        self.0.get(i).is_some_and(|&(a, _)| a <= x)
+    }
+
+    /// Whether any position of `first..=last` is in the set.
+    pub fn overlaps(&self, first: i64, last: i64) -> bool {
+        let i = self.0.partition_point(|&(_, b)| b < first);
+        self.0.get(i).is_some_and(|&(a, _)| a <= last)
+    }
+
+    /// The parts of `first..=last` that are not in the set.
+    pub fn missing(&self, first: i64, last: i64) -> Vec<(i64, i64)> {
+        let mut out = Vec::new();
+        let mut lo = first;
+        for &(a, b) in &self.0 {
+            if b < lo {
+                continue;
+            }
+            if a > last {
+                break;
+            }
+            if a > lo {
+                out.push((lo, a - 1));
+            }
+            lo = b.saturating_add(1);
+            if lo > last {
+                return out;
+            }
+        }
+        if lo <= last {
+            out.push((lo, last));
+        }
+        out
+    }
+
+    /// The ranges.
+    pub fn ranges(&self) -> &[(i64, i64)] {
+        &self.0
+    }
+}
+
+/// What [`TableLog::recover`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Recovery {
+    /// Committed files whose rename was rolled forward.
+    pub rolled_forward: usize,
+    /// Files removed by a committed compaction that were still on disk, now deleted.
+    pub removed_leftovers: usize,
+    /// Uncommitted temporary files older than the grace period, deleted.
+    pub orphans_deleted: usize,
+}
+
+/// Temporary files younger than this may belong to a writer that is still running.
+pub const ORPHAN_GRACE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// The state of one table, replayed from its log.
+#[derive(Debug)]
+pub struct TableLog {
+    lake: PathBuf,
+    table: String,
+    version: u64,
+    files: BTreeMap<String, FileEntry>,
+    removed: Vec<String>,
+    coverage: HashMap<(String, Option<i32>), RangeSet>,
+}
+
+impl TableLog {
+    fn log_dir(&self) -> PathBuf {
+        self.lake.join(&self.table).join("_log")
+    }
+
+    /// Opens (and replays) the log of `table`; an absent log is an empty table.
+    pub fn open(lake: &Path, table: &str) -> Result<TableLog, LakeError> {
+        let mut log = TableLog {
+            lake: lake.to_path_buf(),
+            table: table.to_string(),
+            version: 0,
+            files: BTreeMap::new(),
+            removed: Vec::new(),
+            coverage: HashMap::new(),
+        };
+        log.refresh()?;
+        Ok(log)
+    }
+
+    /// Reads commits newer than the ones already replayed.
+    pub fn refresh(&mut self) -> Result<Vec<Commit>, LakeError> {
+        let mut new = Vec::new();
+        loop {
+            let path = self
+                .log_dir()
+                .join(format!("{:020}.json", self.version + 1));
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(source) => return Err(LakeError::Io { path, source }),
+            };
+            let commit: Commit = serde_json::from_str(&text).map_err(|e| LakeError::Log {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            if commit.version != self.version + 1 {
+                return Err(LakeError::Log {
+                    path,
+                    message: format!(
+                        "holds version {}, expected {}",
+                        commit.version,
+                        self.version + 1
+                    ),
+                });
+            }
+            self.apply(&commit);
+            new.push(commit);
+        }
+        Ok(new)
+    }
+
+    fn apply(&mut self, c: &Commit) {
+        self.version = c.version;
+        for r in &c.remove {
+            self.files.remove(r);
+            self.removed.push(r.clone());
+        }
+        for f in &c.add {
+            self.files.insert(f.path.clone(), f.clone());
+        }
+        for s in &c.sources {
+            self.coverage
+                .entry((s.source.clone(), s.partition))
+                .or_default()
+                .insert(s.first, s.last);
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Latest replayed version (0 for an empty table).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Live data files (paths relative to the lake root), including `_rejected` files this table
+    /// owns.
+    pub fn files(&self) -> impl Iterator<Item = &FileEntry> {
+        self.files.values()
+    }
+
+    /// Positions of `source` (and Kafka partition) already in the lake.
+    pub fn coverage(&self, source: &str, partition: Option<i32>) -> Option<&RangeSet> {
+        self.coverage.get(&(source.to_string(), partition))
+    }
+
+    /// Every covered source, for `postlaunch` status output and tests.
+    pub fn sources(&self) -> impl Iterator<Item = (&(String, Option<i32>), &RangeSet)> {
+        self.coverage.iter()
+    }
+
+    /// Publishes `commit` (assigning its version) and then makes its files visible. Fails with
+    /// [`LakeError::Conflict`] if a concurrent writer committed an overlapping source range or
+    /// removed a file this commit removes; the caller then discards its temporary files.
+    pub fn commit(&mut self, mut commit: Commit) -> Result<u64, LakeError> {
+        let dir = self.log_dir();
+        std::fs::create_dir_all(&dir).map_err(LakeError::io(&dir))?;
+        loop {
+            for s in &commit.sources {
+                if self
+                    .coverage(&s.source, s.partition)
+                    .is_some_and(|r| r.overlaps(s.first, s.last))
+                {
+                    return Err(LakeError::Conflict {
+                        table: self.table.clone(),
+                        message: format!(
+                            "positions {}..={} of `{}` are already committed (by another writer?)",
+                            s.first, s.last, s.source
+                        ),
+                    });
+                }
+            }
+            if let Some(gone) = commit.remove.iter().find(|r| !self.files.contains_key(*r)) {
+                return Err(LakeError::Conflict {
+                    table: self.table.clone(),
+                    message: format!("file `{gone}` is no longer live"),
+                });
+            }
+            commit.version = self.version + 1;
+            let final_path = dir.join(format!("{:020}.json", commit.version));
+            let tmp = dir.join(format!(
+                ".{:020}.{}.tmp",
+                commit.version,
+                std::process::id()
+            ));
+            let text = serde_json::to_vec_pretty(&commit).map_err(|e| LakeError::Log {
+                path: tmp.clone(),
+                message: e.to_string(),
+            })?;
+            {
+                use std::io::Write;
+                let mut f = std::fs::File::create(&tmp).map_err(LakeError::io(&tmp))?;
+                f.write_all(&text).map_err(LakeError::io(&tmp))?;
+                f.sync_all().map_err(LakeError::io(&tmp))?;
+            }
+            let linked = std::fs::hard_link(&tmp, &final_path);
+            let _ = std::fs::remove_file(&tmp);
+            match linked {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    tracing::debug!(table = %self.table, version = commit.version, "Lost a commit race; re-reading the log.");
+                    self.refresh()?;
+                }
+                Err(source) => {
+                    return Err(LakeError::Io {
+                        path: final_path,
+                        source,
+                    })
+                }
+            }
+        }
+        sync_dir(&dir)?;
+        self.apply(&commit);
+        self.finalize(&commit)?;
+        Ok(commit.version)
+    }
+
+    /// Renames the committed files to their final names and deletes removed ones (idempotent).
+    fn finalize(&self, commit: &Commit) -> Result<(), LakeError> {
+        let mut dirs = Vec::new();
+        for f in &commit.add {
+            let final_path = self.lake.join(&f.path);
+            let tmp = temp_path(&final_path, &self.table);
+            match std::fs::rename(&tmp, &final_path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && final_path.exists() => {}
+                Err(source) => return Err(LakeError::Io { path: tmp, source }),
+            }
+            if let Some(d) = final_path.parent() {
+                if !dirs.contains(&d.to_path_buf()) {
+                    dirs.push(d.to_path_buf());
+                }
+            }
+        }
+        for d in &dirs {
+            sync_dir(d)?;
+        }
+        for r in &commit.remove {
+            let p = self.lake.join(r);
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(LakeError::Io { path: p, source }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings the folders in line with the log after a crash: committed temporary files are
+    /// renamed, files removed by a committed compaction are deleted, and temporary files of this
+    /// table that no commit mentions and that are older than [`ORPHAN_GRACE`] are deleted.
+    pub fn recover(&self) -> Result<Recovery, LakeError> {
+        let mut report = Recovery::default();
+        for f in self.files.values() {
+            let final_path = self.lake.join(&f.path);
+            if final_path.exists() {
+                continue;
+            }
+            let tmp = temp_path(&final_path, &self.table);
+            if tmp.exists() {
+                std::fs::rename(&tmp, &final_path).map_err(LakeError::io(&tmp))?;
+                report.rolled_forward += 1;
+            } else {
+                return Err(LakeError::Inconsistent(format!(
+                    "committed file `{}` of table `{}` is missing",
+                    f.path, self.table
+                )));
+            }
+        }
+        for r in &self.removed {
+            if self.files.contains_key(r) {
+                continue;
+            }
+            if std::fs::remove_file(self.lake.join(r)).is_ok() {
+                report.removed_leftovers += 1;
+            }
+        }
+        let suffix = format!(".{}.tmp", self.table);
+        let now = std::time::SystemTime::now();
+        for top in [self.table.as_str(), crate::batch::rejected::REJECTED_TABLE] {
+            for path in walk_files(&self.lake.join(top)) {
+                let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                    continue;
+                };
+                if !(name.starts_with('.') && name.ends_with(&suffix)) {
+                    continue;
+                }
+                let old = std::fs::metadata(&path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|m| now.duration_since(m).ok())
+                    .is_some_and(|age| age > ORPHAN_GRACE);
+                if old && std::fs::remove_file(&path).is_ok() {
+                    report.orphans_deleted += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// Every file under `dir` (recursively), skipping `_log`.
+pub fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => {
+                    if p.file_name().is_some_and(|n| n != "_log") {
+                        stack.push(p);
+                    }
+                }
+                Ok(_) => out.push(p),
+                Err(_) => {}
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_set_merges_and_answers_membership() {
+        let mut r = RangeSet::default();
+        r.insert(10, 20);
+        r.insert(1, 5);
+        r.insert(6, 9); // adjacent on both sides: one range
+        assert_eq!(r.ranges(), &[(1, 20)]);
+        r.insert(30, 40);
+        assert!(r.contains(1) && r.contains(20) && r.contains(35));
+        assert!(!r.contains(0) && !r.contains(21) && !r.contains(41));
+        assert!(r.overlaps(15, 25) && r.overlaps(25, 30) && !r.overlaps(21, 29));
+        assert_eq!(r.missing(0, 50), vec![(0, 0), (21, 29), (41, 50)]);
+        assert_eq!(r.missing(2, 20), vec![]);
+        assert_eq!(r.missing(15, 35), vec![(21, 29)]);
+    }
+
+    fn entry(path: &str) -> FileEntry {
+        FileEntry {
+            path: path.into(),
+            rows: 1,
+            bytes: 1,
+            min_ts: 0,
+            max_ts: 0,
+        }
+    }
+
+    #[test]
+    fn commits_replay_and_overlapping_sources_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path();
+        std::fs::create_dir_all(lake.join("t/date=2026-01-01/hour=00")).unwrap();
+        let p = "t/date=2026-01-01/hour=00/a.parquet";
+        std::fs::write(temp_path(&lake.join(p), "t"), b"x").unwrap();
+        let mut log = TableLog::open(lake, "t").unwrap();
+        let src = |a, b| SourceRange {
+            source: "s".into(),
+            partition: None,
+            first: a,
+            last: b,
+        };
+        assert_eq!(
+            log.commit(Commit::new(
+                "ingest",
+                vec![entry(p)],
+                vec![],
+                vec![src(1, 10)]
+            ))
+            .unwrap(),
+            1
+        );
+        assert!(lake.join(p).exists(), "commit renames the file into place");
+
+        // a second writer that still believes the log is empty loses the race and sees the overlap
+        let mut stale = TableLog::open(lake, "t").unwrap();
+        stale.version = 0;
+        stale.coverage.clear();
+        let err = stale
+            .commit(Commit::new("ingest", vec![], vec![], vec![src(5, 12)]))
+            .unwrap_err();
+        assert!(matches!(err, LakeError::Conflict { .. }), "{err}");
+
+        let again = TableLog::open(lake, "t").unwrap();
+        assert_eq!(again.version(), 1);
+        assert!(again.coverage("s", None).unwrap().contains(10));
+        assert_eq!(again.files().count(), 1);
+    }
+
+    #[test]
+    fn recovery_rolls_committed_temp_files_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path();
+        let p = "t/date=2026-01-01/hour=00/a.parquet";
+        std::fs::create_dir_all(lake.join("t/date=2026-01-01/hour=00")).unwrap();
+        let mut log = TableLog::open(lake, "t").unwrap();
+        std::fs::write(temp_path(&lake.join(p), "t"), b"x").unwrap();
+        log.commit(Commit::new("ingest", vec![entry(p)], vec![], vec![]))
+            .unwrap();
+        // simulate a crash between the commit and the rename
+        std::fs::rename(lake.join(p), temp_path(&lake.join(p), "t")).unwrap();
+        let report = TableLog::open(lake, "t").unwrap().recover().unwrap();
+        assert_eq!(report.rolled_forward, 1);
+        assert!(lake.join(p).exists());
+    }
+}

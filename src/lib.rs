@@ -1,0 +1,37 @@
+//! # postlaunch
+//!
+//! Stream-processing analytics for the weeks after a launch. Events flow through stages, one
+//! module each, in this order:
+//!
+//! ```text
+//!  source ──RawChunk──▶ batch ──DecodedChunk──▶ lake ──Parquet files + commit log──▶ query
+//!  (files, stdin,       (scan, arrow-json,      (hour partitions, ZSTD,            (DataFusion SQL
+//!   Kafka)               validate, _rejected)    atomic commits, compaction)         over the lake)
+//! ```
+//!
+//! * [`schema`]: the event schemas (`schemas/*.schema.json`), from which every Arrow schema and
+//!   validation rule is derived at run time.
+//! * [`source`]: cuts input into [`source::RawChunk`]s, raw bytes with their source positions.
+//! * [`batch`]: decodes a chunk into a typed Arrow `RecordBatch` of one table plus rejections.
+//! * [`lake`]: buffers batches per hour, writes Parquet, commits files with the positions they
+//!   cover (exactly-once), compacts closed hours.
+//! * [`pipeline`]: runs source → batch → lake with bounded channels and worker threads.
+//! * [`query`]: a DataFusion session over the lake; read-only SQL; postlaunch's SQL functions.
+//! * [`demo`]: a deterministic, realistic post-launch scenario (the demo and the test data).
+//! * [`cli`]: the `postlaunch` command line.
+
+pub mod schema;
+
+pub mod source;
+
+pub mod batch;
+
+pub mod lake;
+
+pub mod pipeline;
+
+pub mod query;
+
+pub mod demo;
+
+pub mod cli;

@@ -1,0 +1,172 @@
+//! The query stage: a DataFusion session over the lake. Every table folder is registered as a
+//! Hive-partitioned Parquet listing table with `date` and `hour` partition columns (so filters on
+//! them prune folders), event tables with the schema derived from `schemas/`. Queries from users
+//! are read-only: DDL, DML, `COPY` and `SET`-like statements are refused before planning.
+
+pub mod output;
+pub mod udf;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::context::{SQLOptions, SessionContext};
+use datafusion::prelude::SessionConfig;
+
+use crate::batch::rejected::{REJECTED_SCHEMA, REJECTED_TABLE};
+use crate::schema::Catalog;
+
+/// Errors of the query stage.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("lake `{0}` does not exist (run `postlaunch demo` or `postlaunch ingest` first, or pass --lake)")]
+    NoLake(String),
+    #[error("cannot register table `{table}`: {source}")]
+    Register {
+        table: String,
+        source: datafusion::error::DataFusionError,
+    },
+    #[error("the lake is read-only here: {0}. `postlaunch sql` runs queries only; data gets in with `postlaunch ingest`")]
+    ReadOnly(String),
+    #[error("{0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+}
+
+/// Names of the partition columns every lake table has.
+pub const PARTITION_COLUMNS: [&str; 2] = ["date", "hour"];
+
+/// A DataFusion session with every lake table registered.
+pub struct LakeSession {
+    pub ctx: SessionContext,
+    pub tables: Vec<String>,
+}
+
+/// The tables (sub-folders) of a lake, sorted; hidden folders are skipped.
+pub fn lake_tables(lake: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(lake)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    out.sort();
+    out
+}
+
+impl LakeSession {
+    /// Opens a session over `lake`.
+    pub async fn open(lake: &Path, catalog: &Catalog) -> Result<LakeSession, QueryError> {
+        if !lake.is_dir() {
+            return Err(QueryError::NoLake(lake.display().to_string()));
+        }
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let ctx = SessionContext::new_with_config(config);
+        udf::register_all(&ctx);
+        let lake = std::fs::canonicalize(lake)
+            .map_err(|_| QueryError::NoLake(lake.display().to_string()))?;
+        let mut tables = Vec::new();
+        for name in lake_tables(&lake) {
+            let known: Option<SchemaRef> = if name == REJECTED_TABLE {
+                Some(REJECTED_SCHEMA.clone())
+            } else {
+                catalog.get(&name).ok().map(|t| t.stored.clone())
+            };
+            register(&ctx, &lake, &name, known).await?;
+            tables.push(name);
+        }
+        Ok(LakeSession { ctx, tables })
+    }
+
+    /// Runs one read-only SQL statement and collects its result.
+    pub async fn query(&self, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>), QueryError> {
+        let mut results = self.query_all(sql).await?;
+        match results.len() {
+            1 => Ok(results.remove(0)),
+            n => Err(QueryError::DataFusion(
+                datafusion::error::DataFusionError::Plan(format!(
+                    "expected exactly one SQL statement, got {n}"
+                )),
+            )),
+        }
+    }
+
+    /// Runs every statement of a script (separated by `;`), each read-only, and collects each
+    /// result.
+    pub async fn query_all(
+        &self,
+        sql: &str,
+    ) -> Result<Vec<(SchemaRef, Vec<RecordBatch>)>, QueryError> {
+        let statements = datafusion::sql::parser::DFParser::parse_sql(sql)?;
+        let mut out = Vec::with_capacity(statements.len());
+        for statement in statements {
+            out.push(self.run_statement(statement).await?);
+        }
+        Ok(out)
+    }
+
+    async fn run_statement(
+        &self,
+        statement: datafusion::sql::parser::Statement,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>), QueryError> {
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let plan = self.ctx.state().statement_to_plan(statement).await?;
+        options.verify_plan(&plan).map_err(|e| {
+            QueryError::ReadOnly(
+                e.strip_backtrace()
+                    .trim_start_matches("Error during planning: ")
+                    .to_string(),
+            )
+        })?;
+        let df = self.ctx.execute_logical_plan(plan).await?;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        Ok((schema, batches))
+    }
+}
+
+async fn register(
+    ctx: &SessionContext,
+    lake: &Path,
+    name: &str,
+    schema: Option<SchemaRef>,
+) -> Result<(), QueryError> {
+    let reg = |source| QueryError::Register {
+        table: name.to_string(),
+        source,
+    };
+    let dir = lake.join(name);
+    let url = ListingTableUrl::parse(format!("{}/", dir.display())).map_err(reg)?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(
+            PARTITION_COLUMNS
+                .iter()
+                .map(|c| (c.to_string(), DataType::Utf8))
+                .collect(),
+        );
+    let schema = match schema {
+        Some(s) => s,
+        None => options
+            .infer_schema(&ctx.state(), &url)
+            .await
+            .map_err(reg)?,
+    };
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(schema);
+    let table = ListingTable::try_new(config).map_err(reg)?;
+    ctx.register_table(name, Arc::new(table)).map_err(reg)?;
+    Ok(())
+}
