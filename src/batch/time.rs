@@ -38,7 +38,7 @@ fn digits(b: &[u8], range: std::ops::Range<usize>) -> Option<u32> {
 /// RFC 3339 allows) to microseconds since the epoch. Digits past microseconds are truncated.
 pub fn parse_rfc3339(s: &[u8]) -> Result<i64, &'static str> {
     const BAD: &str = "is not an RFC 3339 date-time like 2026-11-27T13:05:07Z";
-    if s.len() < 20 || s[4] != b'-' || s[7] != b'-' || s[13] != b':' || s[16] != b':' {
+    if s.len() < 19 || s[4] != b'-' || s[7] != b'-' || s[13] != b':' || s[16] != b':' {
         return Err(BAD);
     }
     if !matches!(s[10], b'T' | b't' | b' ') {

@@ -1,0 +1,168 @@
+//! Lake guarantees: a killed ingest loses and duplicates nothing once re-run; compaction leaves
+//! query results unchanged.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::{bin, ok, sql};
+
+/// Sums that identify the stored multiset of requests well enough to catch a lost or doubled row.
+fn fingerprint(lake: &std::path::Path) -> serde_json::Value {
+    sql(
+        lake,
+        "SELECT count(*) AS n, count(DISTINCT trace_id) AS traces, sum(CAST(round(duration_ms * 1000) AS BIGINT)) AS total_us, \
+         min(ts) AS first, max(ts) AS last, sum(status) AS statuses FROM requests",
+    )
+    .remove(0)
+}
+
+#[test]
+fn killing_ingest_at_random_moments_then_rerunning_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&[
+        "demo",
+        "-q",
+        "--emit",
+        data.to_str().unwrap(),
+        "--tables",
+        "requests",
+        "--days",
+        "4",
+        "--scale",
+        "1",
+        "--no-malformed",
+    ]);
+    let file = data.join("requests.ndjson");
+    let lines = std::fs::read_to_string(&file).unwrap().lines().count() as i64;
+
+    // the reference: one clean run into its own lake
+    let clean = dir.path().join("clean");
+    ok(&[
+        "ingest",
+        "-q",
+        "--lake",
+        clean.to_str().unwrap(),
+        "--table",
+        "requests",
+        file.to_str().unwrap(),
+    ]);
+    let want = fingerprint(&clean);
+    assert_eq!(want["n"], lines);
+    assert_eq!(
+        want["traces"], lines,
+        "demo trace ids are unique, so they can detect duplicates"
+    );
+
+    // a small memory budget forces many checkpoints, so kills land before, during and after commits
+    let lake = dir.path().join("lake");
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut completed = 0;
+    for _ in 0..6 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_millis(150 + seed % 900);
+        let mut child = Command::new(bin())
+            .args([
+                "ingest",
+                "-q",
+                "--memory-budget",
+                "1MiB",
+                "--lake",
+                lake.to_str().unwrap(),
+            ])
+            .args(["--table", "requests", file.to_str().unwrap()])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_some() {
+            completed += 1;
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+    }
+    ok(&[
+        "ingest",
+        "-q",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--table",
+        "requests",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        completed < 6,
+        "at least one run must have been killed mid-way"
+    );
+    assert_eq!(fingerprint(&lake), want);
+}
+
+#[test]
+fn compaction_merges_small_files_without_changing_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&[
+        "demo",
+        "-q",
+        "--emit",
+        data.to_str().unwrap(),
+        "--tables",
+        "requests",
+        "--days",
+        "2",
+        "--scale",
+        "0.5",
+    ]);
+    let lake = dir.path().join("lake");
+    let lake_s = lake.to_str().unwrap();
+    let file = data.join("requests.ndjson");
+    ok(&[
+        "ingest",
+        "-q",
+        "--memory-budget",
+        "256KiB",
+        "--lake",
+        lake_s,
+        "--table",
+        "requests",
+        file.to_str().unwrap(),
+    ]);
+    let count_files = || {
+        walk(&lake.join("requests"))
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .count()
+    };
+    let before_files = count_files();
+    let by_hour = "SELECT date, hour, count(*) AS n, sum(CAST(round(duration_ms * 1000) AS BIGINT)) AS us FROM requests GROUP BY 1, 2 ORDER BY 1, 2";
+    let before = (fingerprint(&lake), sql(&lake, by_hour));
+    let out = ok(&[
+        "compact", "--lake", lake_s, "--table", "requests", "--grace", "0s",
+    ]);
+    let after_files = count_files();
+    assert!(
+        before_files > 48 && after_files <= 48,
+        "{before_files} → {after_files}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!((fingerprint(&lake), sql(&lake, by_hour)), before);
+    // a second run has nothing left to do
+    let out = ok(&[
+        "compact", "--lake", lake_s, "--table", "requests", "--grace", "0s",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 hours compacted"));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
