@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The test command (README "Run every test"): formatting, lints, all Rust tests (unit and
+# integration), then the Python interop tests (pyarrow, DuckDB, Polars reading the lake), after
+# installing the Python packages into a venv under target/. Fails on the first failure.
+#
+# Usage: scripts/test.sh
+# Environment: CARGO_TARGET_DIR (build cache), POSTLAUNCH_VENV (venv location).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+step "cargo test"
+cargo test
+
+step "Python venv (pyarrow, duckdb, polars, numpy, scipy, pytest)"
+venv="$(scripts/setup-python.sh)"
+
+target="${CARGO_TARGET_DIR:-target}"
+bin="$(cd "$target" && pwd)/debug/postlaunch"
+[ -x "$bin" ] || { echo "test.sh: $bin was not built by cargo test" >&2; exit 2; }
+
+step "pytest tests/python (interop: pyarrow, DuckDB, Polars read the lake)"
+POSTLAUNCH_BIN="$bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python
