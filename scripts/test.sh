@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README "Run every test"): formatting, lints, all Rust tests (unit and
 # integration), then the Python interop tests (pyarrow, DuckDB, Polars reading the lake), after
-# installing the Python packages into a venv under target/. Fails on the first failure.
+# installing the Python packages into a venv under target/. A local Apache Kafka broker
+# (scripts/kafka.sh) runs for the duration; if it cannot start, the run fails. Fails on the first
+# failure.
 #
 # Usage: scripts/test.sh
 # Environment: CARGO_TARGET_DIR (build cache), POSTLAUNCH_VENV (venv location).
@@ -15,6 +17,13 @@ cargo fmt --all -- --check
 
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
+
+step "Kafka broker for the Kafka tests (scripts/kafka.sh start; stopped on exit)"
+export KAFKA_PORT="${KAFKA_PORT:-19092}"
+export POSTLAUNCH_KAFKA="127.0.0.1:$KAFKA_PORT"
+trap 'scripts/kafka.sh stop --wipe >/dev/null 2>&1 || true' EXIT
+scripts/kafka.sh stop --wipe >/dev/null 2>&1 || true
+scripts/kafka.sh start
 
 step "cargo test"
 cargo test

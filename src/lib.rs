@@ -15,12 +15,17 @@
 //! * [`batch`]: decodes a chunk into a typed Arrow `RecordBatch` of one table plus rejections.
 //! * [`lake`]: buffers batches per hour, writes Parquet, commits files with the positions they
 //!   cover (exactly-once), compacts closed hours.
-//! * [`pipeline`]: runs source → batch → lake with bounded channels and worker threads.
+//! * [`config`]: pipeline files (`pipelines/*.toml`), validated at load.
+//! * [`pipeline`]: runs source → batch → lake with bounded channels and worker threads, for files
+//!   and for Kafka (exactly once: the lake's commit log drives the consumer's positions).
+//! * [`metrics`]: the pipeline's own Prometheus metrics.
 //! * [`query`]: a DataFusion session over the lake; read-only SQL; postlaunch's SQL functions.
 //! * [`demo`]: a deterministic, realistic post-launch scenario (the demo and the test data).
 //! * [`cli`]: the `postlaunch` command line.
 
 pub mod schema;
+
+pub mod config;
 
 pub mod source;
 
@@ -29,6 +34,8 @@ pub mod batch;
 pub mod lake;
 
 pub mod pipeline;
+
+pub mod metrics;
 
 pub mod query;
 

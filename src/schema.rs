@@ -124,6 +124,9 @@ pub struct FieldSpec {
     pub enum_values: Option<Vec<String>>,
     /// Minimum length in characters for strings.
     pub min_length: Option<usize>,
+    /// Whether Parquet dictionary-encodes the column (`"x-parquet-dictionary": false` turns it
+    /// off for high-cardinality ids, where building a dictionary only to abandon it costs time).
+    pub dictionary: bool,
 }
 
 /// An event table: its fields, rules and derived Arrow schemas.
@@ -252,6 +255,18 @@ impl TableSchema {
         })
     }
 
+    /// Parquet writer settings of this table's files.
+    pub fn writer_properties(&self) -> parquet::file::properties::WriterProperties {
+        let mut b = crate::lake::writer::writer_properties_builder();
+        for f in self.fields.iter().filter(|f| !f.dictionary) {
+            b = b.set_column_dictionary_enabled(
+                parquet::schema::types::ColumnPath::from(f.name.as_str()),
+                false,
+            );
+        }
+        b.build()
+    }
+
     /// Position of a field by name.
     pub fn field_index(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
@@ -319,6 +334,10 @@ fn parse_field(name: &str, spec: &Value, required: bool) -> Result<FieldSpec, St
             .get("minLength")
             .and_then(Value::as_u64)
             .map(|n| n as usize),
+        dictionary: spec
+            .get("x-parquet-dictionary")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
     })
 }
 

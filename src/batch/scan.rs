@@ -67,7 +67,17 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 
 /// `b[i]` is `"`; returns the index after the closing quote.
 fn skip_string(b: &[u8], i: usize) -> Result<usize, ScanError> {
+    // Most strings in events are short (keys, enums, ids): a plain loop beats a vectorised
+    // search's set-up cost for them; long ones go to memchr.
+    let short_end = (i + 1 + 24).min(b.len());
     let mut j = i + 1;
+    while j < short_end {
+        match b[j] {
+            b'"' => return Ok(j + 1),
+            b'\\' => break,
+            _ => j += 1,
+        }
+    }
     loop {
         match memchr::memchr2(b'"', b'\\', &b[j..]) {
             Some(k) if b[j + k] == b'"' => return Ok(j + k + 1),
@@ -143,6 +153,7 @@ pub fn scan(
         return Err(ScanError::NotAnObject(char_at(b, i)));
     }
     i = skip_ws(b, i + 1);
+    let mut next_guess = 0usize;
     if b.get(i) == Some(&b'}') {
         i += 1;
     } else {
@@ -167,7 +178,18 @@ pub fn scan(
             i = skip_ws(b, i + 1);
             let value_start = i;
             i = skip_value(b, i)?;
-            match known.iter().position(|k| *k == key) {
+            // Producers usually send fields in the same order; try the field after the previous
+            // match first, then compare lengths before bytes.
+            let guess = next_guess.min(known.len().saturating_sub(1));
+            let found = if known.get(guess).is_some_and(|k| *k == key) {
+                Some(guess)
+            } else {
+                known.iter().position(|k| k.len() == key.len() && *k == key)
+            };
+            if let Some(f) = found {
+                next_guess = f + 1;
+            }
+            match found {
                 Some(f) => {
                     let bit = 1u64 << f;
                     if out.seen & bit != 0 {

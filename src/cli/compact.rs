@@ -43,15 +43,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     };
     let now = chrono::Utc::now().timestamp_micros();
     for t in tables {
-        let s = compact_table(
-            lake,
-            &t.name,
-            &t.stored,
-            t.ts_index,
-            args.min_files,
-            args.grace.as_micros() as i64,
-            now,
-        )?;
+        let s = compact_table(lake, &t, args.min_files, args.grace.as_micros() as i64, now)?;
         if !quiet {
             eprintln!(
                 "{}: {} hours compacted, {} files → {}, {} rows",

@@ -48,8 +48,18 @@ pub struct Args {
     #[arg(long)]
     pub srm_skew: bool,
     /// Write `DIR/<table>.ndjson` files instead of ingesting.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "to_kafka")]
     pub emit: Option<PathBuf>,
+    /// Publish the scenario to Kafka instead (topic per table: `<prefix><table>`), e.g.
+    /// `--to-kafka 127.0.0.1:9092`. Also the load generator of the benchmarks.
+    #[arg(long, value_name = "BROKERS")]
+    pub to_kafka: Option<String>,
+    /// Topic name prefix for --to-kafka.
+    #[arg(long, default_value = "", value_name = "PREFIX")]
+    pub topic_prefix: String,
+    /// Extra librdkafka producer options for --to-kafka, `key=value` (repeatable).
+    #[arg(long = "producer-option", value_name = "KEY=VALUE")]
+    pub producer_options: Vec<String>,
 }
 
 fn config(args: &Args) -> Result<ScenarioConfig, CliError> {
@@ -85,10 +95,89 @@ fn config(args: &Args) -> Result<ScenarioConfig, CliError> {
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let cfg = config(&args)?;
+    if let Some(brokers) = &args.to_kafka {
+        return to_kafka(
+            &cfg,
+            brokers,
+            &args.topic_prefix,
+            &args.producer_options,
+            quiet,
+        );
+    }
     match &args.emit {
         Some(dir) => emit(&cfg, dir, quiet),
         None => ingest(&cfg, &args.lake, quiet),
     }
+}
+
+fn to_kafka(
+    cfg: &ScenarioConfig,
+    brokers: &str,
+    prefix: &str,
+    options: &[String],
+    quiet: bool,
+) -> anyhow::Result<()> {
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+
+    let mut client = rdkafka::config::ClientConfig::new();
+    client
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "20")
+        .set("batch.size", "1000000")
+        .set("compression.type", "lz4")
+        .set("queue.buffering.max.kbytes", "262144")
+        .set("message.timeout.ms", "60000");
+    for o in options {
+        let (k, v) = o.split_once('=').ok_or_else(|| {
+            CliError::Usage(format!("--producer-option `{o}` is not `key=value`"))
+        })?;
+        client.set(k, v);
+    }
+    let producer: ThreadedProducer<DefaultProducerContext> =
+        client.create().context("creating the Kafka producer")?;
+    let started = std::time::Instant::now();
+    let mut counters: BTreeMap<String, u64> = BTreeMap::new();
+    let bar = super::progress_bar(None, quiet, "{spinner} publishing {pos} records {per_sec}");
+    demo::generate(cfg, &mut |table, line| {
+        let topic = format!("{prefix}{table}");
+        let n = counters.entry(table.to_string()).or_default();
+        *n += 1;
+        // keys spread records over partitions (the default partitioner hashes the key)
+        let k = n.to_string();
+        let mut record = BaseRecord::<[u8], [u8]>::to(&topic)
+            .key(k.as_bytes())
+            .payload(line);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err((e, _)) => return Err(anyhow::anyhow!("publishing to `{topic}`: {e}")),
+            }
+        }
+        bar.inc(1);
+        Ok(())
+    })?;
+    producer
+        .flush(std::time::Duration::from_secs(120))
+        .context("waiting for Kafka to acknowledge every record")?;
+    bar.finish_and_clear();
+    if !quiet {
+        let total: u64 = counters.values().sum();
+        let secs = started.elapsed().as_secs_f64();
+        for (t, n) in &counters {
+            eprintln!("  {prefix}{t}: {} records", thousands(*n));
+        }
+        eprintln!(
+            "published {} records to {brokers} in {secs:.1} s ({:.0}/s)",
+            thousands(total),
+            total as f64 / secs
+        );
+    }
+    Ok(())
 }
 
 fn emit(cfg: &ScenarioConfig, dir: &std::path::Path, quiet: bool) -> anyhow::Result<()> {

@@ -24,11 +24,15 @@ pub struct Args {
     #[command(flatten)]
     pub lake: LakeArgs,
     /// Table the events belong to (see `postlaunch schema`).
-    #[arg(long, short = 't')]
-    pub table: String,
+    #[arg(long, short = 't', required_unless_present = "pipeline")]
+    pub table: Option<String>,
     /// NDJSON files; `.gz` is detected; `-` reads stdin.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(value_name = "FILE", required_unless_present = "pipeline")]
     pub files: Vec<PathBuf>,
+    /// Consume Kafka topics as described by a pipeline file (`pipelines/*.toml`) until SIGINT or
+    /// SIGTERM, exactly once into the lake. `--lake`, when given, overrides the file's `lake`.
+    #[arg(long, value_name = "PIPELINE.toml", conflicts_with_all = ["table", "files"], env = "POSTLAUNCH_PIPELINE")]
+    pub pipeline: Option<PathBuf>,
     /// Memory for buffered rows; a checkpoint (files + commit) is written when it is full.
     #[arg(long, default_value = "192MiB", value_parser = parse_size, env = "POSTLAUNCH_MEMORY_BUDGET")]
     pub memory_budget: usize,
@@ -41,9 +45,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
+    if let Some(pipeline) = &args.pipeline {
+        return run_kafka(&args, pipeline, quiet);
+    }
     let catalog = args.lake.catalog()?;
+    let table_name = args.table.as_deref().unwrap_or_default();
     let table = catalog
-        .get(&args.table)
+        .get(table_name)
         .map_err(|e| CliError::Usage(format!("--table: {e}")))?
         .clone();
     if args.max_record_bytes < 64 {
@@ -138,4 +146,81 @@ pub fn summary(r: &IngestReport) -> String {
         ));
     }
     s
+}
+
+/// `ingest --pipeline`: Kafka until SIGINT/SIGTERM.
+fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result<()> {
+    let catalog = args.lake.catalog()?;
+    let cfg = crate::config::PipelineConfig::load(path, &catalog)
+        .map_err(|e| CliError::Config(e.to_string()))?;
+    // precedence: the file's `lake` < POSTLAUNCH_LAKE < --lake; clap folds the last two into
+    // `args.lake.lake`, whose default is `./lake`: only an explicit value overrides the file
+    let explicit = std::env::args().any(|a| a == "--lake" || a.starts_with("--lake="));
+    let lake =
+        crate::pipeline::kafka::resolve_lake(&cfg, explicit.then_some(args.lake.lake.as_path()));
+    let metrics = crate::metrics::Metrics::default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let workers = args.workers.unwrap_or(IngestOptions::default().workers);
+    let summary = runtime.block_on(async move {
+        if !cfg.metrics.listen.is_empty() {
+            let addr: std::net::SocketAddr = cfg.metrics.listen.parse().map_err(|_| {
+                CliError::Config(format!("bad metrics.listen `{}`", cfg.metrics.listen))
+            })?;
+            let m = metrics.clone();
+            let listener_check = std::net::TcpListener::bind(addr).map_err(|e| {
+                CliError::Config(format!("metrics.listen `{addr}`: cannot listen: {e}"))
+            })?;
+            drop(listener_check);
+            tokio::spawn(async move {
+                if let Err(e) = m.serve(addr).await {
+                    tracing::error!(%addr, error = %e, "The metrics endpoint stopped.");
+                }
+            });
+        }
+        let ingest = crate::pipeline::kafka::KafkaIngest {
+            cfg,
+            lake,
+            catalog,
+            workers,
+            metrics,
+            observers: Vec::new(),
+        };
+        ingest.run(shutdown_signal()).await
+    })?;
+    if !quiet {
+        eprintln!(
+            "kafka: {} records consumed, {} stored, {} rejected in {} commits{}",
+            thousands(summary.consumed),
+            thousands(summary.stored),
+            thousands(summary.rejected),
+            summary.commits,
+            if summary.dropped_stale > 0 {
+                format!(
+                    "; {} re-read after rebalances",
+                    thousands(summary.dropped_stale)
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(t) => t,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod ingest;
 pub mod schema;
 pub mod sql;
+pub mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,6 +71,8 @@ pub enum Command {
     Compact(compact::Args),
     /// Show the lake columns derived from the event schemas.
     Schema(schema::Args),
+    /// Check pipeline files.
+    Validate(validate::Args),
 }
 
 /// The lake location, shared by the commands that use one.
@@ -205,6 +208,7 @@ pub fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a, quiet),
         Command::Compact(a) => compact::run(a, quiet),
         Command::Schema(a) => schema::run(a),
+        Command::Validate(a) => validate::run(a, quiet),
     };
     match result {
         Ok(()) => ExitCode::from(EXIT_OK),

@@ -7,13 +7,13 @@ use std::fs::File;
 use std::path::Path;
 
 use arrow::compute::{concat_batches, sort_to_indices, take_record_batch};
-use arrow::datatypes::SchemaRef;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::layout::{parse_partition, FileNamer, HOUR_MICROS};
 use super::log::{Commit, FileEntry, TableLog};
 use super::writer::write_temp;
 use super::LakeError;
+use crate::schema::TableSchema;
 
 /// What a compaction run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -28,13 +28,13 @@ pub struct CompactStats {
 /// least `grace` before `now_micros`.
 pub fn compact_table(
     lake: &Path,
-    table: &str,
-    schema: &SchemaRef,
-    ts_col: usize,
+    spec: &TableSchema,
     min_files: usize,
     grace_micros: i64,
     now_micros: i64,
 ) -> Result<CompactStats, LakeError> {
+    let (table, schema, ts_col) = (spec.name.as_str(), &spec.stored, spec.ts_index);
+    let props = spec.writer_properties();
     let mut log = TableLog::open(lake, table)?;
     log.recover()?;
     let mut groups: BTreeMap<(String, i64), Vec<FileEntry>> = BTreeMap::new();
@@ -93,6 +93,7 @@ pub fn compact_table(
             &rel,
             table,
             schema,
+            &props,
             std::slice::from_ref(&sorted),
             ts_col,
         )?;

@@ -11,7 +11,7 @@ use arrow::datatypes::{SchemaRef, TimestampMicrosecondType};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
 
 use super::log::FileEntry;
 use super::LakeError;
@@ -20,13 +20,20 @@ use super::LakeError;
 /// one-hour file between them.
 pub const ROW_GROUP_ROWS: usize = 256 * 1024;
 
-/// Writer settings of every lake file.
-pub fn writer_properties() -> WriterProperties {
+/// Writer settings shared by every lake file (tables add per-column settings, see
+/// [`crate::schema::TableSchema::writer_properties`]).
+pub fn writer_properties_builder() -> WriterPropertiesBuilder {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_created_by(format!("postlaunch {}", env!("CARGO_PKG_VERSION")))
+}
+
+/// Settings of `_rejected` files: payloads are unique, no dictionary for them.
+pub fn rejected_writer_properties() -> WriterProperties {
+    writer_properties_builder()
+        .set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from("payload"), false)
         .build()
 }
 
@@ -48,6 +55,7 @@ pub fn write_temp(
     rel_path: &str,
     owner: &str,
     schema: &SchemaRef,
+    props: &WriterProperties,
     batches: &[RecordBatch],
     ts_col: usize,
 ) -> Result<FileEntry, LakeError> {
@@ -61,8 +69,8 @@ pub fn write_temp(
         path: tmp.clone(),
         source,
     };
-    let mut writer = ArrowWriter::try_new(file, Arc::clone(schema), Some(writer_properties()))
-        .map_err(pq_err)?;
+    let mut writer =
+        ArrowWriter::try_new(file, Arc::clone(schema), Some(props.clone())).map_err(pq_err)?;
     let (mut rows, mut min_ts, mut max_ts) = (0u64, i64::MAX, i64::MIN);
     for b in batches {
         let ts = b.column(ts_col).as_primitive::<TimestampMicrosecondType>();

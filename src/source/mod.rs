@@ -3,6 +3,7 @@
 //! consumer produces the same chunks with topic/partition/offset positions.
 
 pub mod file;
+pub mod kafka;
 
 use std::sync::Arc;
 

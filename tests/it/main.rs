@@ -3,6 +3,7 @@
 
 mod cli;
 mod corpus;
+mod kafka;
 mod lake;
 mod sql_files;
 

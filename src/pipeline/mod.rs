@@ -1,7 +1,11 @@
 //! Wires the stages for one table: a source thread cuts input into chunks, decoder threads turn
 //! chunks into Arrow batches in parallel, and the calling thread feeds them, in source order, to
 //! the lake sink, which checkpoints within the memory budget. Channels are bounded, so a slow
-//! disk slows the readers instead of growing memory.
+//! disk slows the readers instead of growing memory. [`kafka`] does the same for Kafka topics;
+//! [`observe`] lets alerting see decoded batches in-process.
+
+pub mod kafka;
+pub mod observe;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -113,8 +117,14 @@ pub fn run(
             .map_err(|_| anyhow::anyhow!("the source thread panicked"))?;
         sunk?;
         let skipped = produced?;
-        sink.checkpoint()
+        let cp = sink
+            .checkpoint()
             .with_context(|| format!("committing to table `{}`", table.name))?;
+        anyhow::ensure!(
+            cp.discarded.is_empty(),
+            "another writer ingested the same input into table `{}` concurrently; its copy was kept, this one dropped",
+            table.name
+        );
         Ok(IngestReport {
             table: table.name.clone(),
             stats: sink.stats().clone(),
@@ -131,7 +141,13 @@ fn drain_in_order(rx: Receiver<(u64, DecodedChunk)>, sink: &mut TableSink) -> an
     for (seq, chunk) in rx {
         waiting.insert(seq, chunk);
         while let Some(chunk) = waiting.remove(&next) {
-            sink.push(chunk)?;
+            if let Some(cp) = sink.push(chunk)? {
+                anyhow::ensure!(
+                    cp.discarded.is_empty(),
+                    "another writer is ingesting the same input into table `{}` (positions it committed first were dropped here); run one ingest per input",
+                    sink.table().name
+                );
+            }
             next += 1;
         }
     }

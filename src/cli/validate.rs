@@ -1,0 +1,54 @@
+//! `postlaunch validate`: check pipeline files without starting anything.
+
+use std::path::PathBuf;
+
+use super::{CliError, LakeArgs};
+use crate::config::PipelineConfig;
+use crate::source::kafka::loggable_options;
+
+/// Check pipeline files (`pipelines/*.toml`): syntax, unknown keys, referenced tables and
+/// environment variables, cross-field rules. Exit 0 when all are valid, 78 otherwise.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// Pipeline files.
+    #[arg(required = true, value_name = "PIPELINE.toml")]
+    pub files: Vec<PathBuf>,
+}
+
+pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
+    let catalog = args.lake.catalog()?;
+    let mut failures = Vec::new();
+    for f in &args.files {
+        match PipelineConfig::load(f, &catalog) {
+            Ok(cfg) => {
+                if !quiet {
+                    let topics: Vec<String> = cfg
+                        .topics
+                        .iter()
+                        .map(|t| format!("{} → {}", t.topic, t.table))
+                        .collect();
+                    println!(
+                        "{}: ok — brokers {}, group `{}`, lake `{}`, {}; options {:?}",
+                        f.display(),
+                        cfg.kafka.brokers,
+                        cfg.kafka.group_id,
+                        cfg.lake.display(),
+                        topics.join(", "),
+                        loggable_options(&cfg)
+                    );
+                }
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                failures.push(f.display().to_string());
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Config(format!("invalid pipeline files: {}", failures.join(", "))).into())
+    }
+}

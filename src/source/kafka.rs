@@ -1,0 +1,248 @@
+//! Kafka as a source: a consumer-group member whose partition assignment is driven by the lake.
+//!
+//! On every assignment the rebalance callback reads each partition's next position from the
+//! lake's commit log (not from Kafka's group offsets) and assigns the partition at exactly that
+//! offset; partitions the lake holds nothing of start at `kafka.start_from`. Each assignment gets a
+//! new *generation*: chunks cut under an older generation of a partition are stale and dropped,
+//! so data buffered before a revocation can never be committed after the partition's new owner
+//! has started from the lake position. Group offsets are committed only after the lake commit, so
+//! lag tools see what is durable.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rdkafka::client::ClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{
+    BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol, StreamConsumer,
+};
+use rdkafka::error::KafkaResult;
+use rdkafka::statistics::Statistics;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::config::{expand_env, is_secret, PipelineConfig};
+use crate::lake::log::TableLog;
+use crate::metrics::Metrics;
+
+/// Source identity of a topic in the commit log.
+pub fn source_key(topic: &str) -> String {
+    format!("kafka:{topic}")
+}
+
+/// Assigned partitions and their generations, shared by the rebalance callback, the consumer
+/// loop and the sink thread.
+#[derive(Debug, Default)]
+pub struct Assignments {
+    generation: u64,
+    assigned: HashMap<(String, i32), u64>,
+}
+
+impl Assignments {
+    /// The generation under which `(topic, partition)` is assigned, if it is.
+    pub fn generation(&self, topic: &str, partition: i32) -> Option<u64> {
+        self.assigned.get(&(topic.to_string(), partition)).copied()
+    }
+
+    /// Gives a partition a new generation (after a reseek), returning it.
+    pub fn bump(&mut self, topic: &str, partition: i32) -> u64 {
+        self.generation += 1;
+        let g = self.generation;
+        self.assigned.insert((topic.to_string(), partition), g);
+        g
+    }
+
+    /// Every assigned partition.
+    pub fn partitions(&self) -> Vec<(String, i32)> {
+        self.assigned.keys().cloned().collect()
+    }
+}
+
+/// The consumer's context: lake-driven rebalances and statistics into metrics.
+pub struct LakeContext {
+    pub lake: PathBuf,
+    /// topic → table.
+    pub tables: HashMap<String, String>,
+    pub start_from: Offset,
+    pub assignments: Arc<Mutex<Assignments>>,
+    /// Held by the sink thread during a checkpoint, so that an assignment never reads the lake
+    /// position while a commit of the same process is half done.
+    pub commit_lock: Arc<Mutex<()>>,
+    pub metrics: Metrics,
+}
+
+impl LakeContext {
+    fn next_offsets(&self, tpl: &TopicPartitionList) -> HashMap<(String, i32), Offset> {
+        let mut logs: HashMap<String, Option<TableLog>> = HashMap::new();
+        let mut out = HashMap::new();
+        for e in tpl.elements() {
+            let topic = e.topic().to_string();
+            let Some(table) = self.tables.get(&topic) else {
+                continue;
+            };
+            let log = logs
+                .entry(table.clone())
+                .or_insert_with(|| match TableLog::open(&self.lake, table) {
+                    Ok(l) => Some(l),
+                    Err(err) => {
+                        tracing::error!(table, error = %err, "Cannot read the commit log at assignment.");
+                        None
+                    }
+                });
+            let next = log
+                .as_ref()
+                .and_then(|l| l.coverage(&source_key(&topic), Some(e.partition())))
+                .and_then(|c| c.ranges().last().map(|&(_, last)| Offset::Offset(last + 1)))
+                .unwrap_or(self.start_from);
+            out.insert((topic, e.partition()), next);
+        }
+        out
+    }
+}
+
+impl ClientContext for LakeContext {
+    fn stats(&self, statistics: Statistics) {
+        for (topic, t) in &statistics.topics {
+            for (p, part) in &t.partitions {
+                if *p >= 0 && part.consumer_lag >= 0 {
+                    self.metrics.lag(topic, *p, part.consumer_lag);
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for LakeContext {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        self.metrics.rebalanced();
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        let result: KafkaResult<()> = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let _guard = self.commit_lock.lock().unwrap_or_else(|p| p.into_inner());
+                let next = self.next_offsets(tpl);
+                let mut a = self.assignments.lock().unwrap_or_else(|p| p.into_inner());
+                for ((topic, partition), offset) in &next {
+                    let _ = tpl.set_partition_offset(topic, *partition, *offset);
+                    let g = a.bump(topic, *partition);
+                    tracing::info!(
+                        topic,
+                        partition,
+                        ?offset,
+                        generation = g,
+                        "Assigned; starting from the lake's position."
+                    );
+                }
+                if cooperative {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.assign(tpl)
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                let mut a = self.assignments.lock().unwrap_or_else(|p| p.into_inner());
+                for e in tpl.elements() {
+                    a.assigned.remove(&(e.topic().to_string(), e.partition()));
+                    tracing::info!(
+                        topic = e.topic(),
+                        partition = e.partition(),
+                        "Revoked; its buffered data will be dropped."
+                    );
+                }
+                if cooperative {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                }
+            }
+            other => {
+                tracing::error!(error = ?other, "Rebalance error.");
+                let mut a = self.assignments.lock().unwrap_or_else(|p| p.into_inner());
+                a.assigned.clear();
+                consumer.unassign()
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "Applying the partition assignment failed.");
+        }
+    }
+}
+
+/// The librdkafka settings of a pipeline: postlaunch's defaults, then the file's pass-through
+/// options (with `${ENV}` expanded).
+pub fn client_config(cfg: &PipelineConfig) -> Result<ClientConfig, String> {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &cfg.kafka.brokers)
+        .set("group.id", &cfg.kafka.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", &cfg.kafka.start_from)
+        .set("statistics.interval.ms", "5000")
+        .set("queued.max.messages.kbytes", "16384")
+        .set("fetch.max.bytes", "16777216")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000")
+        .set("client.id", "postlaunch");
+    for (k, v) in &cfg.kafka.options {
+        c.set(k, expand_env(v, k)?);
+    }
+    Ok(c)
+}
+
+/// The options as they may be logged: secret values masked.
+pub fn loggable_options(cfg: &PipelineConfig) -> Vec<(String, String)> {
+    cfg.kafka
+        .options
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                if is_secret(k) {
+                    "****".into()
+                } else {
+                    v.clone()
+                },
+            )
+        })
+        .collect()
+}
+
+/// Creates the lake-driven consumer and subscribes it to the pipeline's topics.
+pub fn consumer(
+    cfg: &PipelineConfig,
+    lake: &Path,
+    assignments: Arc<Mutex<Assignments>>,
+    commit_lock: Arc<Mutex<()>>,
+    metrics: Metrics,
+) -> anyhow::Result<StreamConsumer<LakeContext>> {
+    let ctx = LakeContext {
+        lake: lake.to_path_buf(),
+        tables: cfg
+            .topics
+            .iter()
+            .map(|t| (t.topic.clone(), t.table.clone()))
+            .collect(),
+        start_from: if cfg.kafka.start_from == "latest" {
+            Offset::End
+        } else {
+            Offset::Beginning
+        },
+        assignments,
+        commit_lock,
+        metrics,
+    };
+    let client = client_config(cfg).map_err(anyhow::Error::msg)?;
+    tracing::info!(brokers = %cfg.kafka.brokers, group = %cfg.kafka.group_id, options = ?loggable_options(cfg), "Creating the Kafka consumer.");
+    let consumer: StreamConsumer<LakeContext> = client.create_with_context(ctx)?;
+    let topics: Vec<&str> = cfg.topics.iter().map(|t| t.topic.as_str()).collect();
+    consumer.subscribe(&topics)?;
+    Ok(consumer)
+}

@@ -1,0 +1,573 @@
+//! Kafka ingest against the real broker that `scripts/kafka.sh` runs (address in
+//! `POSTLAUNCH_KAFKA`; the test command starts it and these tests fail, never skip, without it).
+//! Each test uses its own topic and consumer group. They run one at a time: one of them restarts
+//! the broker.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use serde_json::Value;
+
+use crate::{bin, ok, sql, sql_i64};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn brokers() -> String {
+    std::env::var("POSTLAUNCH_KAFKA").expect(
+        "POSTLAUNCH_KAFKA is not set: run the tests with scripts/test.sh, which starts a Kafka broker (scripts/kafka.sh start)",
+    )
+}
+
+fn unique(name: &str) -> String {
+    format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros() % 1_000_000_000
+    )
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn create_topic(topic: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .create()
+        .unwrap();
+    runtime().block_on(async {
+        let t = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+        let res = admin
+            .create_topics([&t], &AdminOptions::new())
+            .await
+            .unwrap();
+        for r in res {
+            r.unwrap();
+        }
+    });
+}
+
+fn producer() -> FutureProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .create()
+        .unwrap()
+}
+
+/// Produces `payloads` with keys spreading them over the partitions; returns when all are acked.
+fn produce(topic: &str, payloads: &[Vec<u8>]) {
+    let p = producer();
+    runtime().block_on(async {
+        let mut pending = Vec::new();
+        for (i, payload) in payloads.iter().enumerate() {
+            let key = i.to_string();
+            let rec = FutureRecord::to(topic).key(&key).payload(payload);
+            pending.push(p.send(rec, Duration::from_secs(30)));
+            if pending.len() >= 5000 {
+                for f in pending.drain(..) {
+                    f.await.unwrap();
+                }
+            }
+        }
+        for f in pending {
+            f.await.unwrap();
+        }
+    });
+    p.flush(Duration::from_secs(30)).unwrap();
+}
+
+/// A `requests` event whose trace_id is its sequence number (to detect duplicates).
+fn request(seq: usize) -> Vec<u8> {
+    format!(
+        r#"{{"ts":"2026-11-27T{:02}:{:02}:{:02}Z","service":"api","endpoint":"GET /x","status":200,"duration_ms":{seq},"trace_id":"t{seq}"}}"#,
+        (seq / 3600) % 24,
+        (seq / 60) % 60,
+        seq % 60
+    )
+    .into_bytes()
+}
+
+struct Pipeline {
+    dir: tempfile::TempDir,
+    file: PathBuf,
+    lake: PathBuf,
+}
+
+impl Pipeline {
+    fn new(topic: &str, group: &str, extra_options: &str, metrics: &str) -> Pipeline {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path().join("lake");
+        let file = dir.path().join("pipeline.toml");
+        let mut f = std::fs::File::create(&file).unwrap();
+        write!(
+            f,
+            r#"lake = "{lake}"
+memory_budget = "64MiB"
+[kafka]
+brokers = "{brokers}"
+group_id = "{group}"
+[kafka.options]
+"session.timeout.ms" = "6000"
+"heartbeat.interval.ms" = "500"
+"fetch.wait.max.ms" = "50"
+{extra_options}
+[flush]
+max_rows = 5000
+max_bytes = "16MiB"
+max_age = "1s"
+[metrics]
+listen = "{metrics}"
+[[topics]]
+topic = "{topic}"
+table = "requests"
+"#,
+            lake = lake.display(),
+            brokers = brokers(),
+        )
+        .unwrap();
+        Pipeline { dir, file, lake }
+    }
+
+    fn start(&self) -> Child {
+        Command::new(bin())
+            .args(["ingest", "-q", "--pipeline", self.file.to_str().unwrap()])
+            .env_remove("POSTLAUNCH_LAKE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    fn count(&self) -> i64 {
+        if !self.lake.join("requests").exists() {
+            return 0;
+        }
+        sql_i64(&self.lake, "SELECT count(*) FROM requests")
+    }
+
+    fn wait_for(&self, n: i64, timeout: Duration) {
+        let started = Instant::now();
+        loop {
+            let got = self.count();
+            if got >= n {
+                return;
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "only {got} of {n} rows after {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// Exactly `n` rows, each trace id once, and the commit log's offset ranges disjoint.
+    fn assert_exactly(&self, n: i64) {
+        let row = sql(
+            &self.lake,
+            "SELECT count(*) AS n, count(DISTINCT trace_id) AS distinct_traces FROM requests",
+        )
+        .remove(0);
+        assert_eq!(row["n"], n, "rows stored");
+        assert_eq!(row["distinct_traces"], n, "no duplicates");
+        assert_disjoint_log(&self.lake.join("requests/_log"));
+    }
+}
+
+fn assert_disjoint_log(dir: &Path) {
+    let mut ranges: Vec<(String, i64, i64, i64)> = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let v: Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+        for s in v["sources"].as_array().unwrap() {
+            ranges.push((
+                s["source"].as_str().unwrap().to_string(),
+                s["partition"].as_i64().unwrap_or(-1),
+                s["first"].as_i64().unwrap(),
+                s["last"].as_i64().unwrap(),
+            ));
+        }
+    }
+    ranges.sort();
+    for w in ranges.windows(2) {
+        if w[0].0 == w[1].0 && w[0].1 == w[1].1 {
+            assert!(
+                w[0].3 < w[1].2,
+                "overlapping committed offsets {:?} and {:?}",
+                w[0],
+                w[1]
+            );
+        }
+    }
+}
+
+fn stop(mut child: Child) {
+    // SIGTERM: flush, commit, exit 0
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let out = child.wait_with_output_timeout(Duration::from_secs(60));
+    assert!(
+        out.0.success(),
+        "ingest did not exit cleanly on SIGTERM ({}): {}",
+        out.0,
+        out.1
+    );
+}
+
+trait WaitTimeout {
+    fn wait_with_output_timeout(&mut self, t: Duration) -> (std::process::ExitStatus, String);
+}
+
+impl WaitTimeout for Child {
+    fn wait_with_output_timeout(&mut self, t: Duration) -> (std::process::ExitStatus, String) {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.try_wait().unwrap() {
+                let mut err = String::new();
+                if let Some(mut e) = self.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                }
+                return (status, err);
+            }
+            if started.elapsed() > t {
+                let _ = self.kill();
+                panic!("process did not exit within {t:?}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn end_to_end_every_record_exactly_once_with_metrics() {
+    let _g = serial();
+    let topic = unique("e2e");
+    create_topic(&topic, 4);
+    let n = 20_000;
+    let payloads: Vec<Vec<u8>> = (0..n).map(request).collect();
+    produce(&topic, &payloads);
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let p = Pipeline::new(&topic, &unique("g"), "", &metrics);
+    let child = p.start();
+    p.wait_for(n as i64, Duration::from_secs(90));
+    let text = http_get(&metrics, "/metrics");
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "postlaunch_records_stored_total{{table=\"requests\"}} {n}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("postlaunch_flush_duration_seconds_count"),
+        "{text}"
+    );
+    assert!(
+        text.contains("postlaunch_seconds_since_last_durable_write"),
+        "{text}"
+    );
+    stop(child);
+    p.assert_exactly(n as i64);
+    // every partition got data and the log covers offsets 0..=last of each
+    let parts = sql(&p.lake, "SELECT count(*) AS n FROM requests");
+    assert_eq!(parts[0]["n"], n);
+    // a restart consumes nothing twice
+    let child = p.start();
+    std::thread::sleep(Duration::from_secs(4));
+    stop(child);
+    p.assert_exactly(n as i64);
+    drop(p.dir);
+}
+
+#[test]
+fn kill_9_at_random_moments_while_producing_loses_and_duplicates_nothing() {
+    let _g = serial();
+    let topic = unique("crash");
+    create_topic(&topic, 4);
+    let n = 60_000;
+    let payloads: Vec<Vec<u8>> = (0..n).map(request).collect();
+    let t2 = topic.clone();
+    let producer = std::thread::spawn(move || {
+        for chunk in payloads.chunks(2_000) {
+            produce(&t2, chunk);
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    });
+    // static membership: a restarted instance takes its partitions back at once
+    let p = Pipeline::new(
+        &topic,
+        &unique("g"),
+        r#""group.instance.id" = "crash-loop""#,
+        "",
+    );
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..10 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let mut child = p.start();
+        std::thread::sleep(Duration::from_millis(700 + seed % 1800));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    producer.join().unwrap();
+    let child = p.start();
+    p.wait_for(n as i64, Duration::from_secs(120));
+    stop(child);
+    p.assert_exactly(n as i64);
+}
+
+#[test]
+fn two_instances_split_partitions_and_survive_a_stop_and_restart() {
+    let _g = serial();
+    let topic = unique("rebalance");
+    create_topic(&topic, 4);
+    let n = 40_000;
+    let payloads: Vec<Vec<u8>> = (0..n).map(request).collect();
+    let t2 = topic.clone();
+    let producer = std::thread::spawn(move || {
+        for chunk in payloads.chunks(2_000) {
+            produce(&t2, chunk);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let p = Pipeline::new(&topic, &unique("g"), "", "");
+    let a = p.start();
+    let b = p.start();
+    std::thread::sleep(Duration::from_secs(4));
+    stop(b); // its partitions move to `a`
+    std::thread::sleep(Duration::from_secs(2));
+    let b = p.start(); // and are split again
+    producer.join().unwrap();
+    p.wait_for(n as i64, Duration::from_secs(120));
+    stop(a);
+    stop(b);
+    p.assert_exactly(n as i64);
+}
+
+#[test]
+fn a_broker_restart_mid_stream_is_survived_exactly_once() {
+    let _g = serial();
+    let topic = unique("restart");
+    create_topic(&topic, 4);
+    let n = 30_000;
+    let payloads: Vec<Vec<u8>> = (0..n).map(request).collect();
+    produce(&topic, &payloads[..n / 2]);
+    let p = Pipeline::new(&topic, &unique("g"), "", "");
+    let child = p.start();
+    p.wait_for(1, Duration::from_secs(60));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka.sh");
+    let st = Command::new(&script).arg("stop").status().unwrap();
+    assert!(st.success(), "kafka.sh stop");
+    std::thread::sleep(Duration::from_secs(2));
+    let st = Command::new(&script)
+        .arg("start")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "kafka.sh start");
+    produce(&topic, &payloads[n / 2..]);
+    p.wait_for(n as i64, Duration::from_secs(120));
+    stop(child);
+    p.assert_exactly(n as i64);
+}
+
+#[test]
+fn poison_messages_land_in_rejected_with_their_offsets_and_never_stall() {
+    let _g = serial();
+    let corpus: Value = serde_json::from_str(include_str!("../corpus/bad_inputs.json")).unwrap();
+    let topic = unique("poison");
+    create_topic(&topic, 1); // one partition: offsets are the order produced
+    let good = corpus["good"]["requests"]
+        .as_str()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let mut payloads = vec![good.clone()];
+    let mut expected = Vec::new();
+    for c in corpus["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["table"] == "requests")
+    {
+        let p = if let Some(hex) = c["payload_hex"].as_str() {
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect()
+        } else if c["payload"] == "OVERSIZE" {
+            vec![b'x'; 2 << 20] // over the 1 MiB default record limit
+        } else {
+            c["payload"].as_str().unwrap().as_bytes().to_vec()
+        };
+        expected.push((
+            payloads.len() as i64,
+            c["reason"].as_str().unwrap().to_string(),
+        ));
+        payloads.push(p);
+        payloads.push(good.clone());
+    }
+    let big = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("message.max.bytes", "4000000")
+        .create::<FutureProducer>()
+        .unwrap();
+    runtime().block_on(async {
+        for payload in &payloads {
+            big.send(
+                FutureRecord::<(), _>::to(&topic).payload(payload),
+                Duration::from_secs(30),
+            )
+            .await
+            .unwrap();
+        }
+    });
+    let p = Pipeline::new(&topic, &unique("g"), "", "");
+    let child = p.start();
+    let goods = (payloads.len() - expected.len()) as i64;
+    p.wait_for(goods, Duration::from_secs(60));
+    stop(child);
+    assert_eq!(p.count(), goods);
+    let rows = sql(
+        &p.lake,
+        "SELECT source, source_partition, position, reason FROM _rejected ORDER BY position",
+    );
+    assert_eq!(rows.len(), expected.len());
+    for (row, (offset, reason)) in rows.iter().zip(&expected) {
+        assert_eq!(row["position"], *offset);
+        assert_eq!(row["source"], format!("kafka:{topic}"));
+        assert_eq!(row["source_partition"], 0);
+        assert!(
+            row["reason"].as_str().unwrap().contains(reason.as_str())
+                || reason.contains("over the limit"),
+            "{row} vs {reason}"
+        );
+    }
+}
+
+#[test]
+fn demo_to_kafka_then_ingest_stores_the_whole_scenario() {
+    let _g = serial();
+    let prefix = format!("{}.", unique("demo"));
+    let args = [
+        "--days",
+        "1",
+        "--scale",
+        "0.1",
+        "--tables",
+        "requests,deployments",
+        "--no-malformed",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let emit = dir.path().join("emit");
+    let mut emit_args = vec!["demo", "-q", "--emit", emit.to_str().unwrap()];
+    emit_args.extend(args);
+    ok(&emit_args);
+    let lines = std::fs::read_to_string(emit.join("requests.ndjson"))
+        .unwrap()
+        .lines()
+        .count() as i64;
+    create_topic(&format!("{prefix}requests"), 4);
+    create_topic(&format!("{prefix}deployments"), 1);
+    let brokers = brokers();
+    let mut pub_args = vec![
+        "demo",
+        "-q",
+        "--to-kafka",
+        brokers.as_str(),
+        "--topic-prefix",
+        prefix.as_str(),
+    ];
+    pub_args.extend(args);
+    ok(&pub_args);
+    let p = Pipeline::new(&format!("{prefix}requests"), &unique("g"), "", "");
+    let child = p.start();
+    p.wait_for(lines, Duration::from_secs(60));
+    stop(child);
+    assert_eq!(p.count(), lines);
+}
+
+#[test]
+fn validate_accepts_the_shipped_pipelines_and_names_bad_values() {
+    for f in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines"))
+        .unwrap()
+        .flatten()
+    {
+        let path = f.path();
+        if path.extension().is_some_and(|e| e == "toml")
+            && !path
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .ends_with(".example.toml")
+        {
+            ok(&["validate", "-q", path.to_str().unwrap()]);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (body, needle) in [
+        ("[kafka]\nbrokers = \"x:1\"\ngroup_id = \"g\"\n[[topics]]\ntopic = \"t\"\ntable = \"nope\"\n", "`nope`"),
+        ("[kafka]\nbrokers = \"x:1\"\ngroup_id = \"g\"\nstart_from = \"middle\"\n[[topics]]\ntopic = \"t\"\ntable = \"requests\"\n", "`middle`"),
+        ("[kafka]\nbrokers = \"x:1\"\ngroup_id = \"g\"\nbrokerz = 1\n[[topics]]\ntopic = \"t\"\ntable = \"requests\"\n", "brokerz"),
+        ("[kafka]\nbrokers = \"x:1\"\ngroup_id = \"g\"\n[kafka.options]\n\"sasl.password\" = \"${POSTLAUNCH_TEST_UNSET_SECRET}\"\n[[topics]]\ntopic = \"t\"\ntable = \"requests\"\n", "POSTLAUNCH_TEST_UNSET_SECRET"),
+        ("[kafka]\nbrokers = \"x:1\"\ngroup_id = \"g\"\n[flush]\nmax_age = \"soon\"\n[[topics]]\ntopic = \"t\"\ntable = \"requests\"\n", "`soon`"),
+        ("[kafka]\nbrokers = \"x:1\"\ngroup_id = \"g\"\n[metrics]\nlisten = \"everywhere\"\n[[topics]]\ntopic = \"t\"\ntable = \"requests\"\n", "`everywhere`"),
+    ] {
+        let f = dir.path().join("p.toml");
+        std::fs::write(&f, body).unwrap();
+        let out = crate::run(&["validate", f.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(78), "{body}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "`{needle}` not in: {err}");
+    }
+    // secrets are never printed
+    let f = dir.path().join("s.toml");
+    std::fs::write(&f, "[kafka]\nbrokers = \"x:1\"\ngroup_id = \"g\"\n[kafka.options]\n\"sasl.password\" = \"${POSTLAUNCH_TEST_SECRET}\"\n[[topics]]\ntopic = \"t\"\ntable = \"requests\"\n").unwrap();
+    let out = Command::new(bin())
+        .args(["validate", f.to_str().unwrap()])
+        .env("POSTLAUNCH_TEST_SECRET", "hunter2")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("hunter2") && all.contains("****"), "{all}");
+}
