@@ -112,12 +112,14 @@ impl KafkaIngest {
 
         let assignments = Arc::new(Mutex::new(Assignments::default()));
         let commit_lock = Arc::new(Mutex::new(()));
+        let (flush_tx, flush_rx) = std::sync::mpsc::channel::<std::sync::mpsc::SyncSender<()>>();
         let consumer = Arc::new(kafka::consumer(
             &self.cfg,
             &self.lake,
             assignments.clone(),
             commit_lock.clone(),
             self.metrics.clone(),
+            flush_tx,
         )?);
         let producer: Option<ThreadedProducer<DefaultProducerContext>> = if dlq.is_empty() {
             None
@@ -177,6 +179,7 @@ impl KafkaIngest {
                 budget: self.cfg.memory_budget,
                 buffered_generation: HashMap::new(),
                 summary: KafkaSummary::default(),
+                flush_requests: flush_rx,
             };
             std::thread::spawn(move || state.run(dec_rx))
         };
@@ -302,6 +305,8 @@ struct SinkLoop {
     /// Generation of the data buffered per (topic, partition).
     buffered_generation: HashMap<(Arc<str>, i32), u64>,
     summary: KafkaSummary,
+    /// Checkpoint requests from the rebalance callback (before a revocation).
+    flush_requests: std::sync::mpsc::Receiver<std::sync::mpsc::SyncSender<()>>,
 }
 
 impl SinkLoop {
@@ -323,7 +328,14 @@ impl SinkLoop {
                 next += 1;
                 self.accept(w);
             }
-            self.maybe_checkpoint(false)?;
+            let mut asked = Vec::new();
+            while let Ok(done) = self.flush_requests.try_recv() {
+                asked.push(done);
+            }
+            self.maybe_checkpoint(!asked.is_empty())?;
+            for done in asked {
+                let _ = done.send(());
+            }
         }
         for (_, w) in std::mem::take(&mut waiting) {
             self.accept(w);
@@ -434,18 +446,19 @@ impl SinkLoop {
         if let Some(p) = &self.producer {
             let _ = p.flush(Duration::from_secs(10));
         }
-        let rejected = self.sinks[i].stats().rejected;
         if cp.version.is_some() {
+            let rejected_now: u64 = self.sinks.iter().map(|s| s.stats().rejected).sum();
+            let new_rejected = rejected_now - self.summary.rejected.min(rejected_now);
             self.summary.commits += 1;
             self.summary.stored += cp.rows;
+            self.summary.rejected = rejected_now;
             self.metrics.committed(
                 &self.tables[i],
                 cp.rows,
-                rejected - self.summary.rejected.min(rejected),
+                new_rejected,
                 cp.files,
                 started.elapsed().as_secs_f64(),
             );
-            self.summary.rejected = rejected;
             let mut tpl = TopicPartitionList::new();
             for r in &cp.committed {
                 if let (Some(p), Some(topic)) = (r.partition, r.source.strip_prefix("kafka:")) {

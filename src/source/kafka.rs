@@ -70,9 +70,25 @@ pub struct LakeContext {
     /// position while a commit of the same process is half done.
     pub commit_lock: Arc<Mutex<()>>,
     pub metrics: Metrics,
+    /// Asks the sink to commit what it holds before partitions are revoked (so a rebalance or a
+    /// shutdown does not throw buffered work away); the sink answers on the enclosed channel.
+    pub flush_requests: Mutex<Option<std::sync::mpsc::Sender<std::sync::mpsc::SyncSender<()>>>>,
 }
 
 impl LakeContext {
+    /// Asks the sink to checkpoint now and waits (bounded) for it.
+    fn flush_before_revoke(&self) {
+        let sender = self.flush_requests.lock().ok().and_then(|s| s.clone());
+        let Some(sender) = sender else { return };
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
+        if sender.send(done_tx).is_ok()
+            && done_rx
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .is_err()
+        {
+            tracing::warn!("The sink did not checkpoint before the revocation; its buffered data will be re-read.");
+        }
+    }
     fn next_offsets(&self, tpl: &TopicPartitionList) -> HashMap<(String, i32), Offset> {
         let mut logs: HashMap<String, Option<TableLog>> = HashMap::new();
         let mut out = HashMap::new();
@@ -148,6 +164,7 @@ impl ConsumerContext for LakeContext {
                 }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                self.flush_before_revoke();
                 let mut a = self.assignments.lock().unwrap_or_else(|p| p.into_inner());
                 for e in tpl.elements() {
                     a.assigned.remove(&(e.topic().to_string(), e.partition()));
@@ -222,6 +239,7 @@ pub fn consumer(
     assignments: Arc<Mutex<Assignments>>,
     commit_lock: Arc<Mutex<()>>,
     metrics: Metrics,
+    flush_requests: std::sync::mpsc::Sender<std::sync::mpsc::SyncSender<()>>,
 ) -> anyhow::Result<StreamConsumer<LakeContext>> {
     let ctx = LakeContext {
         lake: lake.to_path_buf(),
@@ -238,6 +256,7 @@ pub fn consumer(
         assignments,
         commit_lock,
         metrics,
+        flush_requests: Mutex::new(Some(flush_requests)),
     };
     let client = client_config(cfg).map_err(anyhow::Error::msg)?;
     tracing::info!(brokers = %cfg.kafka.brokers, group = %cfg.kafka.group_id, options = ?loggable_options(cfg), "Creating the Kafka consumer.");

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 
 use crate::{bin, ok, sql, sql_i64};
@@ -45,12 +45,19 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn create_topic(topic: &str, partitions: i32) {
+    create_topic_with(topic, partitions, &[]);
+}
+
+fn create_topic_with(topic: &str, partitions: i32, config: &[(&str, &str)]) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers())
         .create()
         .unwrap();
     runtime().block_on(async {
-        let t = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+        let mut t = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+        for (k, v) in config {
+            t = t.set(k, v);
+        }
         let res = admin
             .create_topics([&t], &AdminOptions::new())
             .await
@@ -70,26 +77,56 @@ fn producer() -> FutureProducer {
         .unwrap()
 }
 
-/// Produces `payloads` with keys spreading them over the partitions; returns when all are acked.
-fn produce(topic: &str, payloads: &[Vec<u8>]) {
-    let p = producer();
-    runtime().block_on(async {
-        let mut pending = Vec::new();
-        for (i, payload) in payloads.iter().enumerate() {
-            let key = i.to_string();
-            let rec = FutureRecord::to(topic).key(&key).payload(payload);
-            pending.push(p.send(rec, Duration::from_secs(30)));
-            if pending.len() >= 5000 {
-                for f in pending.drain(..) {
-                    f.await.unwrap();
+/// A producer with its own runtime, reused for every batch a test sends.
+struct Sender {
+    rt: tokio::runtime::Runtime,
+    producer: FutureProducer,
+    sent: usize,
+}
+
+impl Sender {
+    fn new() -> Sender {
+        Sender {
+            rt: runtime(),
+            producer: producer(),
+            sent: 0,
+        }
+    }
+
+    /// Produces `payloads` with keys spreading them over the partitions; returns when all are acked.
+    fn send(&mut self, topic: &str, payloads: &[Vec<u8>]) {
+        let keys: Vec<String> = (self.sent..self.sent + payloads.len())
+            .map(|i| i.to_string())
+            .collect();
+        self.sent += payloads.len();
+        let p = &self.producer;
+        self.rt.block_on(async {
+            // send_result enqueues at once (an async `send` would only enqueue when awaited)
+            let mut pending = Vec::new();
+            for (payload, key) in payloads.iter().zip(&keys) {
+                let mut record = FutureRecord::to(topic).key(key).payload(payload);
+                loop {
+                    match p.send_result(record) {
+                        Ok(delivery) => break pending.push(delivery),
+                        Err((_, back)) => {
+                            record = back; // queue full: wait for deliveries
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
                 }
             }
-        }
-        for f in pending {
-            f.await.unwrap();
-        }
-    });
-    p.flush(Duration::from_secs(30)).unwrap();
+            for f in pending {
+                f.await
+                    .expect("delivered")
+                    .map_err(|(e, _)| e)
+                    .expect("produced");
+            }
+        });
+    }
+}
+
+fn produce(topic: &str, payloads: &[Vec<u8>]) {
+    Sender::new().send(topic, payloads);
 }
 
 /// A `requests` event whose trace_id is its sequence number (to detect duplicates).
@@ -321,9 +358,11 @@ fn kill_9_at_random_moments_while_producing_loses_and_duplicates_nothing() {
     let payloads: Vec<Vec<u8>> = (0..n).map(request).collect();
     let t2 = topic.clone();
     let producer = std::thread::spawn(move || {
-        for chunk in payloads.chunks(2_000) {
-            produce(&t2, chunk);
-            std::thread::sleep(Duration::from_millis(150));
+        let mut sender = Sender::new();
+        // about 20 s of production, spanning the kills
+        for chunk in payloads.chunks(1_000) {
+            sender.send(&t2, chunk);
+            std::thread::sleep(Duration::from_millis(300));
         }
     });
     // static membership: a restarted instance takes its partitions back at once
@@ -359,22 +398,30 @@ fn two_instances_split_partitions_and_survive_a_stop_and_restart() {
     let payloads: Vec<Vec<u8>> = (0..n).map(request).collect();
     let t2 = topic.clone();
     let producer = std::thread::spawn(move || {
-        for chunk in payloads.chunks(2_000) {
-            produce(&t2, chunk);
-            std::thread::sleep(Duration::from_millis(200));
+        let mut sender = Sender::new();
+        // about 12 s of production, spanning the stop and the restart
+        for chunk in payloads.chunks(1_000) {
+            sender.send(&t2, chunk);
+            std::thread::sleep(Duration::from_millis(300));
         }
     });
     let p = Pipeline::new(&topic, &unique("g"), "", "");
+    let t = Instant::now();
     let a = p.start();
     let b = p.start();
     std::thread::sleep(Duration::from_secs(4));
     stop(b); // its partitions move to `a`
+    eprintln!("rebalance: b stopped after {:?}", t.elapsed());
     std::thread::sleep(Duration::from_secs(2));
     let b = p.start(); // and are split again
     producer.join().unwrap();
+    eprintln!("rebalance: produced after {:?}", t.elapsed());
     p.wait_for(n as i64, Duration::from_secs(120));
+    eprintln!("rebalance: all stored after {:?}", t.elapsed());
     stop(a);
+    eprintln!("rebalance: a stopped after {:?}", t.elapsed());
     stop(b);
+    eprintln!("rebalance: b stopped after {:?}", t.elapsed());
     p.assert_exactly(n as i64);
 }
 
@@ -410,7 +457,8 @@ fn poison_messages_land_in_rejected_with_their_offsets_and_never_stall() {
     let _g = serial();
     let corpus: Value = serde_json::from_str(include_str!("../corpus/bad_inputs.json")).unwrap();
     let topic = unique("poison");
-    create_topic(&topic, 1); // one partition: offsets are the order produced
+    // one partition: offsets are the order produced; large messages allowed for the oversize case
+    create_topic_with(&topic, 1, &[("max.message.bytes", "4000000")]);
     let good = corpus["good"]["requests"]
         .as_str()
         .unwrap()
