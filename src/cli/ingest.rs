@@ -33,6 +33,10 @@ pub struct Args {
     /// SIGTERM, exactly once into the lake. `--lake`, when given, overrides the file's `lake`.
     #[arg(long, value_name = "PIPELINE.toml", conflicts_with_all = ["table", "files"], env = "POSTLAUNCH_PIPELINE")]
     pub pipeline: Option<PathBuf>,
+    /// With --pipeline: stop by itself (flush, commit, exit 0) once every assigned partition has
+    /// been read to the end it had at start — a backfill, or a benchmark run.
+    #[arg(long, requires = "pipeline")]
+    pub exit_at_end: bool,
     /// Memory for buffered rows; a checkpoint (files + commit) is written when it is full.
     #[arg(long, default_value = "192MiB", value_parser = parse_size, env = "POSTLAUNCH_MEMORY_BUDGET")]
     pub memory_budget: usize,
@@ -164,6 +168,7 @@ fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result
         .build()
         .context("starting the runtime")?;
     let workers = args.workers.unwrap_or(IngestOptions::default().workers);
+    let exit_at_end = args.exit_at_end;
     let summary = runtime.block_on(async move {
         if !cfg.metrics.listen.is_empty() {
             let addr: std::net::SocketAddr = cfg.metrics.listen.parse().map_err(|_| {
@@ -187,6 +192,7 @@ fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result
             workers,
             metrics,
             observers: Vec::new(),
+            exit_at_end,
         };
         ingest.run(shutdown_signal()).await
     })?;

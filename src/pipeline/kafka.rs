@@ -56,6 +56,9 @@ pub struct KafkaIngest {
     pub workers: usize,
     pub metrics: Metrics,
     pub observers: Vec<Arc<dyn BatchObserver>>,
+    /// Stop (flush, commit, return) once every assigned partition has been read up to the high
+    /// watermark it had when first seen: a backfill that ends by itself.
+    pub exit_at_end: bool,
 }
 
 /// Totals of a Kafka ingest run.
@@ -192,6 +195,10 @@ impl KafkaIngest {
         let mut tick = tokio::time::interval(Duration::from_millis(50));
         tokio::pin!(shutdown);
         let mut stream_error_logged = false;
+        // --exit-at-end: per partition, the high watermark when first seen and the last offset read
+        let mut ends: HashMap<(String, i32), i64> = HashMap::new();
+        let mut read_up_to: HashMap<(String, i32), i64> = HashMap::new();
+        let mut last_end_check = Instant::now();
         let send = |w: Work<RawChunk>| {
             let tx = raw_tx.clone();
             async move {
@@ -226,6 +233,9 @@ impl KafkaIngest {
                     let topic = topics.entry(m.topic().to_string()).or_insert_with(|| Arc::from(m.topic())).clone();
                     let partition = m.partition();
                     let offset = m.offset();
+                    if self.exit_at_end {
+                        read_up_to.insert((topic.to_string(), partition), offset);
+                    }
                     let Some(generation) = assignments.lock().ok().and_then(|a| a.generation(&topic, partition)) else { continue };
                     let Some(&table) = table_of_topic.get(&*topic) else { continue };
                     let key = (topic.clone(), partition);
@@ -248,6 +258,13 @@ impl KafkaIngest {
                     }
                 }
                 _ = tick.tick() => {
+                    if self.exit_at_end && last_end_check.elapsed() >= Duration::from_millis(500) {
+                        last_end_check = Instant::now();
+                        if self.caught_up(&consumer, &assignments, &mut ends, &read_up_to, &builders) {
+                            tracing::info!("Every assigned partition is read up to its end; stopping.");
+                            break;
+                        }
+                    }
                     let due: Vec<_> = builders.iter().filter(|(_, b)| !b.0.records.is_empty() && b.2.elapsed() >= LINGER).map(|(k, _)| k.clone()).collect();
                     for key in due {
                         if let Some((chunk, generation, _)) = builders.remove(&key) {
@@ -286,6 +303,51 @@ impl KafkaIngest {
         .context("joining the sink thread")?
         .map_err(|_| anyhow::anyhow!("the sink thread panicked"))??;
         Ok(summary)
+    }
+}
+
+impl KafkaIngest {
+    /// Whether every assigned partition has been read up to its end (the high watermark when it
+    /// was first seen) and nothing is waiting in a chunk builder.
+    fn caught_up(
+        &self,
+        consumer: &StreamConsumer<LakeContext>,
+        assignments: &Mutex<Assignments>,
+        ends: &mut HashMap<(String, i32), i64>,
+        read_up_to: &HashMap<(String, i32), i64>,
+        builders: &HashMap<(Arc<str>, i32), (RawChunk, u64, Instant)>,
+    ) -> bool {
+        let assigned = assignments.lock().map(|a| a.partitions()).unwrap_or_default();
+        if assigned.is_empty() || builders.values().any(|b| !b.0.records.is_empty()) {
+            return false;
+        }
+        for (topic, partition) in assigned {
+            let key = (topic.clone(), partition);
+            let end = match ends.get(&key) {
+                Some(e) => *e,
+                None => match consumer.fetch_watermarks(&topic, partition, Duration::from_secs(5)) {
+                    Ok((_, high)) => *ends.entry(key.clone()).or_insert(high),
+                    Err(_) => return false,
+                },
+            };
+            if end == 0 {
+                continue; // empty partition
+            }
+            let position = consumer
+                .position()
+                .ok()
+                .and_then(|tpl| tpl.find_partition(&topic, partition).map(|e| e.offset()));
+            let read = read_up_to.get(&key).map(|o| o + 1);
+            let at = match (read, position) {
+                (Some(r), _) => r,
+                (None, Some(Offset::Offset(o))) => o,
+                _ => return false,
+            };
+            if at < end {
+                return false;
+            }
+        }
+        true
     }
 }
 
