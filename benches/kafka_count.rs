@@ -11,7 +11,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::Message;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let [brokers, topic, expected] = args.as_slice() else {
         eprintln!("usage: kafka_count BROKERS TOPIC EXPECTED_MESSAGES");
         std::process::exit(2);

@@ -317,7 +317,10 @@ impl KafkaIngest {
         read_up_to: &HashMap<(String, i32), i64>,
         builders: &HashMap<(Arc<str>, i32), (RawChunk, u64, Instant)>,
     ) -> bool {
-        let assigned = assignments.lock().map(|a| a.partitions()).unwrap_or_default();
+        let assigned = assignments
+            .lock()
+            .map(|a| a.partitions())
+            .unwrap_or_default();
         if assigned.is_empty() || builders.values().any(|b| !b.0.records.is_empty()) {
             return false;
         }
@@ -325,10 +328,12 @@ impl KafkaIngest {
             let key = (topic.clone(), partition);
             let end = match ends.get(&key) {
                 Some(e) => *e,
-                None => match consumer.fetch_watermarks(&topic, partition, Duration::from_secs(5)) {
-                    Ok((_, high)) => *ends.entry(key.clone()).or_insert(high),
-                    Err(_) => return false,
-                },
+                None => {
+                    match consumer.fetch_watermarks(&topic, partition, Duration::from_secs(5)) {
+                        Ok((_, high)) => *ends.entry(key.clone()).or_insert(high),
+                        Err(_) => return false,
+                    }
+                }
             };
             if end == 0 {
                 continue; // empty partition
