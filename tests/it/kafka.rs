@@ -619,3 +619,28 @@ fn validate_accepts_the_shipped_pipelines_and_names_bad_values() {
     );
     assert!(!all.contains("hunter2") && all.contains("****"), "{all}");
 }
+
+#[test]
+fn exit_at_end_reads_to_the_end_commits_and_exits_by_itself() {
+    let _g = serial();
+    let topic = unique("backfill");
+    create_topic(&topic, 3);
+    let n = 3_000;
+    let payloads: Vec<Vec<u8>> = (0..n).map(request).collect();
+    produce(&topic, &payloads);
+    let p = Pipeline::new(&topic, &unique("g"), "", "");
+    let mut child = Command::new(bin())
+        .args([
+            "ingest",
+            "-q",
+            "--exit-at-end",
+            "--pipeline",
+            p.file.to_str().unwrap(),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (status, err) = child.wait_with_output_timeout(Duration::from_secs(90));
+    assert!(status.success(), "{status}: {err}");
+    p.assert_exactly(n as i64);
+}
