@@ -171,7 +171,7 @@ impl ConsumerContext for LakeContext {
                     tracing::info!(
                         topic = e.topic(),
                         partition = e.partition(),
-                        "Revoked; its buffered data will be dropped."
+                        "Revoked (after the sink committed what it held)."
                     );
                 }
                 if cooperative {
