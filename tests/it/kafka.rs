@@ -129,6 +129,19 @@ fn produce(topic: &str, payloads: &[Vec<u8>]) {
     Sender::new().send(topic, payloads);
 }
 
+/// Produces `request(0..n)` in batches of 1 000, 300 ms apart, on a thread of its own.
+fn produce_in_background(topic: &str, n: usize) -> std::thread::JoinHandle<()> {
+    let topic = topic.to_string();
+    std::thread::spawn(move || {
+        let payloads: Vec<Vec<u8>> = (0..n).map(request).collect();
+        let mut sender = Sender::new();
+        for chunk in payloads.chunks(1_000) {
+            sender.send(&topic, chunk);
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    })
+}
+
 /// A `requests` event whose trace_id is its sequence number (to detect duplicates).
 fn request(seq: usize) -> Vec<u8> {
     format!(
@@ -224,6 +237,18 @@ table = "requests"
         assert_eq!(row["distinct_traces"], n, "no duplicates");
         assert_disjoint_log(&self.lake.join("requests/_log"));
     }
+}
+
+/// Distinct Kafka partitions named by the commit log's source ranges.
+fn logged_partitions(dir: &Path) -> usize {
+    let mut parts = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let v: Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+        for src in v["sources"].as_array().unwrap() {
+            parts.insert(src["partition"].as_i64());
+        }
+    }
+    parts.len()
 }
 
 fn assert_disjoint_log(dir: &Path) {
@@ -338,9 +363,8 @@ fn end_to_end_every_record_exactly_once_with_metrics() {
     );
     stop(child);
     p.assert_exactly(n as i64);
-    // every partition got data and the log covers offsets 0..=last of each
-    let parts = sql(&p.lake, "SELECT count(*) AS n FROM requests");
-    assert_eq!(parts[0]["n"], n);
+    // the commit log covers all four partitions
+    assert_eq!(logged_partitions(&p.lake.join("requests/_log")), 4);
     // a restart consumes nothing twice
     let child = p.start();
     std::thread::sleep(Duration::from_secs(4));
@@ -355,16 +379,8 @@ fn kill_9_at_random_moments_while_producing_loses_and_duplicates_nothing() {
     let topic = unique("crash");
     create_topic(&topic, 4);
     let n = 60_000;
-    let payloads: Vec<Vec<u8>> = (0..n).map(request).collect();
-    let t2 = topic.clone();
-    let producer = std::thread::spawn(move || {
-        let mut sender = Sender::new();
-        // about 20 s of production, spanning the kills
-        for chunk in payloads.chunks(1_000) {
-            sender.send(&t2, chunk);
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    });
+    // about 20 s of production, spanning the kills
+    let producer = produce_in_background(&topic, n);
     // static membership: a restarted instance takes its partitions back at once
     let p = Pipeline::new(
         &topic,
@@ -372,13 +388,10 @@ fn kill_9_at_random_moments_while_producing_loses_and_duplicates_nothing() {
         r#""group.instance.id" = "crash-loop""#,
         "",
     );
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rng = crate::XorShift(0x9e37_79b9_7f4a_7c15);
     for _ in 0..10 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
         let mut child = p.start();
-        std::thread::sleep(Duration::from_millis(700 + seed % 1800));
+        std::thread::sleep(Duration::from_millis(700 + rng.next_u64() % 1800));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
     }
@@ -395,33 +408,19 @@ fn two_instances_split_partitions_and_survive_a_stop_and_restart() {
     let topic = unique("rebalance");
     create_topic(&topic, 4);
     let n = 40_000;
-    let payloads: Vec<Vec<u8>> = (0..n).map(request).collect();
-    let t2 = topic.clone();
-    let producer = std::thread::spawn(move || {
-        let mut sender = Sender::new();
-        // about 12 s of production, spanning the stop and the restart
-        for chunk in payloads.chunks(1_000) {
-            sender.send(&t2, chunk);
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    });
+    // about 12 s of production, spanning the stop and the restart
+    let producer = produce_in_background(&topic, n);
     let p = Pipeline::new(&topic, &unique("g"), "", "");
-    let t = Instant::now();
     let a = p.start();
     let b = p.start();
     std::thread::sleep(Duration::from_secs(4));
     stop(b); // its partitions move to `a`
-    eprintln!("rebalance: b stopped after {:?}", t.elapsed());
     std::thread::sleep(Duration::from_secs(2));
     let b = p.start(); // and are split again
     producer.join().unwrap();
-    eprintln!("rebalance: produced after {:?}", t.elapsed());
     p.wait_for(n as i64, Duration::from_secs(120));
-    eprintln!("rebalance: all stored after {:?}", t.elapsed());
     stop(a);
-    eprintln!("rebalance: a stopped after {:?}", t.elapsed());
     stop(b);
-    eprintln!("rebalance: b stopped after {:?}", t.elapsed());
     p.assert_exactly(n as i64);
 }
 

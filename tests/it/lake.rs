@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::{bin, ok, sql};
+use crate::{bin, emit_requests, ok, sql};
 
 /// Sums that identify the stored multiset of requests well enough to catch a lost or doubled row.
 fn fingerprint(lake: &std::path::Path) -> serde_json::Value {
@@ -19,21 +19,7 @@ fn fingerprint(lake: &std::path::Path) -> serde_json::Value {
 #[test]
 fn killing_ingest_at_random_moments_then_rerunning_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    ok(&[
-        "demo",
-        "-q",
-        "--emit",
-        data.to_str().unwrap(),
-        "--tables",
-        "requests",
-        "--days",
-        "4",
-        "--scale",
-        "1",
-        "--no-malformed",
-    ]);
-    let file = data.join("requests.ndjson");
+    let file = emit_requests(&dir.path().join("data"), "4", "1", false);
     let lines = std::fs::read_to_string(&file).unwrap().lines().count() as i64;
 
     // the reference: one clean run into its own lake
@@ -56,13 +42,10 @@ fn killing_ingest_at_random_moments_then_rerunning_loses_and_duplicates_nothing(
 
     // a small memory budget forces many checkpoints, so kills land before, during and after commits
     let lake = dir.path().join("lake");
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rng = crate::XorShift(0x2545_f491_4f6c_dd1d);
     let mut completed = 0;
     for _ in 0..6 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let delay = Duration::from_millis(150 + seed % 900);
+        let delay = Duration::from_millis(150 + rng.next_u64() % 900);
         let mut child = Command::new(bin())
             .args([
                 "ingest",
@@ -101,22 +84,9 @@ fn killing_ingest_at_random_moments_then_rerunning_loses_and_duplicates_nothing(
 #[test]
 fn compaction_merges_small_files_without_changing_results() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    ok(&[
-        "demo",
-        "-q",
-        "--emit",
-        data.to_str().unwrap(),
-        "--tables",
-        "requests",
-        "--days",
-        "2",
-        "--scale",
-        "0.5",
-    ]);
+    let file = emit_requests(&dir.path().join("data"), "2", "0.5", true);
     let lake = dir.path().join("lake");
     let lake_s = lake.to_str().unwrap();
-    let file = data.join("requests.ndjson");
     ok(&[
         "ingest",
         "-q",

@@ -65,3 +65,33 @@ pub fn sql_i64(lake: &Path, query: &str) -> i64 {
         .and_then(Value::as_i64)
         .expect("an integer")
 }
+
+/// A tiny deterministic generator for the random moments of the kill tests.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// `postlaunch demo --emit DIR --tables requests` for `days` at `scale`; returns the file.
+pub fn emit_requests(dir: &Path, days: &str, scale: &str, malformed: bool) -> PathBuf {
+    let mut args = vec![
+        "demo",
+        "-q",
+        "--emit",
+        dir.to_str().unwrap(),
+        "--tables",
+        "requests",
+    ];
+    args.extend(["--days", days, "--scale", scale]);
+    if !malformed {
+        args.push("--no-malformed");
+    }
+    ok(&args);
+    dir.join("requests.ndjson")
+}
