@@ -326,11 +326,23 @@ fn free_port() -> u16 {
 
 fn http_get(addr: &str, path: &str) -> String {
     use std::io::Read;
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
+    let once = || -> std::io::Result<String> {
+        let mut s = std::net::TcpStream::connect(addr)?;
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)?;
+        Ok(out)
+    };
+    // a connection can be reset while the endpoint starts; a few tries, then fail with the error
+    let mut last = None;
+    for _ in 0..5 {
+        match once() {
+            Ok(out) => return out,
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    panic!("GET http://{addr}{path} failed: {last:?}");
 }
 
 #[test]
