@@ -1,7 +1,7 @@
 //! `postlaunch ingest --pipeline FILE`: Kafka topics into lake tables, exactly once.
 //!
 //! ```text
-//! consumer task ──(topic, partition, generation, RawChunk)──▶ decoder threads
+//! consumer thread ─(topic, partition, generation, RawChunk)──▶ decoder threads
 //!      ▲                                                          │
 //!      │ reseek (partition, offset)                               ▼
 //!      └──────────────────────────────────── sink thread: reorder, drop stale generations,
@@ -17,12 +17,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -114,6 +115,7 @@ impl KafkaIngest {
         }
 
         let assignments = Arc::new(Mutex::new(Assignments::default()));
+        let epoch = assignments.lock().map(|a| a.epoch()).unwrap_or_default();
         let commit_lock = Arc::new(Mutex::new(()));
         let (flush_tx, flush_rx) = std::sync::mpsc::channel::<std::sync::mpsc::SyncSender<()>>();
         let consumer = Arc::new(kafka::consumer(
@@ -135,11 +137,10 @@ impl KafkaIngest {
         };
 
         let workers = self.workers.max(1);
-        let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Work<RawChunk>>(workers * 2);
+        let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Work<RawChunk>>(workers * 2);
         let raw_rx = Arc::new(Mutex::new(raw_rx));
         let (dec_tx, dec_rx) = std::sync::mpsc::sync_channel::<Work<DecodedChunk>>(workers * 2);
-        let (reseek_tx, mut reseek_rx) =
-            tokio::sync::mpsc::unbounded_channel::<(String, i32, i64)>();
+        let (reseek_tx, reseek_rx) = std::sync::mpsc::channel::<(String, i32, i64)>();
 
         let mut decoders = Vec::new();
         for _ in 0..workers {
@@ -148,7 +149,7 @@ impl KafkaIngest {
             let mut per_table: Vec<Decoder> =
                 schemas.iter().map(|s| Decoder::new(s.clone())).collect();
             decoders.push(std::thread::spawn(move || loop {
-                let next = rx.lock().ok().and_then(|mut r| r.blocking_recv());
+                let next = rx.lock().ok().and_then(|r| r.recv().ok());
                 let Some(w) = next else { break };
                 let now = chrono::Utc::now().timestamp_micros();
                 let item = per_table[w.table].decode(&w.item, now);
@@ -187,141 +188,298 @@ impl KafkaIngest {
             std::thread::spawn(move || state.run(dec_rx))
         };
 
-        // The consumer loop.
-        let limits = ChunkLimits::default();
-        let mut builders: HashMap<(Arc<str>, i32), (RawChunk, u64, Instant)> = HashMap::new();
-        let mut topics: HashMap<String, Arc<str>> = HashMap::new();
-        let mut seq = 0u64;
-        let mut tick = tokio::time::interval(Duration::from_millis(50));
-        tokio::pin!(shutdown);
-        let mut stream_error_logged = false;
-        // --exit-at-end: per partition, the high watermark when first seen and the last offset read
-        let mut ends: HashMap<(String, i32), i64> = HashMap::new();
-        let mut read_up_to: HashMap<(String, i32), i64> = HashMap::new();
-        let mut last_end_check = Instant::now();
-        let send = |w: Work<RawChunk>| {
-            let tx = raw_tx.clone();
-            async move {
-                tx.send(w)
-                    .await
-                    .map_err(|_| anyhow::anyhow!("the decoders stopped"))
-            }
-        };
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => break,
-                Some((topic, partition, offset)) = reseek_rx.recv() => {
-                    let topic_arc = topics.entry(topic.clone()).or_insert_with(|| Arc::from(topic.as_str())).clone();
-                    builders.remove(&(topic_arc, partition));
-                    let g = assignments.lock().map(|mut a| a.bump(&topic, partition)).unwrap_or_default();
-                    tracing::info!(topic, partition, offset, generation = g, "Re-seeking to the lake's position.");
-                    if let Err(e) = consumer.seek(&topic, partition, Offset::Offset(offset), Duration::from_secs(10)) {
-                        tracing::error!(topic, partition, error = %e, "Seek failed.");
-                    }
-                }
-                msg = consumer.recv() => {
-                    let m = match msg {
-                        Ok(m) => { stream_error_logged = false; m }
-                        Err(e) => {
-                            if !stream_error_logged {
-                                tracing::warn!(error = %e, "Kafka consumer error; retrying.");
-                                stream_error_logged = true;
-                            }
-                            continue;
-                        }
-                    };
-                    let topic = topics.entry(m.topic().to_string()).or_insert_with(|| Arc::from(m.topic())).clone();
-                    let partition = m.partition();
-                    let offset = m.offset();
-                    if self.exit_at_end {
-                        read_up_to.insert((topic.to_string(), partition), offset);
-                    }
-                    let Some(generation) = assignments.lock().ok().and_then(|a| a.generation(&topic, partition)) else { continue };
-                    let Some(&table) = table_of_topic.get(&*topic) else { continue };
-                    let key = (topic.clone(), partition);
-                    let entry = builders.entry(key.clone()).or_insert_with(|| {
-                        (RawChunk::new(Arc::from(source_key(&topic).as_str()), Some(partition), offset), generation, Instant::now())
-                    });
-                    if entry.1 != generation {
-                        *entry = (RawChunk::new(Arc::from(source_key(&topic).as_str()), Some(partition), offset), generation, Instant::now());
-                    }
-                    if entry.0.records.is_empty() {
-                        entry.0.first_index = offset;
-                        entry.2 = Instant::now();
-                    }
-                    entry.0.push(offset, m.payload().unwrap_or_default(), limits.max_record_bytes);
-                    if entry.0.data.len() >= limits.chunk_bytes || entry.0.records.len() >= limits.chunk_records {
-                        if let Some((chunk, generation, _)) = builders.remove(&key) {
-                            send(Work { seq, table, topic, generation, item: chunk }).await?;
-                            seq += 1;
-                        }
-                    }
-                }
-                _ = tick.tick() => {
-                    if self.exit_at_end && last_end_check.elapsed() >= Duration::from_millis(500) {
-                        last_end_check = Instant::now();
-                        if self.caught_up(&consumer, &assignments, &mut ends, &read_up_to, &builders) {
-                            tracing::info!("Every assigned partition is read up to its end; stopping.");
-                            break;
-                        }
-                    }
-                    let due: Vec<_> = builders.iter().filter(|(_, b)| !b.0.records.is_empty() && b.2.elapsed() >= LINGER).map(|(k, _)| k.clone()).collect();
-                    for key in due {
-                        if let Some((chunk, generation, _)) = builders.remove(&key) {
-                            let table = table_of_topic.get(&*key.0).copied().unwrap_or(0);
-                            send(Work { seq, table, topic: key.0.clone(), generation, item: chunk }).await?;
-                            seq += 1;
-                        }
-                    }
-                }
-            }
-        }
-        tracing::info!("Shutting down: flushing buffered records.");
-        for ((topic, _), (chunk, generation, _)) in builders.drain() {
-            if chunk.records.is_empty() {
-                continue;
-            }
-            let table = table_of_topic.get(&*topic).copied().unwrap_or(0);
-            send(Work {
-                seq,
-                table,
-                topic,
-                generation,
-                item: chunk,
+        // The consumer loop runs on its own thread: polling a `BaseConsumer` in a tight loop
+        // costs far less per message than an async stream, and the rebalance callback (which
+        // may wait for the sink) runs inside `poll` without blocking the runtime.
+        // Dropped last, after the sink (and its flush-request receiver) is gone: closing the
+        // consumer revokes its partitions, and the revocation callback must not wait for a sink
+        // that will never answer.
+        let closing = consumer.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<()>();
+        let consume_thread = {
+            let lp = ConsumeLoop {
+                consumer,
+                assignments,
+                epoch,
+                seen_epoch: u64::MAX,
+                table_of_topic,
+                raw: raw_tx,
+                reseek: reseek_rx,
+                stop: stop.clone(),
+                exit_at_end: self.exit_at_end,
+                limits: ChunkLimits::default(),
+                builders: Vec::new(),
+                last: 0,
+                seq: 0,
+            };
+            std::thread::spawn(move || {
+                let result = lp.run();
+                drop(ended_tx);
+                result
             })
-            .await?;
-            seq += 1;
+        };
+        tokio::select! {
+            _ = shutdown => {}
+            _ = ended_rx => {}
         }
-        drop(raw_tx);
+        stop.store(true, Ordering::Relaxed);
         let summary = tokio::task::spawn_blocking(move || {
+            let consumed = consume_thread.join();
             for d in decoders {
                 let _ = d.join();
             }
-            sink_thread.join()
+            let summary = sink_thread.join();
+            drop(closing);
+            consumed.map_err(|_| anyhow::anyhow!("the consumer thread panicked"))??;
+            summary.map_err(|_| anyhow::anyhow!("the sink thread panicked"))?
         })
         .await
-        .context("joining the sink thread")?
-        .map_err(|_| anyhow::anyhow!("the sink thread panicked"))??;
+        .context("joining the ingest threads")??;
         Ok(summary)
     }
 }
 
-impl KafkaIngest {
+/// The records read from one partition and not yet handed to a decoder.
+struct PartitionBuilder {
+    topic: Arc<str>,
+    partition: i32,
+    table: usize,
+    /// Generation the partition is assigned under; `None` when it is not assigned (its records
+    /// are skipped).
+    generation: Option<u64>,
+    chunk: RawChunk,
+    /// When the first record of `chunk` arrived.
+    since: Instant,
+    /// Last offset read (for `--exit-at-end`).
+    read_up_to: Option<i64>,
+}
+
+/// The consumer thread: polls Kafka, cuts per-partition chunks, hands them to the decoders.
+struct ConsumeLoop {
+    consumer: Arc<BaseConsumer<LakeContext>>,
+    assignments: Arc<Mutex<Assignments>>,
+    epoch: Arc<AtomicU64>,
+    seen_epoch: u64,
+    table_of_topic: HashMap<String, usize>,
+    raw: std::sync::mpsc::SyncSender<Work<RawChunk>>,
+    reseek: std::sync::mpsc::Receiver<(String, i32, i64)>,
+    stop: Arc<AtomicBool>,
+    exit_at_end: bool,
+    limits: ChunkLimits,
+    builders: Vec<PartitionBuilder>,
+    /// Index of the builder the previous message went to (messages come in runs per partition).
+    last: usize,
+    seq: u64,
+}
+
+impl ConsumeLoop {
+    fn run(mut self) -> anyhow::Result<()> {
+        let mut error_logged = false;
+        let mut last_tick = Instant::now();
+        let mut last_end_check = Instant::now();
+        // --exit-at-end: per partition, the high watermark when first seen.
+        let mut ends: HashMap<(String, i32), i64> = HashMap::new();
+        let mut polls = 0u32;
+        let consumer = self.consumer.clone();
+        while !self.stop.load(Ordering::Relaxed) {
+            while let Ok((topic, partition, offset)) = self.reseek.try_recv() {
+                self.reseek_to(&topic, partition, offset);
+            }
+            match consumer.poll(Duration::from_millis(50)) {
+                Some(Ok(m)) => {
+                    error_logged = false;
+                    self.accept(&m)?;
+                }
+                Some(Err(e)) => {
+                    if !error_logged {
+                        tracing::warn!(error = %e, "Kafka consumer error; retrying.");
+                        error_logged = true;
+                    }
+                }
+                None => polls = u32::MAX, // idle: look at the clock now
+            }
+            polls = polls.saturating_add(1);
+            if polls < 1024 {
+                continue;
+            }
+            polls = 0;
+            if last_tick.elapsed() < Duration::from_millis(50) {
+                continue;
+            }
+            last_tick = Instant::now();
+            self.refresh_generations();
+            if self.exit_at_end && last_end_check.elapsed() >= Duration::from_millis(500) {
+                last_end_check = Instant::now();
+                if self.caught_up(&mut ends) {
+                    tracing::info!("Every assigned partition is read up to its end; stopping.");
+                    break;
+                }
+            }
+            for i in 0..self.builders.len() {
+                let b = &self.builders[i];
+                if !b.chunk.records.is_empty() && b.since.elapsed() >= LINGER {
+                    self.hand_on(i)?;
+                }
+            }
+        }
+        tracing::info!("Shutting down: flushing buffered records.");
+        self.refresh_generations();
+        for i in 0..self.builders.len() {
+            if !self.builders[i].chunk.records.is_empty() {
+                self.hand_on(i)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Files one message into its partition's chunk.
+    fn accept(&mut self, m: &BorrowedMessage<'_>) -> anyhow::Result<()> {
+        if self.epoch.load(Ordering::Acquire) != self.seen_epoch {
+            self.refresh_generations();
+        }
+        let (topic, partition, offset) = (m.topic(), m.partition(), m.offset());
+        let i = match self.builders.get(self.last) {
+            Some(b) if b.partition == partition && &*b.topic == topic => self.last,
+            _ => match self
+                .builders
+                .iter()
+                .position(|b| b.partition == partition && &*b.topic == topic)
+            {
+                Some(i) => i,
+                None => {
+                    let Some(&table) = self.table_of_topic.get(topic) else {
+                        return Ok(());
+                    };
+                    let generation = self
+                        .assignments
+                        .lock()
+                        .ok()
+                        .and_then(|a| a.generation(topic, partition));
+                    self.builders.push(PartitionBuilder {
+                        topic: Arc::from(topic),
+                        partition,
+                        table,
+                        generation,
+                        chunk: RawChunk::new(
+                            Arc::from(source_key(topic).as_str()),
+                            Some(partition),
+                            offset,
+                        ),
+                        since: Instant::now(),
+                        read_up_to: None,
+                    });
+                    self.builders.len() - 1
+                }
+            },
+        };
+        self.last = i;
+        let b = &mut self.builders[i];
+        b.read_up_to = Some(offset);
+        if b.generation.is_none() {
+            return Ok(());
+        }
+        if b.chunk.records.is_empty() {
+            b.chunk.first_index = offset;
+            b.chunk.last_index = offset - 1;
+            b.since = Instant::now();
+        }
+        b.chunk.push(
+            offset,
+            m.payload().unwrap_or_default(),
+            self.limits.max_record_bytes,
+        );
+        if b.chunk.data.len() >= self.limits.chunk_bytes
+            || b.chunk.records.len() >= self.limits.chunk_records
+        {
+            self.hand_on(i)?;
+        }
+        Ok(())
+    }
+
+    /// Sends builder `i`'s chunk to the decoders (blocking while they are busy: backpressure).
+    fn hand_on(&mut self, i: usize) -> anyhow::Result<()> {
+        let b = &mut self.builders[i];
+        let Some(generation) = b.generation else {
+            return Ok(());
+        };
+        let next = RawChunk::new(
+            b.chunk.source.clone(),
+            Some(b.partition),
+            b.chunk.last_index + 1,
+        );
+        let chunk = std::mem::replace(&mut b.chunk, next);
+        let work = Work {
+            seq: self.seq,
+            table: b.table,
+            topic: b.topic.clone(),
+            generation,
+            item: chunk,
+        };
+        self.raw
+            .send(work)
+            .map_err(|_| anyhow::anyhow!("the decoders stopped"))?;
+        self.seq += 1;
+        Ok(())
+    }
+
+    /// Re-reads every partition's generation after a rebalance or a reseek; records buffered
+    /// under an older generation are dropped (the partition restarts from the lake's position).
+    fn refresh_generations(&mut self) {
+        let now = self.epoch.load(Ordering::Acquire);
+        if now == self.seen_epoch {
+            return;
+        }
+        self.seen_epoch = now;
+        let Ok(a) = self.assignments.lock() else {
+            return;
+        };
+        for b in &mut self.builders {
+            let g = a.generation(&b.topic, b.partition);
+            if g != b.generation {
+                b.generation = g;
+                b.chunk.data.clear();
+                b.chunk.records.clear();
+                b.read_up_to = None;
+            }
+        }
+    }
+
+    /// The sink found data it could not commit (a partition's buffered generation went stale):
+    /// reads the partition again from the lake's position.
+    fn reseek_to(&mut self, topic: &str, partition: i32, offset: i64) {
+        let g = self
+            .assignments
+            .lock()
+            .map(|mut a| a.bump(topic, partition))
+            .unwrap_or_default();
+        self.refresh_generations();
+        tracing::info!(
+            topic,
+            partition,
+            offset,
+            generation = g,
+            "Re-seeking to the lake's position."
+        );
+        if let Err(e) = self.consumer.seek(
+            topic,
+            partition,
+            Offset::Offset(offset),
+            Duration::from_secs(10),
+        ) {
+            tracing::error!(topic, partition, error = %e, "Seek failed.");
+        }
+    }
+
     /// Whether every assigned partition has been read up to its end (the high watermark when it
     /// was first seen) and nothing is waiting in a chunk builder.
-    fn caught_up(
-        &self,
-        consumer: &StreamConsumer<LakeContext>,
-        assignments: &Mutex<Assignments>,
-        ends: &mut HashMap<(String, i32), i64>,
-        read_up_to: &HashMap<(String, i32), i64>,
-        builders: &HashMap<(Arc<str>, i32), (RawChunk, u64, Instant)>,
-    ) -> bool {
-        let assigned = assignments
+    fn caught_up(&self, ends: &mut HashMap<(String, i32), i64>) -> bool {
+        let assigned = self
+            .assignments
             .lock()
             .map(|a| a.partitions())
             .unwrap_or_default();
-        if assigned.is_empty() || builders.values().any(|b| !b.0.records.is_empty()) {
+        if assigned.is_empty() || self.builders.iter().any(|b| !b.chunk.records.is_empty()) {
             return false;
         }
         for (topic, partition) in assigned {
@@ -329,7 +487,10 @@ impl KafkaIngest {
             let end = match ends.get(&key) {
                 Some(e) => *e,
                 None => {
-                    match consumer.fetch_watermarks(&topic, partition, Duration::from_secs(5)) {
+                    match self
+                        .consumer
+                        .fetch_watermarks(&topic, partition, Duration::from_secs(5))
+                    {
                         Ok((_, high)) => *ends.entry(key.clone()).or_insert(high),
                         Err(_) => return false,
                     }
@@ -338,15 +499,24 @@ impl KafkaIngest {
             if end == 0 {
                 continue; // empty partition
             }
-            let position = consumer
-                .position()
-                .ok()
-                .and_then(|tpl| tpl.find_partition(&topic, partition).map(|e| e.offset()));
-            let read = read_up_to.get(&key).map(|o| o + 1);
-            let at = match (read, position) {
-                (Some(r), _) => r,
-                (None, Some(Offset::Offset(o))) => o,
-                _ => return false,
+            let read = self
+                .builders
+                .iter()
+                .find(|b| b.partition == partition && *b.topic == *topic)
+                .and_then(|b| b.read_up_to)
+                .map(|o| o + 1);
+            let position = || {
+                self.consumer
+                    .position()
+                    .ok()
+                    .and_then(|tpl| tpl.find_partition(&topic, partition).map(|e| e.offset()))
+            };
+            let at = match read {
+                Some(r) => r,
+                None => match position() {
+                    Some(Offset::Offset(o)) => o,
+                    _ => return false,
+                },
             };
             if at < end {
                 return false;
@@ -361,12 +531,12 @@ struct SinkLoop {
     tables: Vec<String>,
     assignments: Arc<Mutex<Assignments>>,
     commit_lock: Arc<Mutex<()>>,
-    consumer: Arc<StreamConsumer<LakeContext>>,
+    consumer: Arc<BaseConsumer<LakeContext>>,
     producer: Option<ThreadedProducer<DefaultProducerContext>>,
     dlq: HashMap<String, String>,
     metrics: Metrics,
     observers: Vec<Arc<dyn BatchObserver>>,
-    reseek: tokio::sync::mpsc::UnboundedSender<(String, i32, i64)>,
+    reseek: std::sync::mpsc::Sender<(String, i32, i64)>,
     flush: crate::config::FlushConfig,
     budget: usize,
     /// Generation of the data buffered per (topic, partition).

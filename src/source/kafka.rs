@@ -10,13 +10,12 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{
-    BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol, StreamConsumer,
-};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::KafkaResult;
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
@@ -37,9 +36,33 @@ pub fn source_key(topic: &str) -> String {
 pub struct Assignments {
     generation: u64,
     assigned: HashMap<(String, i32), u64>,
+    /// Bumped on every change, readable without the lock: the consumer loop caches generations
+    /// per partition and refreshes them only when this moves.
+    epoch: Arc<AtomicU64>,
 }
 
 impl Assignments {
+    /// A handle on the change counter.
+    pub fn epoch(&self) -> Arc<AtomicU64> {
+        self.epoch.clone()
+    }
+
+    fn changed(&self) {
+        self.epoch.fetch_add(1, Ordering::Release);
+    }
+
+    /// Forgets one partition (revoked).
+    pub fn revoke(&mut self, topic: &str, partition: i32) {
+        self.assigned.remove(&(topic.to_string(), partition));
+        self.changed();
+    }
+
+    /// Forgets every partition.
+    pub fn clear(&mut self) {
+        self.assigned.clear();
+        self.changed();
+    }
+
     /// The generation under which `(topic, partition)` is assigned, if it is.
     pub fn generation(&self, topic: &str, partition: i32) -> Option<u64> {
         self.assigned.get(&(topic.to_string(), partition)).copied()
@@ -50,6 +73,7 @@ impl Assignments {
         self.generation += 1;
         let g = self.generation;
         self.assigned.insert((topic.to_string(), partition), g);
+        self.changed();
         g
     }
 
@@ -167,7 +191,7 @@ impl ConsumerContext for LakeContext {
                 self.flush_before_revoke();
                 let mut a = self.assignments.lock().unwrap_or_else(|p| p.into_inner());
                 for e in tpl.elements() {
-                    a.assigned.remove(&(e.topic().to_string(), e.partition()));
+                    a.revoke(e.topic(), e.partition());
                     tracing::info!(
                         topic = e.topic(),
                         partition = e.partition(),
@@ -183,7 +207,7 @@ impl ConsumerContext for LakeContext {
             other => {
                 tracing::error!(error = ?other, "Rebalance error.");
                 let mut a = self.assignments.lock().unwrap_or_else(|p| p.into_inner());
-                a.assigned.clear();
+                a.clear();
                 consumer.unassign()
             }
         };
@@ -232,7 +256,9 @@ pub fn loggable_options(cfg: &PipelineConfig) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Creates the lake-driven consumer and subscribes it to the pipeline's topics.
+/// Creates the lake-driven consumer and subscribes it to the pipeline's topics. It is a
+/// `BaseConsumer`, polled by one dedicated thread; the rebalance and statistics callbacks run
+/// inside its `poll`, on that thread.
 pub fn consumer(
     cfg: &PipelineConfig,
     lake: &Path,
@@ -240,7 +266,7 @@ pub fn consumer(
     commit_lock: Arc<Mutex<()>>,
     metrics: Metrics,
     flush_requests: std::sync::mpsc::Sender<std::sync::mpsc::SyncSender<()>>,
-) -> anyhow::Result<StreamConsumer<LakeContext>> {
+) -> anyhow::Result<BaseConsumer<LakeContext>> {
     let ctx = LakeContext {
         lake: lake.to_path_buf(),
         tables: cfg
@@ -260,7 +286,7 @@ pub fn consumer(
     };
     let client = client_config(cfg).map_err(anyhow::Error::msg)?;
     tracing::info!(brokers = %cfg.kafka.brokers, group = %cfg.kafka.group_id, options = ?loggable_options(cfg), "Creating the Kafka consumer.");
-    let consumer: StreamConsumer<LakeContext> = client.create_with_context(ctx)?;
+    let consumer: BaseConsumer<LakeContext> = client.create_with_context(ctx)?;
     let topics: Vec<&str> = cfg.topics.iter().map(|t| t.topic.as_str()).collect();
     consumer.subscribe(&topics)?;
     Ok(consumer)
