@@ -148,7 +148,7 @@ impl KafkaIngest {
             let tx = dec_tx.clone();
             let mut per_table: Vec<Decoder> =
                 schemas.iter().map(|s| Decoder::new(s.clone())).collect();
-            decoders.push(std::thread::spawn(move || loop {
+            decoders.push(named("pl-decode", move || loop {
                 let next = rx.lock().ok().and_then(|r| r.recv().ok());
                 let Some(w) = next else { break };
                 let now = chrono::Utc::now().timestamp_micros();
@@ -163,7 +163,7 @@ impl KafkaIngest {
                 if tx.send(out).is_err() {
                     break;
                 }
-            }));
+            })?);
         }
         drop(dec_tx);
 
@@ -185,7 +185,7 @@ impl KafkaIngest {
                 summary: KafkaSummary::default(),
                 flush_requests: flush_rx,
             };
-            std::thread::spawn(move || state.run(dec_rx))
+            named("pl-sink", move || state.run(dec_rx))?
         };
 
         // The consumer loop runs on its own thread: polling a `BaseConsumer` in a tight loop
@@ -213,11 +213,11 @@ impl KafkaIngest {
                 last: 0,
                 seq: 0,
             };
-            std::thread::spawn(move || {
+            named("pl-consume", move || {
                 let result = lp.run();
                 drop(ended_tx);
                 result
-            })
+            })?
         };
         tokio::select! {
             _ = shutdown => {}
@@ -238,6 +238,17 @@ impl KafkaIngest {
         .context("joining the ingest threads")??;
         Ok(summary)
     }
+}
+
+/// Spawns a named thread (names show in `top -H`, `perf` and panics).
+fn named<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<std::thread::JoinHandle<T>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .with_context(|| format!("starting thread `{name}`"))
 }
 
 /// The records read from one partition and not yet handed to a decoder.
