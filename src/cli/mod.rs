@@ -8,6 +8,7 @@ pub mod demo;
 pub mod ingest;
 pub mod schema;
 pub mod sql;
+pub mod stats;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -73,6 +74,9 @@ pub enum Command {
     Schema(schema::Args),
     /// Check pipeline files.
     Validate(validate::Args),
+    /// Internal: the statistics as a JSON filter, for the SciPy oracle tests.
+    #[command(hide = true)]
+    Stats(stats::Args),
 }
 
 /// The lake location, shared by the commands that use one.
@@ -209,6 +213,7 @@ pub fn main() -> ExitCode {
         Command::Compact(a) => compact::run(a, quiet),
         Command::Schema(a) => schema::run(a),
         Command::Validate(a) => validate::run(a, quiet),
+        Command::Stats(a) => stats::run(a),
     };
     match result {
         Ok(()) => ExitCode::from(EXIT_OK),
