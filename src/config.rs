@@ -59,6 +59,182 @@ pub struct PipelineConfig {
     pub metrics: MetricsConfig,
     /// Which topic feeds which table.
     pub topics: Vec<TopicConfig>,
+    /// The hourly job (`postlaunch hourly`, `postlaunch run`).
+    #[serde(default)]
+    pub hourly: HourlyConfig,
+}
+
+/// `[hourly]`: the hourly job's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HourlyConfig {
+    /// Apdex threshold T: requests up to T are satisfied, up to 4T tolerating.
+    #[serde(default = "defaults::apdex_t", deserialize_with = "de_duration")]
+    pub apdex_t: Duration,
+    /// How long after an hour closes `postlaunch run` waits before computing it (late events).
+    #[serde(default = "defaults::grace", deserialize_with = "de_duration")]
+    pub grace: Duration,
+    /// What an hour is compared against in `hourly_regressions`.
+    #[serde(default)]
+    pub baseline: BaselineConfig,
+    /// When a difference from the baseline is a regression.
+    #[serde(default)]
+    pub regressions: RegressionConfig,
+}
+
+impl Default for HourlyConfig {
+    fn default() -> Self {
+        HourlyConfig {
+            apdex_t: defaults::apdex_t(),
+            grace: defaults::grace(),
+            baseline: BaselineConfig::default(),
+            regressions: RegressionConfig::default(),
+        }
+    }
+}
+
+/// `[hourly.baseline]`: one of three kinds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineConfig {
+    /// `same_hour_of_week` (the same hour of the week over the previous `weeks` weeks),
+    /// `launch` (the fixed range `from`..`to`, e.g. the first week after launch) or
+    /// `pre_deployment` (the `window` before the service's latest deployment started).
+    #[serde(default = "defaults::baseline_kind")]
+    pub kind: String,
+    /// `same_hour_of_week`: how many previous weeks.
+    #[serde(default = "defaults::baseline_weeks")]
+    pub weeks: u32,
+    /// `launch`: start of the range (RFC 3339, inclusive).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// `launch`: end of the range (RFC 3339, exclusive).
+    #[serde(default)]
+    pub to: Option<String>,
+    /// `pre_deployment`: how long before the deployment.
+    #[serde(
+        default = "defaults::baseline_window",
+        deserialize_with = "de_duration"
+    )]
+    pub window: Duration,
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        BaselineConfig {
+            kind: defaults::baseline_kind(),
+            weeks: defaults::baseline_weeks(),
+            from: None,
+            to: None,
+            window: defaults::baseline_window(),
+        }
+    }
+}
+
+/// `[hourly.regressions]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegressionConfig {
+    /// A metric regresses when current > baseline × threshold (1.2 = 20 % worse).
+    #[serde(default = "defaults::regression_threshold")]
+    pub threshold: f64,
+    /// Requests needed on each side (current window and baseline) before comparing.
+    #[serde(default = "defaults::regression_min_samples")]
+    pub min_samples: u64,
+    /// The current side: the hour and the hours before it, this long in total (whole hours).
+    #[serde(
+        default = "defaults::regression_window",
+        deserialize_with = "de_duration"
+    )]
+    pub current_window: Duration,
+    /// An error-rate increase must also be significant at this level (one-sided
+    /// two-proportion z-test), so that a handful of errors on a quiet endpoint do not flap.
+    #[serde(default = "defaults::regression_alpha")]
+    pub error_rate_alpha: f64,
+}
+
+impl Default for RegressionConfig {
+    fn default() -> Self {
+        RegressionConfig {
+            threshold: defaults::regression_threshold(),
+            min_samples: defaults::regression_min_samples(),
+            current_window: defaults::regression_window(),
+            error_rate_alpha: defaults::regression_alpha(),
+        }
+    }
+}
+
+impl HourlyConfig {
+    /// Checks of the `[hourly]` section, with the offending values in the message.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.apdex_t.is_zero() {
+            return Err(
+                "`hourly.apdex_t` is 0s, expected a positive duration such as `500ms`".into(),
+            );
+        }
+        let b = &self.baseline;
+        match b.kind.as_str() {
+            "same_hour_of_week" => {
+                if b.weeks == 0 || b.weeks > 52 {
+                    return Err(format!("`hourly.baseline.weeks` is {}, expected 1 to 52", b.weeks));
+                }
+            }
+            "launch" => {
+                let (Some(from), Some(to)) = (&b.from, &b.to) else {
+                    return Err("`hourly.baseline.kind = \"launch\"` needs `from` and `to` (RFC 3339)".into());
+                };
+                let f = parse_instant(from, "hourly.baseline.from")?;
+                let t = parse_instant(to, "hourly.baseline.to")?;
+                if f >= t {
+                    return Err(format!("`hourly.baseline.from` ({from}) must be before `to` ({to})"));
+                }
+            }
+            "pre_deployment" => {
+                if b.window < Duration::from_secs(3600) {
+                    return Err(format!(
+                        "`hourly.baseline.window` is {:?}, expected at least 1h",
+                        b.window
+                    ));
+                }
+            }
+            other => {
+                return Err(format!(
+                    "`hourly.baseline.kind` is `{other}`, expected `same_hour_of_week`, `launch` or `pre_deployment`"
+                ))
+            }
+        }
+        let r = &self.regressions;
+        if !(r.threshold.is_finite() && r.threshold > 1.0) {
+            return Err(format!(
+                "`hourly.regressions.threshold` is {}, expected a ratio above 1 such as 1.2 (20 % worse)",
+                r.threshold
+            ));
+        }
+        if r.current_window < Duration::from_secs(3600) || r.current_window.as_secs() % 3600 != 0 {
+            return Err(format!(
+                "`hourly.regressions.current_window` is {:?}, expected whole hours such as `1h` or `6h`",
+                r.current_window
+            ));
+        }
+        if !(r.error_rate_alpha > 0.0 && r.error_rate_alpha < 1.0) {
+            return Err(format!(
+                "`hourly.regressions.error_rate_alpha` is {}, expected a level in (0, 1) such as 0.01",
+                r.error_rate_alpha
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Parses an RFC 3339 instant into microseconds since the epoch.
+pub fn parse_instant(s: &str, field: &str) -> Result<i64, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp_micros())
+        .map_err(|e| {
+            format!(
+                "`{field}` is `{s}`, expected an RFC 3339 time such as 2026-11-02T00:00:00Z ({e})"
+            )
+        })
 }
 
 /// `[kafka]`.
@@ -158,6 +334,33 @@ pub mod defaults {
     }
     pub fn metrics_listen() -> String {
         "127.0.0.1:9464".into()
+    }
+    pub fn apdex_t() -> Duration {
+        Duration::from_millis(500)
+    }
+    pub fn grace() -> Duration {
+        Duration::from_secs(600)
+    }
+    pub fn baseline_kind() -> String {
+        "same_hour_of_week".into()
+    }
+    pub fn baseline_weeks() -> u32 {
+        4
+    }
+    pub fn baseline_window() -> Duration {
+        Duration::from_secs(24 * 3600)
+    }
+    pub fn regression_threshold() -> f64 {
+        1.2
+    }
+    pub fn regression_min_samples() -> u64 {
+        200
+    }
+    pub fn regression_window() -> Duration {
+        Duration::from_secs(3600)
+    }
+    pub fn regression_alpha() -> f64 {
+        0.01
     }
 }
 
@@ -265,6 +468,7 @@ impl PipelineConfig {
                 self.flush.max_bytes, self.memory_budget
             ));
         }
+        self.hourly.validate()?;
         if !self.metrics.listen.is_empty() {
             self.metrics.listen.parse::<SocketAddr>().map_err(|_| {
                 format!(

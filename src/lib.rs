@@ -20,6 +20,8 @@
 //!   and for Kafka (exactly once: the lake's commit log drives the consumer's positions).
 //! * [`metrics`]: the pipeline's own Prometheus metrics.
 //! * [`query`]: a DataFusion session over the lake; read-only SQL; postlaunch's SQL functions.
+//! * [`hourly`]: the hourly job — `sql/hourly/` per closed hour into `hourly_*` lake tables,
+//!   daily/weekly roll-ups from them (merged DDSketches), baselines and regressions, late data.
 //! * [`stats`]: plain-number statistics (Welch, two-proportion, delta method, quantiles,
 //!   Mann–Whitney, SRM, multiple testing, power, confidence sequences); no Arrow past here.
 //! * [`demo`]: a deterministic, realistic post-launch scenario (the demo and the test data).
@@ -40,6 +42,8 @@ pub mod pipeline;
 pub mod metrics;
 
 pub mod query;
+
+pub mod hourly;
 
 pub mod stats;
 

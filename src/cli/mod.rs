@@ -5,6 +5,7 @@
 
 pub mod compact;
 pub mod demo;
+pub mod hourly;
 pub mod ingest;
 pub mod schema;
 pub mod sql;
@@ -70,6 +71,10 @@ pub enum Command {
     Demo(demo::Args),
     /// Merge the small files of closed hours (query results do not change).
     Compact(compact::Args),
+    /// Compute the hourly metric tables (and daily/weekly roll-ups) for an hour or a range.
+    Hourly(hourly::Args),
+    /// Run the hourly job as a daemon: each hour once it has closed plus a grace period.
+    Run(hourly::RunArgs),
     /// Show the lake columns derived from the event schemas.
     Schema(schema::Args),
     /// Check pipeline files.
@@ -211,6 +216,8 @@ pub fn main() -> ExitCode {
         Command::Sql(a) => sql::run(a, quiet),
         Command::Demo(a) => demo::run(a, quiet),
         Command::Compact(a) => compact::run(a, quiet),
+        Command::Hourly(a) => hourly::run(a, quiet),
+        Command::Run(a) => hourly::run_daemon(a, quiet),
         Command::Schema(a) => schema::run(a),
         Command::Validate(a) => validate::run(a, quiet),
         Command::Stats(a) => stats::run(a),

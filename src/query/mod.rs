@@ -86,6 +86,17 @@ impl LakeSession {
         Ok(LakeSession { ctx, tables })
     }
 
+    /// Registers a table folder created after the session was opened (derived tables written
+    /// by the hourly job); its schema is read from its files.
+    pub async fn register(&mut self, lake: &Path, name: &str) -> Result<(), QueryError> {
+        let lake = std::fs::canonicalize(lake)
+            .map_err(|_| QueryError::NoLake(lake.display().to_string()))?;
+        register(&self.ctx, &lake, name, None).await?;
+        self.tables.push(name.to_string());
+        self.tables.sort();
+        Ok(())
+    }
+
     /// Runs one read-only SQL statement and collects its result.
     pub async fn query(&self, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>), QueryError> {
         let mut results = self.query_all(sql).await?;

@@ -1,0 +1,19 @@
+-- hourly_business_metrics: product and business figures for one hour (one row).
+-- Tables: events
+-- Parameters: {date}, {hour}, {hour_start}.
+-- active_users: distinct user_id of any event; sessions: distinct session_id;
+-- purchasing_users: distinct user_id with a `purchase` event; conversion_rate =
+-- purchasing_users / active_users; revenue and orders from `purchase` events.
+-- Columns: hour_start, active_users, sessions, purchasing_users, conversion_rate, orders, revenue
+SELECT TIMESTAMP '{hour_start}' AS hour_start,
+       count(DISTINCT user_id) AS active_users,
+       count(DISTINCT session_id) AS sessions,
+       count(DISTINCT CASE WHEN event = 'purchase' THEN user_id END) AS purchasing_users,
+       CASE WHEN count(DISTINCT user_id) > 0
+            THEN count(DISTINCT CASE WHEN event = 'purchase' THEN user_id END) / CAST(count(DISTINCT user_id) AS DOUBLE)
+       END AS conversion_rate,
+       sum(CASE WHEN event = 'purchase' THEN 1 ELSE 0 END) AS orders,
+       coalesce(sum(CASE WHEN event = 'purchase' THEN revenue END), 0.0) AS revenue
+FROM events
+WHERE date = '{date}' AND hour = '{hour}'
+HAVING count(*) > 0

@@ -1,0 +1,75 @@
+-- hourly_regressions: every (service, endpoint, metric) whose p95 latency or error rate over the
+-- current window is worse than its baseline by more than the threshold.
+-- Tables: hourly_service_metrics, deployments
+-- Parameters (built by the job from [hourly.baseline] and [hourly.regressions]):
+--   {hour_start}, {hour_end} (the hour computed), {current_where} and {baseline_where}
+--   (predicates on hourly_service_metrics rows: the current window ending with this hour, and
+--   the baseline hours), {baseline_kind}, {threshold}, {min_samples}, {z_critical}.
+-- p95 on both sides comes from merging the hours' DDSketches (1 % relative accuracy).
+-- An error-rate regression must also pass a one-sided pooled two-proportion z-test
+-- (z > {z_critical}), so a few errors on a quiet endpoint do not flap. Both sides need at least
+-- {min_samples} requests.
+-- Columns: hour_start, service, endpoint, metric, baseline_value, current_value, ratio,
+--   baseline_samples, current_samples, versions, deployment, deployment_phase, deployed_at,
+--   baseline_kind
+WITH cur AS (
+  SELECT service, endpoint, sum(requests) AS requests, sum(errors) AS errors,
+         ddsketch_quantile(ddsketch_merge(latency_sketch), 0.95) AS p95_ms
+  FROM hourly_service_metrics
+  WHERE version = '*' AND ({current_where})
+  GROUP BY service, endpoint
+),
+base AS (
+  SELECT service, endpoint, sum(requests) AS requests, sum(errors) AS errors,
+         ddsketch_quantile(ddsketch_merge(latency_sketch), 0.95) AS p95_ms
+  FROM hourly_service_metrics
+  WHERE version = '*' AND ({baseline_where})
+  GROUP BY service, endpoint
+),
+ver AS (
+  SELECT service, endpoint, array_to_string(array_agg(DISTINCT version), ',') AS versions
+  FROM hourly_service_metrics
+  WHERE version <> '*' AND ({current_where})
+  GROUP BY service, endpoint
+),
+dep AS (
+  SELECT service, version, phase, ts,
+         row_number() OVER (PARTITION BY service ORDER BY ts DESC) AS rn
+  FROM deployments
+  WHERE ts < TIMESTAMP '{hour_end}'
+),
+pairs AS (
+  SELECT c.service, c.endpoint,
+         c.requests AS cur_n, c.errors AS cur_e, c.p95_ms AS cur_p95,
+         b.requests AS base_n, b.errors AS base_e, b.p95_ms AS base_p95
+  FROM cur c JOIN base b ON b.service = c.service AND b.endpoint = c.endpoint
+  WHERE c.requests >= {min_samples} AND b.requests >= {min_samples}
+),
+found AS (
+  SELECT service, endpoint, 'p95_ms' AS metric, base_p95 AS baseline_value, cur_p95 AS current_value,
+         cur_p95 / base_p95 AS ratio, base_n, cur_n
+  FROM pairs
+  WHERE base_p95 > 0 AND cur_p95 > base_p95 * {threshold}
+  UNION ALL
+  SELECT service, endpoint, 'error_rate', base_e / CAST(base_n AS DOUBLE), cur_e / CAST(cur_n AS DOUBLE),
+         CASE WHEN base_e > 0 THEN (cur_e / CAST(cur_n AS DOUBLE)) / (base_e / CAST(base_n AS DOUBLE)) END,
+         base_n, cur_n
+  FROM pairs
+  WHERE cur_e / CAST(cur_n AS DOUBLE) > (base_e / CAST(base_n AS DOUBLE)) * {threshold}
+    AND cur_e + base_e > 0
+    AND (cur_e / CAST(cur_n AS DOUBLE) - base_e / CAST(base_n AS DOUBLE))
+        / sqrt(((cur_e + base_e) / CAST(cur_n + base_n AS DOUBLE))
+               * (1 - (cur_e + base_e) / CAST(cur_n + base_n AS DOUBLE))
+               * (1.0 / cur_n + 1.0 / base_n)) > {z_critical}
+)
+SELECT TIMESTAMP '{hour_start}' AS hour_start, f.service, f.endpoint, f.metric,
+       f.baseline_value, f.current_value, f.ratio,
+       f.base_n AS baseline_samples, f.cur_n AS current_samples,
+       v.versions,
+       CASE WHEN d.version IS NOT NULL THEN f.service || '@' || d.version END AS deployment,
+       d.phase AS deployment_phase, d.ts AS deployed_at,
+       '{baseline_kind}' AS baseline_kind
+FROM found f
+LEFT JOIN ver v ON v.service = f.service AND v.endpoint = f.endpoint
+LEFT JOIN dep d ON d.service = f.service AND d.rn = 1
+ORDER BY f.service, f.endpoint, f.metric

@@ -1,0 +1,192 @@
+//! `postlaunch hourly` (one run, for cron or a backfill) and `postlaunch run` (the daemon that
+//! runs the job for each hour once it has closed and its grace period has passed).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::{progress_bar, thousands, CliError, LakeArgs};
+use crate::config::{HourlyConfig, PipelineConfig};
+use crate::hourly::{hour_start, last_due_hour, parse_hour, HourlyJob, HourlyReport};
+
+/// Compute the hourly tables (`hourly_*`) of one hour or a range, then the daily and weekly
+/// roll-ups (`daily_*`, `weekly_*`) of the days and weeks they touch.
+///
+/// Every query in `sql/hourly/` runs over the hour's partitions; each result replaces that
+/// hour's partition of its table, so re-running is safe. Hours computed earlier whose raw data
+/// changed since (late events) are found from the commit logs and recomputed too.
+///
+/// Without `--hour`, `--from` or `--all`: the previous hour (for cron, e.g. `5 * * * *`).
+///
+/// Examples:
+///   postlaunch hourly --lake lake --hour 2026-11-27T13
+///   postlaunch hourly --lake lake --from 2026-11-02T00 --to 2026-11-09T00
+///   postlaunch hourly --lake lake --all
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// Pipeline file whose `[hourly]` section sets apdex T, the baseline and the regression
+    /// rules (default: built-in defaults).
+    #[arg(long, env = "POSTLAUNCH_PIPELINE", value_name = "FILE")]
+    pub pipeline: Option<PathBuf>,
+    /// One hour, UTC: `2026-11-27T13`.
+    #[arg(long, value_name = "HOUR", conflicts_with_all = ["from", "all"])]
+    pub hour: Option<String>,
+    /// First hour of a range (inclusive), UTC.
+    #[arg(long, value_name = "HOUR", requires = "to", conflicts_with = "all")]
+    pub from: Option<String>,
+    /// End of the range (exclusive), UTC.
+    #[arg(long, value_name = "HOUR", requires = "from")]
+    pub to: Option<String>,
+    /// Every hour that holds raw data.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// Run the hourly job as a daemon: each hour is computed once it has closed and
+/// `[hourly].grace` has passed, plus hours that received late events. Stops on SIGINT/SIGTERM.
+///
+/// On start it catches up on every hour with data that was never computed.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Pipeline file (`[hourly]` settings and the lake path).
+    #[arg(long, env = "POSTLAUNCH_PIPELINE", value_name = "FILE")]
+    pub pipeline: PathBuf,
+    /// Lake root folder (default: the pipeline file's `lake`).
+    #[arg(long, value_name = "DIR")]
+    pub lake: Option<PathBuf>,
+    /// Compute what is due now, then exit (for tests and one-shot catch-up).
+    #[arg(long)]
+    pub once: bool,
+    /// How often to look for due hours and late data.
+    #[arg(long, default_value = "1m", value_parser = super::parse_duration)]
+    pub interval: std::time::Duration,
+}
+
+fn load_hourly(
+    path: Option<&PathBuf>,
+    catalog: &crate::schema::Catalog,
+) -> anyhow::Result<(HourlyConfig, Option<PathBuf>)> {
+    match path {
+        None => Ok((HourlyConfig::default(), None)),
+        Some(p) => {
+            let cfg =
+                PipelineConfig::load(p, catalog).map_err(|e| CliError::Config(e.to_string()))?;
+            Ok((cfg.hourly, Some(cfg.lake)))
+        }
+    }
+}
+
+fn hours_arg(args: &Args, job: &HourlyJob) -> anyhow::Result<BTreeSet<i64>> {
+    let usage = |e: String| CliError::Usage(e);
+    if let Some(h) = &args.hour {
+        return Ok([parse_hour(h).map_err(usage)?].into());
+    }
+    if let (Some(f), Some(t)) = (&args.from, &args.to) {
+        let (f, t) = (parse_hour(f).map_err(usage)?, parse_hour(t).map_err(usage)?);
+        if f >= t {
+            return Err(CliError::Usage(format!(
+                "--from `{}` must be before --to `{}` (the range is [from, to))",
+                args.from.as_deref().unwrap_or_default(),
+                args.to.as_deref().unwrap_or_default()
+            ))
+            .into());
+        }
+        return Ok((f..t).collect());
+    }
+    if args.all {
+        return Ok(job.hours_with_data()?);
+    }
+    Ok([last_due_hour(chrono::Utc::now(), std::time::Duration::ZERO)].into())
+}
+
+fn print_report(r: &HourlyReport, quiet: bool) {
+    if quiet {
+        return;
+    }
+    eprintln!(
+        "hourly: {} hours computed ({} recomputed for late data), {} days and {} weeks rolled up, {} result rows",
+        r.hours,
+        r.late,
+        r.days,
+        r.weeks,
+        thousands(r.rows)
+    );
+    for s in &r.skipped {
+        eprintln!("  skipped {s}");
+    }
+}
+
+pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
+    let catalog = args.lake.catalog()?;
+    let (cfg, _) = load_hourly(args.pipeline.as_ref(), &catalog)?;
+    let lake = args.lake.lake.clone();
+    if !lake.is_dir() {
+        return Err(CliError::Usage(format!("--lake `{}` does not exist", lake.display())).into());
+    }
+    let job = HourlyJob { lake, catalog, cfg };
+    let hours = hours_arg(&args, &job)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the query runtime")?;
+    let bar = progress_bar(
+        Some(hours.len() as u64),
+        quiet,
+        "{spinner} hourly {pos}/{len} hours [{elapsed_precise}] {wide_bar} {msg}",
+    );
+    let report = runtime.block_on(job.run(&hours, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    }))?;
+    bar.finish_and_clear();
+    print_report(&report, quiet);
+    Ok(())
+}
+
+pub fn run_daemon(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
+    let catalog = crate::schema::Catalog::builtin().map_err(|e| CliError::Config(e.to_string()))?;
+    let (cfg, file_lake) = load_hourly(Some(&args.pipeline), &catalog)?;
+    let lake = args
+        .lake
+        .clone()
+        .or(file_lake)
+        .unwrap_or_else(|| PathBuf::from("./lake"));
+    if !lake.is_dir() {
+        return Err(CliError::Usage(format!("lake `{}` does not exist", lake.display())).into());
+    }
+    let grace = cfg.grace;
+    let job = HourlyJob { lake, catalog, cfg };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async move {
+        let shutdown = super::ingest::shutdown_signal();
+        tokio::pin!(shutdown);
+        loop {
+            let due = last_due_hour(chrono::Utc::now(), grace);
+            let state = crate::hourly::state::JobState::load(&job.lake)?;
+            let hours: BTreeSet<i64> = job
+                .hours_with_data()?
+                .into_iter()
+                .filter(|h| *h <= due && !state.hours.contains_key(h))
+                .collect();
+            let report = job.run(&hours, |_, _| {}).await?;
+            if report.hours > 0 {
+                tracing::info!(hours = report.hours, late = report.late, rows = report.rows, last = %hour_start(due), "Hourly job ran.");
+                print_report(&report, quiet);
+            }
+            if args.once {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                _ = tokio::time::sleep(args.interval) => {}
+            }
+        }
+    })
+}

@@ -1,0 +1,451 @@
+//! The hourly job: after the lake, before alerts and reports. For each closed hour it runs every
+//! query in `sql/hourly/` over that hour's partitions and stores each result as a derived lake
+//! table `hourly_<name>` (one partition per hour, replaced when recomputed); then it rolls the
+//! hours up into `daily_<name>` and `weekly_<name>` (ISO weeks) from the stored hourly rows —
+//! percentiles by merging DDSketches, never by rescanning raw rows.
+//!
+//! Late events: the job remembers, per computed hour, the commit-log version of every input
+//! table it read (`<lake>/.postlaunch/hourly-state.json`). A later commit that adds files to that
+//! hour (an ingest of late events; compactions do not count) makes the hour stale, and the next
+//! run recomputes it.
+
+pub mod queries;
+pub mod state;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Datelike, Duration as ChronoDuration, TimeZone, Utc};
+
+use crate::config::HourlyConfig;
+use crate::lake::derived::replace_partition;
+use crate::lake::layout::HOUR_MICROS;
+use crate::lake::LakeError;
+use crate::query::{LakeSession, QueryError};
+use crate::schema::Catalog;
+use queries::{render, SqlFile, HOURLY, ROLLUP};
+use state::JobState;
+
+/// Errors of the hourly job, each naming the SQL file or table concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum HourlyError {
+    #[error("`{file}` for hour {hour}: {source}")]
+    Query {
+        file: String,
+        hour: String,
+        source: QueryError,
+    },
+    #[error("writing `{table}`: {source}")]
+    Lake { table: String, source: LakeError },
+    #[error("{0}")]
+    Query0(#[from] QueryError),
+    #[error("job state `{path}`: {message}")]
+    State { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a run computed.
+#[derive(Debug, Default, Clone)]
+pub struct HourlyReport {
+    /// Hours computed (requested and stale ones).
+    pub hours: usize,
+    /// Of those, hours recomputed because late events arrived after they were computed.
+    pub late: usize,
+    /// Result rows written, all tables together.
+    pub rows: u64,
+    /// Daily and weekly periods rolled up.
+    pub days: usize,
+    pub weeks: usize,
+    /// Queries skipped because an input table is missing from the lake (e.g. no `metrics`).
+    pub skipped: BTreeSet<String>,
+}
+
+/// An hour as its key: microseconds since the epoch of its start divided by [`HOUR_MICROS`].
+pub fn hour_start(hour: i64) -> DateTime<Utc> {
+    Utc.timestamp_micros(hour * HOUR_MICROS)
+        .single()
+        .unwrap_or_default()
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+/// Parses `2026-11-27T13` (or a full RFC 3339 time inside the hour) into an hour key.
+pub fn parse_hour(s: &str) -> Result<i64, String> {
+    let t = if s.len() == 13 {
+        chrono::NaiveDateTime::parse_from_str(&format!("{s}:00:00"), "%Y-%m-%dT%H:%M:%S")
+            .map(|n| n.and_utc())
+            .map_err(|e| e.to_string())
+    } else {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| e.to_string())
+    };
+    t.map(|t| t.timestamp_micros().div_euclid(HOUR_MICROS))
+        .map_err(|e| {
+            format!(
+                "`{s}` is not an hour: expected e.g. 2026-11-27T13 (UTC) or an RFC 3339 time ({e})"
+            )
+        })
+}
+
+/// The hourly job over one lake.
+pub struct HourlyJob {
+    pub lake: PathBuf,
+    pub catalog: Catalog,
+    pub cfg: HourlyConfig,
+}
+
+impl HourlyJob {
+    /// Hours that hold raw data in any input table, from the commit logs (for `--all`).
+    pub fn hours_with_data(&self) -> Result<BTreeSet<i64>, HourlyError> {
+        let mut out = BTreeSet::new();
+        for table in queries::input_tables() {
+            let log = crate::lake::log::TableLog::open(&self.lake, &table).map_err(|source| {
+                HourlyError::Lake {
+                    table: table.clone(),
+                    source,
+                }
+            })?;
+            let prefix = format!("{table}/");
+            out.extend(
+                log.files()
+                    .filter(|f| f.path.starts_with(&prefix))
+                    .filter_map(|f| crate::lake::layout::parse_partition(&f.path)),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Computes `hours` plus every stale hour, then the daily and weekly roll-ups they touch.
+    /// `progress` is called after each hour with (done, total).
+    pub async fn run(
+        &self,
+        hours: &BTreeSet<i64>,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<HourlyReport, HourlyError> {
+        let mut state = JobState::load(&self.lake)?;
+        let stale = state.stale_hours(&self.lake)?;
+        let mut todo: BTreeSet<i64> = hours.clone();
+        let late = stale.difference(hours).count();
+        todo.extend(stale.iter().copied());
+        let mut report = HourlyReport {
+            late,
+            ..HourlyReport::default()
+        };
+        if !stale.is_empty() {
+            tracing::info!(
+                hours = stale.len(),
+                "Recomputing hours that received late events."
+            );
+        }
+        let mut session = LakeSession::open(&self.lake, &self.catalog).await?;
+        let total = todo.len();
+        for (i, &hour) in todo.iter().enumerate() {
+            let versions = state::input_versions(&self.lake)?;
+            for q in HOURLY {
+                self.run_hourly(&mut session, q, hour, &mut report).await?;
+            }
+            state.computed(hour, versions);
+            state.save(&self.lake)?;
+            report.hours += 1;
+            progress(i + 1, total);
+        }
+        let days: BTreeSet<i64> = todo.iter().map(|h| h.div_euclid(24)).collect();
+        let weeks: BTreeSet<i64> = days.iter().map(|d| iso_week_start_day(*d)).collect();
+        for &day in &days {
+            let from = hour_start(day * 24);
+            self.run_rollups(
+                &mut session,
+                "daily",
+                from,
+                ChronoDuration::days(1),
+                &mut report,
+            )
+            .await?;
+            report.days += 1;
+        }
+        for &monday in &weeks {
+            let from = hour_start(monday * 24);
+            self.run_rollups(
+                &mut session,
+                "weekly",
+                from,
+                ChronoDuration::days(7),
+                &mut report,
+            )
+            .await?;
+            report.weeks += 1;
+        }
+        Ok(report)
+    }
+
+    /// Parameters shared by every hourly query.
+    fn hour_params(&self, hour: i64) -> Vec<(&'static str, String)> {
+        let start = hour_start(hour);
+        vec![
+            ("date", start.format("%Y-%m-%d").to_string()),
+            ("hour", start.format("%H").to_string()),
+            ("hour_start", rfc3339(start)),
+            ("hour_end", rfc3339(start + ChronoDuration::hours(1))),
+            (
+                "apdex_t_ms",
+                format!("{}", self.cfg.apdex_t.as_secs_f64() * 1000.0),
+            ),
+        ]
+    }
+
+    async fn run_hourly(
+        &self,
+        session: &mut LakeSession,
+        q: &SqlFile,
+        hour: i64,
+        report: &mut HourlyReport,
+    ) -> Result<(), HourlyError> {
+        let table = format!("hourly_{}", q.name);
+        if let Some(missing) = q.tables().into_iter().find(|t| !session.tables.contains(t)) {
+            tracing::debug!(
+                query = q.path,
+                missing,
+                "Input table missing; query skipped."
+            );
+            report
+                .skipped
+                .insert(format!("{} (no `{missing}` table)", q.path));
+            return Ok(());
+        }
+        let mut params = self.hour_params(hour);
+        if q.name == "regressions" {
+            params.extend(self.regression_params(session, hour).await?);
+        }
+        let sql = render(q, &params).map_err(HourlyError::Invalid)?;
+        let (schema, batches) = session
+            .query(&sql)
+            .await
+            .map_err(|source| HourlyError::Query {
+                file: q.path.to_string(),
+                hour: rfc3339(hour_start(hour)),
+                source,
+            })?;
+        let r =
+            replace_partition(&self.lake, &table, hour, &schema, &batches).map_err(|source| {
+                HourlyError::Lake {
+                    table: table.clone(),
+                    source,
+                }
+            })?;
+        report.rows += r.rows;
+        if !session.tables.contains(&table) && r.rows > 0 {
+            session.register(&self.lake, &table).await?;
+        }
+        Ok(())
+    }
+
+    /// `{current_where}`, `{baseline_where}` and the thresholds of `regressions.sql`.
+    async fn regression_params(
+        &self,
+        session: &LakeSession,
+        hour: i64,
+    ) -> Result<Vec<(&'static str, String)>, HourlyError> {
+        let r = &self.cfg.regressions;
+        let b = &self.cfg.baseline;
+        let window_hours = (r.current_window.as_secs() / 3600).max(1) as i64;
+        let end = hour_start(hour + 1);
+        let cur_from = hour_start(hour + 1 - window_hours);
+        let current = format!(
+            "hour_start >= TIMESTAMP '{}' AND hour_start < TIMESTAMP '{}'",
+            rfc3339(cur_from),
+            rfc3339(end)
+        );
+        let baseline = match b.kind.as_str() {
+            "launch" => {
+                let from = b.from.clone().unwrap_or_default();
+                let to = b.to.clone().unwrap_or_default();
+                let f = crate::config::parse_instant(&from, "hourly.baseline.from")
+                    .map_err(HourlyError::Invalid)?;
+                let t = crate::config::parse_instant(&to, "hourly.baseline.to")
+                    .map_err(HourlyError::Invalid)?;
+                format!(
+                    "hour_start >= TIMESTAMP '{}' AND hour_start < TIMESTAMP '{}'",
+                    rfc3339(Utc.timestamp_micros(f).single().unwrap_or_default()),
+                    rfc3339(Utc.timestamp_micros(t).single().unwrap_or_default())
+                )
+            }
+            "pre_deployment" => {
+                // Per service: the window before its latest deployment started before this hour.
+                let sql = format!(
+                    "SELECT service, max(ts) AS started FROM deployments \
+                     WHERE phase = 'started' AND ts < TIMESTAMP '{}' GROUP BY service",
+                    rfc3339(end)
+                );
+                let (_, batches) = session.query(&sql).await?;
+                let mut parts = Vec::new();
+                for batch in &batches {
+                    let services = arrow::array::cast::AsArray::as_string::<i32>(batch.column(0));
+                    let started = arrow::array::cast::AsArray::as_primitive::<
+                        arrow::datatypes::TimestampMicrosecondType,
+                    >(batch.column(1));
+                    for i in 0..batch.num_rows() {
+                        let t = Utc
+                            .timestamp_micros(started.value(i))
+                            .single()
+                            .unwrap_or_default();
+                        let to = hour_start(t.timestamp_micros().div_euclid(HOUR_MICROS));
+                        let from = to
+                            - ChronoDuration::from_std(b.window)
+                                .unwrap_or(ChronoDuration::hours(24));
+                        parts.push(format!(
+                            "(service = '{}' AND hour_start >= TIMESTAMP '{}' AND hour_start < TIMESTAMP '{}')",
+                            services.value(i).replace('\'', "''"),
+                            rfc3339(from),
+                            rfc3339(to)
+                        ));
+                    }
+                }
+                if parts.is_empty() {
+                    "FALSE".to_string()
+                } else {
+                    parts.join(" OR ")
+                }
+            }
+            _ => {
+                // same_hour_of_week: the current window shifted back by 1..=weeks weeks.
+                let parts: Vec<String> = (1..=b.weeks as i64)
+                    .map(|w| {
+                        format!(
+                            "(hour_start >= TIMESTAMP '{}' AND hour_start < TIMESTAMP '{}')",
+                            rfc3339(cur_from - ChronoDuration::weeks(w)),
+                            rfc3339(end - ChronoDuration::weeks(w))
+                        )
+                    })
+                    .collect();
+                parts.join(" OR ")
+            }
+        };
+        Ok(vec![
+            ("current_where", current),
+            ("baseline_where", baseline),
+            ("baseline_kind", b.kind.clone()),
+            ("threshold", format!("{}", r.threshold)),
+            ("min_samples", r.min_samples.to_string()),
+            (
+                "z_critical",
+                format!(
+                    "{}",
+                    crate::stats::dist::normal_critical(2.0 * r.error_rate_alpha)
+                ),
+            ),
+        ])
+    }
+
+    async fn run_rollups(
+        &self,
+        session: &mut LakeSession,
+        period: &str,
+        from: DateTime<Utc>,
+        length: ChronoDuration,
+        report: &mut HourlyReport,
+    ) -> Result<(), HourlyError> {
+        let to = from + length;
+        let params = vec![
+            ("period_start", rfc3339(from)),
+            ("from", rfc3339(from)),
+            ("to", rfc3339(to)),
+            ("date_from", from.format("%Y-%m-%d").to_string()),
+            (
+                "date_to",
+                (to - ChronoDuration::seconds(1))
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            ),
+            ("seconds", length.num_seconds().to_string()),
+        ];
+        let key = from.timestamp_micros().div_euclid(HOUR_MICROS);
+        for q in ROLLUP {
+            let table = format!("{period}_{}", q.name);
+            if let Some(missing) = q.tables().into_iter().find(|t| !session.tables.contains(t)) {
+                report
+                    .skipped
+                    .insert(format!("{} (no `{missing}` table)", q.path));
+                continue;
+            }
+            let sql = render(q, &params).map_err(HourlyError::Invalid)?;
+            let (schema, batches) =
+                session
+                    .query(&sql)
+                    .await
+                    .map_err(|source| HourlyError::Query {
+                        file: q.path.to_string(),
+                        hour: rfc3339(from),
+                        source,
+                    })?;
+            let r = replace_partition(&self.lake, &table, key, &schema, &batches).map_err(
+                |source| HourlyError::Lake {
+                    table: table.clone(),
+                    source,
+                },
+            )?;
+            report.rows += r.rows;
+            if !session.tables.contains(&table) && r.rows > 0 {
+                session.register(&self.lake, &table).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The day number (days since the epoch) of the Monday starting `day`'s ISO week.
+pub fn iso_week_start_day(day: i64) -> i64 {
+    let date = hour_start(day * 24).date_naive();
+    day - date.weekday().num_days_from_monday() as i64
+}
+
+/// The last closed hour whose grace period has passed at `now`.
+pub fn last_due_hour(now: DateTime<Utc>, grace: std::time::Duration) -> i64 {
+    let grace = ChronoDuration::from_std(grace).unwrap_or_default();
+    (now - grace).timestamp_micros().div_euclid(HOUR_MICROS) - 1
+}
+
+/// The lake folder of the job's own files (hidden, so it is not taken for a table).
+pub fn job_dir(lake: &Path) -> PathBuf {
+    lake.join(".postlaunch")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_parse_and_weeks_start_on_monday() {
+        let h = parse_hour("2026-11-27T13").unwrap();
+        assert_eq!(rfc3339(hour_start(h)), "2026-11-27T13:00:00");
+        assert_eq!(parse_hour("2026-11-27T13:59:59Z").unwrap(), h);
+        assert!(parse_hour("2026-11-27 13")
+            .unwrap_err()
+            .contains("2026-11-27 13"));
+        // 2026-11-27 is a Friday; its ISO week starts on Monday 2026-11-23.
+        let monday = iso_week_start_day(h.div_euclid(24));
+        assert_eq!(
+            hour_start(monday * 24).format("%Y-%m-%d").to_string(),
+            "2026-11-23"
+        );
+    }
+
+    #[test]
+    fn the_due_hour_waits_for_the_grace_period() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 14, 5, 0).unwrap();
+        let ten_min = std::time::Duration::from_secs(600);
+        // 14:05 with 10 min grace: 13:00-14:00 is not due until 14:10, so 12:00 is the last.
+        assert_eq!(
+            rfc3339(hour_start(last_due_hour(now, ten_min))),
+            "2026-11-27T12:00:00"
+        );
+        let later = Utc.with_ymd_and_hms(2026, 11, 27, 14, 10, 0).unwrap();
+        assert_eq!(
+            rfc3339(hour_start(last_due_hour(later, ten_min))),
+            "2026-11-27T13:00:00"
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! Derived tables: query results (the hourly job's `hourly_*`, `daily_*`, `weekly_*` tables) stored
+//! in the lake like event tables — Parquet under `date=/hour=` partitions, owned by a commit log —
+//! but written a whole partition at a time: computing a period again *replaces* its partition in
+//! one commit (add the new file, remove the old ones), so re-runs are idempotent.
+//!
+//! Readers that list files (DuckDB, Polars, `postlaunch sql`) may for a few milliseconds see both
+//! the new file and the old one while a replacement is finalised, as with compaction.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+use super::layout::{partition_dir, FileNamer};
+use super::log::{Commit, TableLog};
+use super::writer::{write_temp, writer_properties_builder};
+use super::LakeError;
+
+/// What a partition replacement did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Replaced {
+    pub rows: u64,
+    pub files_removed: usize,
+    /// The commit's version, `None` when there was nothing to add or remove.
+    pub version: Option<u64>,
+}
+
+/// The stored form of a result schema: every field nullable (a period with no data for a
+/// column must not change the table's schema) and timestamps as microseconds in UTC, like the
+/// event tables. The first timestamp column is the one whose range the commit log records.
+pub fn stored_schema(schema: &Schema) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let dt = match f.data_type() {
+                DataType::Timestamp(_, _) => {
+                    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+                }
+                other => other.clone(),
+            };
+            Field::new(f.name(), dt, true)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// Casts `batch` to `schema` (see [`stored_schema`]).
+fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, LakeError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(c.clone())
+            } else {
+                arrow::compute::cast(c, f.data_type())
+            }
+        })
+        .collect::<Result<Vec<ArrayRef>, _>>()
+        .map_err(|e| LakeError::Inconsistent(format!("casting a result column: {e}")))?;
+    RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| LakeError::Inconsistent(format!("building a result batch: {e}")))
+}
+
+/// Replaces partition `hour_key` (see [`partition_dir`]) of derived table `table` with
+/// `batches` (which may be empty: the partition is then only cleared). `schema` is the
+/// result's schema as planned, so that an empty result still has one.
+pub fn replace_partition(
+    lake: &Path,
+    table: &str,
+    hour_key: i64,
+    schema: &Schema,
+    batches: &[RecordBatch],
+) -> Result<Replaced, LakeError> {
+    let stored = stored_schema(schema);
+    let Some(ts_col) = stored
+        .fields()
+        .iter()
+        .position(|f| matches!(f.data_type(), DataType::Timestamp(_, _)))
+    else {
+        return Err(LakeError::Inconsistent(format!(
+            "result for table `{table}` has no timestamp column (expected e.g. `hour_start`)"
+        )));
+    };
+    let batches = batches
+        .iter()
+        .filter(|b| b.num_rows() > 0)
+        .map(|b| conform(b, &stored))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut log = TableLog::open(lake, table)?;
+    log.recover()?;
+    let dir = format!("{table}/{}/", partition_dir(hour_key));
+    let remove: Vec<String> = log
+        .files()
+        .filter(|f| f.path.starts_with(&dir))
+        .map(|f| f.path.clone())
+        .collect();
+    let mut add = Vec::new();
+    let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+    if rows > 0 {
+        let props = writer_properties_builder().build();
+        let rel = format!("{dir}{}", FileNamer::new().next());
+        add.push(write_temp(
+            lake, &rel, table, &stored, &props, &batches, ts_col,
+        )?);
+    }
+    if add.is_empty() && remove.is_empty() {
+        return Ok(Replaced::default());
+    }
+    let files_removed = remove.len();
+    let version = log.commit(Commit::new("derive", add, remove, vec![]))?;
+    Ok(Replaced {
+        rows,
+        files_removed,
+        version: Some(version),
+    })
+}
