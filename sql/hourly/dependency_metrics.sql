@@ -33,6 +33,6 @@ UNION ALL
 SELECT TIMESTAMP '{hour_start}', service, 'cache', CAST(NULL AS VARCHAR), CAST(NULL AS BIGINT),
        CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), cache_hits, cache_misses,
        CASE WHEN cache_hits + cache_misses > 0 THEN cache_hits / (cache_hits + cache_misses) END,
-       CAST(NULL AS BINARY)
+       CAST(NULL AS BYTEA)
 FROM cache
 ORDER BY 2, 3, 4

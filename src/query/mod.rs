@@ -69,7 +69,14 @@ impl LakeSession {
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
-        let ctx = SessionContext::new_with_config(config);
+        // No list-files cache: the lake changes under a long-lived session (new ingest commits,
+        // the hourly job replacing a partition), and a cached listing would name removed files.
+        let cache = datafusion::execution::cache::cache_manager::CacheManagerConfig::default()
+            .with_list_files_cache_limit(0);
+        let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+            .with_cache_manager(cache)
+            .build_arc()?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
         udf::register_all(&ctx);
         let lake = std::fs::canonicalize(lake)
             .map_err(|_| QueryError::NoLake(lake.display().to_string()))?;
