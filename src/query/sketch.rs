@@ -60,7 +60,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Builder, Int64Builder};
 use arrow::datatypes::{DataType, Field, FieldRef};
-use datafusion::common::{exec_err, plan_err, DataFusionError, Result, ScalarValue};
+use datafusion::common::{exec_err, not_impl_err, plan_err, DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
@@ -100,6 +100,8 @@ pub enum SketchError {
     Quantile(f64),
     #[error("cannot merge sketches of different relative accuracy ({0} and {1})")]
     AlphaMismatch(f64, f64),
+    #[error("merged sketches would hold more than 2^64 - 1 values ({0} + {1})")]
+    CountOverflow(u64, u64),
     #[error("bad sketch bytes: {0}")]
     Decode(String),
 }
@@ -272,6 +274,11 @@ impl DDSketch {
         }
         if other.count == 0 {
             return Ok(());
+        }
+        // Decoded sketches can claim any count; every other counter is at most `count`, so this
+        // one check keeps all the additions below from overflowing.
+        if self.count.checked_add(other.count).is_none() {
+            return Err(SketchError::CountOverflow(self.count, other.count));
         }
         self.positive.merge(&other.positive);
         self.negative.merge(&other.negative);
@@ -656,7 +663,12 @@ impl AggregateUDFImpl for SketchAgg {
         Ok(DataType::Binary)
     }
 
-    fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        if args.is_distinct {
+            // A sketch of distinct values is rarely what a percentile query means; say so
+            // rather than silently sketching every row.
+            return not_impl_err!("{}(DISTINCT …) is not supported", self.name());
+        }
         Ok(Box::new(SketchAccumulator {
             input: self.input,
             sketch: DDSketch::default(),

@@ -217,6 +217,24 @@ fn merge_equals_the_sketch_of_the_concatenation() {
 }
 
 #[test]
+fn merge_refuses_counts_that_would_overflow() {
+    // A valid encoding of u64::MAX zeros: decodes, but two of them cannot be merged.
+    let mut bytes = vec![FORMAT_VERSION];
+    bytes.extend_from_slice(&DEFAULT_ALPHA.to_le_bytes());
+    put_varint(&mut bytes, u64::MAX);
+    put_varint(&mut bytes, u64::MAX);
+    for x in [0.0f64, 0.0, 0.0] {
+        bytes.extend_from_slice(&x.to_le_bytes());
+    }
+    bytes.extend([0, 0]);
+    let mut a = DDSketch::from_bytes(&bytes).unwrap();
+    assert_eq!(a.quantile(0.5).unwrap(), Some(0.0));
+    let b = a.clone();
+    assert!(matches!(a.merge(&b), Err(SketchError::CountOverflow(..))));
+    assert_eq!(a, b, "a refused merge changes nothing");
+}
+
+#[test]
 fn merge_refuses_a_different_alpha() {
     let mut a = sketch_of(0.01, &[1.0]);
     let b = sketch_of(0.02, &[1.0]);
@@ -405,7 +423,7 @@ mod sql {
 
     #[tokio::test]
     async fn nulls_empty_groups_and_bad_arguments() {
-        let ctx = session(&[("api", 1.0), ("api", 2.0)]).await;
+        let ctx = session(&[("api", 1.0), ("api", 1.0), ("api", 2.0)]).await;
         let b = rows(
             &ctx,
             "SELECT ddsketch(duration_ms) IS NULL AS empty, \
@@ -442,6 +460,19 @@ mod sql {
         assert!(e.contains("bad sketch bytes"), "{e}");
         let e = error(&ctx, "SELECT ddsketch_merge(duration_ms) FROM requests").await;
         assert!(e.contains("ddsketch_merge takes one BINARY"), "{e}");
+        // DataFusion plans a lone DISTINCT aggregate as a GROUP BY, so this sketches {1, 2};
+        // the accumulator itself refuses DISTINCT rather than sketch every row.
+        let b = rows(
+            &ctx,
+            "SELECT ddsketch_count(ddsketch(DISTINCT duration_ms)) AS n FROM requests",
+        )
+        .await;
+        assert_eq!(
+            b[0].column(0)
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .value(0),
+            2
+        );
         let e = error(&ctx, "SELECT ddsketch(service) FROM requests").await;
         assert!(e.contains("ddsketch takes one numeric"), "{e}");
     }
