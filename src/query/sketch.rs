@@ -47,7 +47,8 @@
 //! Counts, minimum, maximum and buckets do not depend on the order in which values were added or
 //! sketches merged, so merge(a, b) has the same buckets as the sketch of a's and b's values. The
 //! sum is a floating-point sum, so its last bits can depend on that order (it is exact, and the
-//! bytes equal, when values are integers below 2⁵³, such as whole milliseconds).
+//! bytes equal, when the values are whole numbers whose total stays below 2⁵³, such as whole
+//! milliseconds).
 //!
 //! # SQL
 //! [`register_all`] adds `ddsketch(value DOUBLE) -> BINARY` and
