@@ -4,6 +4,7 @@
 //! are read-only: DDL, DML, `COPY` and `SET`-like statements are refused before planning.
 
 pub mod output;
+pub mod sketch;
 pub mod udf;
 
 use std::path::Path;

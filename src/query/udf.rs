@@ -1,6 +1,8 @@
 //! SQL functions postlaunch adds to DataFusion. `events.properties` is stored as JSON text;
 //! `json_get_str(properties, 'plan')` and `json_get_num(properties, 'items')` read one key (a
-//! dotted path such as `'utm.source'` reads nested objects).
+//! dotted path such as `'utm.source'` reads nested objects). The DDSketch functions
+//! (`ddsketch`, `ddsketch_merge`, `ddsketch_quantile`, `ddsketch_count`) live in
+//! [`super::sketch`] and are registered here too.
 
 use std::sync::Arc;
 
@@ -24,6 +26,7 @@ pub fn register_all(ctx: &SessionContext) {
         "json_get_num",
         DataType::Float64,
     )));
+    super::sketch::register_all(ctx);
 }
 
 /// `json_get_str(json, key)` / `json_get_num(json, key)`.

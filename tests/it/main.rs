@@ -5,6 +5,7 @@ mod cli;
 mod corpus;
 mod kafka;
 mod lake;
+mod sketch;
 mod sql_files;
 
 use std::path::{Path, PathBuf};

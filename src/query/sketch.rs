@@ -1,0 +1,869 @@
+//! Mergeable percentiles for the query stage: a DDSketch (Masson, Rim & Lee, "DDSketch: A Fast
+//! and Fully-Mergeable Quantile Sketch with Relative-Error Guarantees", VLDB 2019) and the SQL
+//! functions that build, merge and read it. Hourly jobs store one sketch per hour and group in a
+//! `BINARY` column; daily and weekly percentiles merge those sketches instead of rescanning raw
+//! rows.
+//!
+//! # The sketch
+//! With relative accuracy α (default 1 %) and γ = (1 + α) / (1 − α), a positive value x falls in
+//! bucket k = ⌈log_γ x⌉, which covers (γ^(k−1), γ^k]; the bucket's representative value
+//! 2γ^k / (γ + 1) is within α·x of every x in it. Values whose magnitude is below
+//! [`MIN_INDEXABLE`] (zero included) are counted in a separate zero bucket and read back as 0.
+//! Negative values go to a mirrored store (bucket of |x|), so the sketch accepts any finite
+//! number; latencies never use it. NaN and ±∞ are ignored. The exact count, minimum, maximum and
+//! sum are kept alongside.
+//!
+//! Each of the two stores keeps at most [`MAX_BUCKETS`] consecutive bucket indexes. When a store
+//! would span more, its lowest buckets (smallest positive values; for the negative store, the
+//! largest magnitudes, i.e. again the lowest values) are folded into the lowest bucket kept. With
+//! α = 1 % this only happens when the positive values span a ratio max/min above
+//! γ^2047 ≈ 6·10^17 (in milliseconds: from 1 ns to about 19 years), so for latencies it never
+//! does. At α = 0.1 % the same 2048 buckets cover a ratio of only e^8.2 ≈ 3 600.
+//!
+//! # Rank rule and guarantee
+//! For n values sorted x₀ ≤ … ≤ xₙ₋₁ and q in [0, 1], [`DDSketch::quantile`] estimates
+//! x_r with r = ⌊q·(n − 1)⌋ (the paper's rule; numpy's `quantile(x, q, method="lower")`).
+//! Ranks 0 and n − 1 return the exact minimum and maximum. For every other rank the estimate x̂
+//! satisfies |x̂ − x_r| ≤ α·|x_r| (up to floating-point rounding, about 10⁻¹² relative), provided
+//! x_r's bucket was not collapsed (see above) and |x_r| ≥ [`MIN_INDEXABLE`]; values below that
+//! read back as 0 (absolute error below 10⁻¹²). Estimates are clamped to [min, max], which only
+//! brings them closer. The guarantee survives merging: a merged sketch has exactly the buckets of
+//! the sketch of all the values.
+//!
+//! # Serialization
+//! [`DDSketch::to_bytes`] writes a compact, deterministic format (equal sketches give equal
+//! bytes); [`DDSketch::from_bytes`] validates every field and returns [`SketchError::Decode`] on
+//! bad input, never panicking. Format version 1, integers as LEB128 varints, floats as
+//! little-endian f64:
+//!
+//! ```text
+//! u8 version = 1 | f64 alpha | varint count | varint zero_count | f64 min | f64 max | f64 sum
+//! | store positive | store negative
+//! store = varint buckets, then per non-empty bucket in ascending index order:
+//!         index delta (first: zigzag varint of the index; then varint of index − previous ≥ 1)
+//!         varint bucket count (≥ 1)
+//! ```
+//!
+//! Counts, minimum, maximum and buckets do not depend on the order in which values were added or
+//! sketches merged, so merge(a, b) has the same buckets as the sketch of a's and b's values. The
+//! sum is a floating-point sum, so its last bits can depend on that order (it is exact, and the
+//! bytes equal, when the values are whole numbers whose total stays below 2⁵³, such as whole
+//! milliseconds).
+//!
+//! # SQL
+//! [`register_all`] adds `ddsketch(value DOUBLE) -> BINARY` and
+//! `ddsketch_merge(sketch BINARY) -> BINARY` (aggregates; their partial state is the serialized
+//! sketch), `ddsketch_quantile(sketch BINARY, q DOUBLE) -> DOUBLE` and
+//! `ddsketch_count(sketch BINARY) -> BIGINT`. An empty group gives a NULL sketch; NULL sketches
+//! are skipped by `ddsketch_merge` and give NULL from the scalar functions.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Float64Builder, Int64Builder};
+use arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::common::{exec_err, not_impl_err, plan_err, DataFusionError, Result, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::format_state_name;
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, ScalarFunctionArgs, ScalarUDF,
+    ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::prelude::SessionContext;
+
+/// Relative accuracy of sketches built by SQL `ddsketch(value)`: 1 %.
+pub const DEFAULT_ALPHA: f64 = 0.01;
+
+/// Most consecutive bucket indexes one store (positive or negative values) keeps; beyond it the
+/// lowest buckets are collapsed and lose the guarantee.
+pub const MAX_BUCKETS: usize = 2048;
+
+/// Values with a smaller magnitude count as zero. Far below any latency we record (a
+/// femtosecond when the unit is milliseconds), and it keeps bucket indexes small.
+pub const MIN_INDEXABLE: f64 = 1e-12;
+
+/// Smallest accepted α: below it bucket indexes of extreme doubles would not fit comfortably in
+/// an `i32`.
+pub const MIN_ALPHA: f64 = 1e-6;
+
+/// The serialization format written by [`DDSketch::to_bytes`].
+const FORMAT_VERSION: u8 = 1;
+
+/// Bucket indexes a decoded sketch may use: generous for any valid α (|log_γ x| ≤ 4·10^8 for
+/// α ≥ [`MIN_ALPHA`]) and far from `i32` overflow.
+const MAX_KEY: i64 = 1 << 30;
+
+/// Errors of sketch construction, merging, quantile lookup and decoding.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SketchError {
+    #[error("relative accuracy {0} is out of range, expected {MIN_ALPHA} <= alpha < 1")]
+    Alpha(f64),
+    #[error("quantile {0} is out of range, expected 0 <= q <= 1")]
+    Quantile(f64),
+    #[error("cannot merge sketches of different relative accuracy ({0} and {1})")]
+    AlphaMismatch(f64, f64),
+    #[error("merged sketches would hold more than 2^64 - 1 values ({0} + {1})")]
+    CountOverflow(u64, u64),
+    #[error("bad sketch bytes: {0}")]
+    Decode(String),
+}
+
+/// The logarithmic index mapping of relative accuracy α.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Mapping {
+    alpha: f64,
+    gamma: f64,
+    ln_gamma: f64,
+}
+
+impl Mapping {
+    fn new(alpha: f64) -> Result<Mapping, SketchError> {
+        if !(MIN_ALPHA..1.0).contains(&alpha) {
+            return Err(SketchError::Alpha(alpha));
+        }
+        let gamma = (1.0 + alpha) / (1.0 - alpha);
+        Ok(Mapping {
+            alpha,
+            gamma,
+            ln_gamma: gamma.ln(),
+        })
+    }
+
+    /// ⌈log_γ x⌉ for x ≥ [`MIN_INDEXABLE`].
+    fn key(&self, x: f64) -> i32 {
+        // |ln x| ≤ 710 for finite doubles and ln γ ≥ 2·10⁻⁶, so this fits in an i32.
+        (x.ln() / self.ln_gamma).ceil() as i32
+    }
+
+    /// The value within α of everything in bucket `key`: 2γ^k / (γ + 1).
+    fn value(&self, key: i32) -> f64 {
+        2.0 * (f64::from(key) * self.ln_gamma).exp() / (self.gamma + 1.0)
+    }
+}
+
+/// Dense bucket counts over at most [`MAX_BUCKETS`] consecutive indexes, collapsing the lowest.
+///
+/// Invariant: `counts` is empty, or its first and last entries are non-zero and it holds at most
+/// `MAX_BUCKETS` entries; `total` is the sum of `counts`.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Store {
+    offset: i32,
+    counts: Vec<u64>,
+    total: u64,
+}
+
+impl Store {
+    fn highest(&self) -> Option<i32> {
+        (!self.counts.is_empty()).then(|| self.offset + self.counts.len() as i32 - 1)
+    }
+
+    /// Adds `n` to bucket `key`, collapsing so that the final state only depends on the multiset
+    /// of keys added: every key below `highest − MAX_BUCKETS + 1` ends in that bucket.
+    fn add(&mut self, key: i32, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.total += n;
+        let Some(hi) = self.highest() else {
+            self.offset = key;
+            self.counts.push(n);
+            return;
+        };
+        if key > hi {
+            self.counts.resize((key - self.offset) as usize + 1, 0);
+            *self.counts.last_mut().expect("just resized") += n;
+            self.collapse_below(key - (MAX_BUCKETS as i32 - 1));
+        } else {
+            let key = key.max(hi - (MAX_BUCKETS as i32 - 1));
+            if key < self.offset {
+                let grow = (self.offset - key) as usize;
+                self.counts.splice(0..0, std::iter::repeat_n(0, grow));
+                self.offset = key;
+            }
+            self.counts[(key - self.offset) as usize] += n;
+        }
+    }
+
+    /// Folds every bucket below `lowest` into bucket `lowest`.
+    fn collapse_below(&mut self, lowest: i32) {
+        if lowest <= self.offset {
+            return;
+        }
+        let cut = (lowest - self.offset) as usize;
+        let folded: u64 = self.counts.drain(..cut).sum();
+        self.counts[0] += folded;
+        self.offset = lowest;
+    }
+
+    /// Non-empty buckets in ascending index order.
+    fn buckets(&self) -> impl Iterator<Item = (i32, u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(i, &c)| (self.offset + i as i32, c))
+    }
+
+    fn merge(&mut self, other: &Store) {
+        for (key, n) in other.buckets() {
+            self.add(key, n);
+        }
+    }
+}
+
+/// A DDSketch of finite `f64` values; see the module documentation for the guarantee.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DDSketch {
+    mapping: Mapping,
+    /// Buckets of values ≥ [`MIN_INDEXABLE`], by ⌈log_γ x⌉.
+    positive: Store,
+    /// Buckets of values ≤ −[`MIN_INDEXABLE`], by −⌈log_γ |x|⌉, so that ascending keys are
+    /// ascending values and collapsing the lowest keys collapses the lowest values.
+    negative: Store,
+    zero_count: u64,
+    count: u64,
+    min: f64,
+    max: f64,
+    sum: f64,
+}
+
+impl Default for DDSketch {
+    fn default() -> Self {
+        DDSketch::new(DEFAULT_ALPHA).expect("the default alpha is valid")
+    }
+}
+
+impl DDSketch {
+    /// An empty sketch of relative accuracy `alpha` (in [[`MIN_ALPHA`], 1)).
+    pub fn new(alpha: f64) -> Result<DDSketch, SketchError> {
+        Ok(DDSketch {
+            mapping: Mapping::new(alpha)?,
+            positive: Store::default(),
+            negative: Store::default(),
+            zero_count: 0,
+            count: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sum: 0.0,
+        })
+    }
+
+    /// Adds one value; NaN and ±∞ are ignored (they have no rank to estimate).
+    pub fn add(&mut self, x: f64) {
+        if !x.is_finite() {
+            return;
+        }
+        if x >= MIN_INDEXABLE {
+            self.positive.add(self.mapping.key(x), 1);
+        } else if x <= -MIN_INDEXABLE {
+            self.negative.add(-self.mapping.key(-x), 1);
+        } else {
+            self.zero_count += 1;
+        }
+        self.count += 1;
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+        self.sum += x;
+    }
+
+    /// Adds every value of `other`, which must have the same α.
+    pub fn merge(&mut self, other: &DDSketch) -> Result<(), SketchError> {
+        if self.mapping.alpha.to_bits() != other.mapping.alpha.to_bits() {
+            return Err(SketchError::AlphaMismatch(
+                self.mapping.alpha,
+                other.mapping.alpha,
+            ));
+        }
+        if other.count == 0 {
+            return Ok(());
+        }
+        // Decoded sketches can claim any count; every other counter is at most `count`, so this
+        // one check keeps all the additions below from overflowing.
+        if self.count.checked_add(other.count).is_none() {
+            return Err(SketchError::CountOverflow(self.count, other.count));
+        }
+        self.positive.merge(&other.positive);
+        self.negative.merge(&other.negative);
+        self.zero_count += other.zero_count;
+        self.count += other.count;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.sum += other.sum;
+        Ok(())
+    }
+
+    /// The relative accuracy α.
+    pub fn alpha(&self) -> f64 {
+        self.mapping.alpha
+    }
+
+    /// Number of values added (exact).
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Smallest value added (exact); `None` when empty.
+    pub fn min(&self) -> Option<f64> {
+        (self.count > 0).then_some(self.min)
+    }
+
+    /// Largest value added (exact); `None` when empty.
+    pub fn max(&self) -> Option<f64> {
+        (self.count > 0).then_some(self.max)
+    }
+
+    /// Sum of the values added (a floating-point sum); 0 when empty.
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// Number of non-empty buckets (both signs, not the zero bucket).
+    pub fn bucket_count(&self) -> usize {
+        self.positive.buckets().count() + self.negative.buckets().count()
+    }
+
+    /// Estimate of the value of 0-based rank ⌊q·(n − 1)⌋; `None` when empty. The rank rule and
+    /// the guarantee are in the module documentation.
+    pub fn quantile(&self, q: f64) -> Result<Option<f64>, SketchError> {
+        if !(0.0..=1.0).contains(&q) {
+            return Err(SketchError::Quantile(q));
+        }
+        if self.count == 0 {
+            return Ok(None);
+        }
+        // The same float operation as numpy's `floor((n - 1) * q)` for method="lower".
+        let rank = (q * (self.count - 1) as f64).floor() as u64;
+        if rank == 0 {
+            return Ok(Some(self.min));
+        }
+        if rank >= self.count - 1 {
+            return Ok(Some(self.max));
+        }
+        let clamp = |x: f64| Some(x.clamp(self.min, self.max));
+        let mut seen = 0u64;
+        for (key, n) in self.negative.buckets() {
+            seen += n;
+            if seen > rank {
+                return Ok(clamp(-self.mapping.value(-key)));
+            }
+        }
+        seen += self.zero_count;
+        if seen > rank {
+            return Ok(clamp(0.0));
+        }
+        for (key, n) in self.positive.buckets() {
+            seen += n;
+            if seen > rank {
+                return Ok(clamp(self.mapping.value(key)));
+            }
+        }
+        unreachable!("bucket counts sum to count, so rank {rank} < count is found")
+    }
+
+    /// The serialized sketch (format in the module documentation).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64 + 3 * self.bucket_count());
+        out.push(FORMAT_VERSION);
+        out.extend_from_slice(&self.mapping.alpha.to_le_bytes());
+        put_varint(&mut out, self.count);
+        put_varint(&mut out, self.zero_count);
+        for x in [self.min, self.max, self.sum] {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        for store in [&self.positive, &self.negative] {
+            put_varint(&mut out, store.buckets().count() as u64);
+            let mut previous = None;
+            for (key, n) in store.buckets() {
+                match previous {
+                    None => put_varint(&mut out, zigzag(i64::from(key))),
+                    Some(p) => put_varint(&mut out, (i64::from(key) - i64::from(p)) as u64),
+                }
+                put_varint(&mut out, n);
+                previous = Some(key);
+            }
+        }
+        out
+    }
+
+    /// Decodes [`DDSketch::to_bytes`] output, checking every field.
+    pub fn from_bytes(bytes: &[u8]) -> Result<DDSketch, SketchError> {
+        let mut r = Reader { bytes, pos: 0 };
+        let version = r.u8("version")?;
+        if version != FORMAT_VERSION {
+            return Err(decode(format!(
+                "format version {version}, expected {FORMAT_VERSION}"
+            )));
+        }
+        let alpha = r.f64("alpha")?;
+        let mut sketch = DDSketch::new(alpha).map_err(|e| decode(e.to_string()))?;
+        let count = r.varint("count")?;
+        let zero_count = r.varint("zero count")?;
+        let (min, max, sum) = (r.f64("min")?, r.f64("max")?, r.f64("sum")?);
+        for negative in [false, true] {
+            let store = if negative {
+                &mut sketch.negative
+            } else {
+                &mut sketch.positive
+            };
+            let what = if negative { "negative" } else { "positive" };
+            let buckets = r.varint("bucket count")?;
+            if buckets > MAX_BUCKETS as u64 {
+                return Err(decode(format!(
+                    "{buckets} {what} buckets, at most {MAX_BUCKETS} allowed"
+                )));
+            }
+            let mut key: i64 = 0;
+            let mut first_key = 0;
+            for i in 0..buckets {
+                if i == 0 {
+                    key = unzigzag(r.varint("bucket index")?);
+                    first_key = key;
+                } else {
+                    let delta = r.varint("bucket index delta")?;
+                    if delta == 0 || delta > MAX_KEY as u64 {
+                        return Err(decode(format!(
+                            "{what} bucket index delta {delta}, expected 1..={MAX_KEY}"
+                        )));
+                    }
+                    key += delta as i64;
+                }
+                if key.abs() > MAX_KEY {
+                    return Err(decode(format!(
+                        "{what} bucket index {key} out of range ±{MAX_KEY}"
+                    )));
+                }
+                if key - first_key >= MAX_BUCKETS as i64 {
+                    return Err(decode(format!(
+                        "{what} buckets span {first_key}..={key}, more than {MAX_BUCKETS} indexes"
+                    )));
+                }
+                let n = r.varint("bucket count")?;
+                if n == 0 {
+                    return Err(decode(format!("empty {what} bucket {key} stored")));
+                }
+                if store.total.checked_add(n).is_none() {
+                    return Err(decode(format!("{what} bucket counts overflow 64 bits")));
+                }
+                // Keys ascend within the span checked above, so this never collapses.
+                store.add(key as i32, n);
+            }
+        }
+        if r.pos != bytes.len() {
+            return Err(decode(format!(
+                "{} trailing bytes after the sketch",
+                bytes.len() - r.pos
+            )));
+        }
+        let total = sketch
+            .positive
+            .total
+            .checked_add(sketch.negative.total)
+            .and_then(|t| t.checked_add(zero_count));
+        if total != Some(count) {
+            return Err(decode(format!(
+                "count {count} differs from the sum of bucket and zero counts"
+            )));
+        }
+        if count > 0 && !(min.is_finite() && max.is_finite() && min <= max) {
+            return Err(decode(format!(
+                "min {min} and max {max} of a non-empty sketch must be finite with min <= max"
+            )));
+        }
+        if count == 0 {
+            // The empty sketch is canonical: only what `new` sets decodes.
+            if min != f64::INFINITY || max != f64::NEG_INFINITY || sum.to_bits() != 0 {
+                return Err(decode(format!(
+                    "empty sketch with min {min}, max {max}, sum {sum}"
+                )));
+            }
+        }
+        sketch.zero_count = zero_count;
+        sketch.count = count;
+        sketch.min = min;
+        sketch.max = max;
+        sketch.sum = sum;
+        Ok(sketch)
+    }
+}
+
+fn decode(message: String) -> SketchError {
+    SketchError::Decode(message)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut x: u64) {
+    while x >= 0x80 {
+        out.push((x as u8) | 0x80);
+        x >>= 7;
+    }
+    out.push(x as u8);
+}
+
+fn zigzag(x: i64) -> u64 {
+    ((x << 1) ^ (x >> 63)) as u64
+}
+
+fn unzigzag(x: u64) -> i64 {
+    ((x >> 1) as i64) ^ -((x & 1) as i64)
+}
+
+/// A cursor over sketch bytes whose reads fail, naming the field, instead of panicking.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize, field: &str) -> Result<&[u8], SketchError> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let Some(end) = end else {
+            return Err(decode(format!(
+                "truncated at byte {} reading {field} ({} bytes in all)",
+                self.pos,
+                self.bytes.len()
+            )));
+        };
+        let out = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn u8(&mut self, field: &str) -> Result<u8, SketchError> {
+        Ok(self.take(1, field)?[0])
+    }
+
+    fn f64(&mut self, field: &str) -> Result<f64, SketchError> {
+        let b = self.take(8, field)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(f64::from_le_bytes(a))
+    }
+
+    fn varint(&mut self, field: &str) -> Result<u64, SketchError> {
+        let mut x: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8(field)?;
+            let bits = u64::from(b & 0x7f);
+            if shift == 63 && bits > 1 {
+                break;
+            }
+            x |= bits << shift;
+            if b & 0x80 == 0 {
+                return Ok(x);
+            }
+        }
+        Err(decode(format!(
+            "varint {field} at byte {} overflows 64 bits",
+            self.pos
+        )))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQL functions.
+
+/// Registers `ddsketch`, `ddsketch_merge`, `ddsketch_quantile` and `ddsketch_count`.
+pub fn register_all(ctx: &SessionContext) {
+    ctx.register_udaf(AggregateUDF::from(SketchAgg::new(Input::Values)));
+    ctx.register_udaf(AggregateUDF::from(SketchAgg::new(Input::Sketches)));
+    ctx.register_udf(ScalarUDF::from(SketchRead::new(Read::Quantile)));
+    ctx.register_udf(ScalarUDF::from(SketchRead::new(Read::Count)));
+}
+
+fn is_binary(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::Null
+    )
+}
+
+/// Calls `f` with each row of a binary-family column (`None` for NULL).
+fn for_each_bytes(
+    a: &ArrayRef,
+    mut f: impl FnMut(usize, Option<&[u8]>) -> Result<()>,
+) -> Result<()> {
+    match a.data_type() {
+        DataType::Binary => {
+            for (i, v) in a.as_binary::<i32>().iter().enumerate() {
+                f(i, v)?;
+            }
+        }
+        DataType::LargeBinary => {
+            for (i, v) in a.as_binary::<i64>().iter().enumerate() {
+                f(i, v)?;
+            }
+        }
+        DataType::BinaryView => {
+            for (i, v) in a.as_binary_view().iter().enumerate() {
+                f(i, v)?;
+            }
+        }
+        DataType::Null => {
+            for i in 0..a.len() {
+                f(i, None)?;
+            }
+        }
+        other => return exec_err!("expected a BINARY sketch column, got {other}"),
+    }
+    Ok(())
+}
+
+fn decode_sql(function: &str, bytes: &[u8]) -> Result<DDSketch> {
+    DDSketch::from_bytes(bytes).map_err(|e| DataFusionError::Execution(format!("{function}: {e}")))
+}
+
+/// What the aggregate consumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Input {
+    /// `ddsketch(value)`: numbers.
+    Values,
+    /// `ddsketch_merge(sketch)`: serialized sketches.
+    Sketches,
+}
+
+/// The `ddsketch` and `ddsketch_merge` aggregates.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SketchAgg {
+    input: Input,
+    signature: Signature,
+}
+
+impl SketchAgg {
+    fn new(input: Input) -> SketchAgg {
+        SketchAgg {
+            input,
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+impl AggregateUDFImpl for SketchAgg {
+    fn name(&self) -> &str {
+        match self.input {
+            Input::Values => "ddsketch",
+            Input::Sketches => "ddsketch_merge",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        match (self.input, arg_types) {
+            (Input::Values, [t]) if t.is_numeric() || t.is_null() => Ok(vec![DataType::Float64]),
+            (Input::Sketches, [t]) if is_binary(t) => Ok(vec![t.clone()]),
+            (Input::Values, _) => {
+                plan_err!("ddsketch takes one numeric argument, got {arg_types:?}")
+            }
+            (Input::Sketches, _) => plan_err!(
+                "ddsketch_merge takes one BINARY argument (sketches from ddsketch), got {arg_types:?}"
+            ),
+        }
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Binary)
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        if args.is_distinct {
+            // A sketch of distinct values is rarely what a percentile query means; say so
+            // rather than silently sketching every row.
+            return not_impl_err!("{}(DISTINCT …) is not supported", self.name());
+        }
+        Ok(Box::new(SketchAccumulator {
+            input: self.input,
+            sketch: DDSketch::default(),
+        }))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![Arc::new(Field::new(
+            format_state_name(args.name, "sketch"),
+            DataType::Binary,
+            true,
+        ))])
+    }
+}
+
+/// One group's sketch; its partial state is the serialized sketch (NULL when empty).
+#[derive(Debug)]
+struct SketchAccumulator {
+    input: Input,
+    sketch: DDSketch,
+}
+
+impl SketchAccumulator {
+    fn merge_sketches(&mut self, function: &str, a: &ArrayRef) -> Result<()> {
+        let sketch = &mut self.sketch;
+        for_each_bytes(a, |_, bytes| {
+            if let Some(bytes) = bytes {
+                sketch
+                    .merge(&decode_sql(function, bytes)?)
+                    .map_err(|e| DataFusionError::Execution(format!("{function}: {e}")))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn serialized(&self) -> ScalarValue {
+        ScalarValue::Binary((self.sketch.count() > 0).then(|| self.sketch.to_bytes()))
+    }
+}
+
+impl Accumulator for SketchAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let Some(a) = values.first() else {
+            return exec_err!("ddsketch: no argument column");
+        };
+        match self.input {
+            Input::Values => {
+                let a = arrow::compute::cast(a, &DataType::Float64)?;
+                for x in a
+                    .as_primitive::<arrow::datatypes::Float64Type>()
+                    .iter()
+                    .flatten()
+                {
+                    self.sketch.add(x);
+                }
+                Ok(())
+            }
+            Input::Sketches => self.merge_sketches("ddsketch_merge", a),
+        }
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let Some(a) = states.first() else {
+            return exec_err!("ddsketch: no state column");
+        };
+        self.merge_sketches("ddsketch (partial state)", a)
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![self.serialized()])
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(self.serialized())
+    }
+
+    fn size(&self) -> usize {
+        size_of_val(self)
+            + 8 * (self.sketch.positive.counts.capacity() + self.sketch.negative.counts.capacity())
+    }
+}
+
+/// What the scalar function reads from a sketch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Read {
+    /// `ddsketch_quantile(sketch, q)`.
+    Quantile,
+    /// `ddsketch_count(sketch)`.
+    Count,
+}
+
+/// The `ddsketch_quantile` and `ddsketch_count` scalar functions.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SketchRead {
+    read: Read,
+    signature: Signature,
+}
+
+impl SketchRead {
+    fn new(read: Read) -> SketchRead {
+        SketchRead {
+            read,
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for SketchRead {
+    fn name(&self) -> &str {
+        match self.read {
+            Read::Quantile => "ddsketch_quantile",
+            Read::Count => "ddsketch_count",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        match (self.read, arg_types) {
+            (Read::Quantile, [s, q]) if is_binary(s) && (q.is_numeric() || q.is_null()) => {
+                Ok(vec![s.clone(), DataType::Float64])
+            }
+            (Read::Count, [s]) if is_binary(s) => Ok(vec![s.clone()]),
+            (Read::Quantile, _) => plan_err!(
+                "ddsketch_quantile takes a BINARY sketch and a number q in [0, 1], got {arg_types:?}"
+            ),
+            (Read::Count, _) => {
+                plan_err!("ddsketch_count takes one BINARY sketch, got {arg_types:?}")
+            }
+        }
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(match self.read {
+            Read::Quantile => DataType::Float64,
+            Read::Count => DataType::Int64,
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let name = self.name();
+        let all_scalar = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let out: ArrayRef = match (self.read, arrays.as_slice()) {
+            (Read::Quantile, [sketches, q]) => {
+                let q = arrow::compute::cast(q, &DataType::Float64)?;
+                let q = q.as_primitive::<arrow::datatypes::Float64Type>();
+                let mut out = Float64Builder::with_capacity(args.number_rows);
+                for_each_bytes(sketches, |i, bytes| {
+                    let (Some(bytes), false) = (bytes, q.is_null(i)) else {
+                        out.append_null();
+                        return Ok(());
+                    };
+                    let q = q.value(i);
+                    let sketch = decode_sql(name, bytes)?;
+                    let x = sketch
+                        .quantile(q)
+                        .map_err(|e| DataFusionError::Execution(format!("{name}: q = {q}: {e}")))?;
+                    out.append_option(x);
+                    Ok(())
+                })?;
+                Arc::new(out.finish())
+            }
+            (Read::Count, [sketches]) => {
+                let mut out = Int64Builder::with_capacity(args.number_rows);
+                for_each_bytes(sketches, |_, bytes| {
+                    match bytes {
+                        None => out.append_null(),
+                        Some(bytes) => {
+                            let n = decode_sql(name, bytes)?.count();
+                            out.append_value(i64::try_from(n).map_err(|_| {
+                                DataFusionError::Execution(format!(
+                                    "{name}: count {n} exceeds BIGINT"
+                                ))
+                            })?);
+                        }
+                    }
+                    Ok(())
+                })?;
+                Arc::new(out.finish())
+            }
+            _ => return exec_err!("{name}: wrong number of arguments ({})", arrays.len()),
+        };
+        if all_scalar {
+            return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?));
+        }
+        Ok(ColumnarValue::Array(out))
+    }
+}
+
+#[cfg(test)]
+mod tests;
