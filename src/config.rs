@@ -210,7 +210,9 @@ impl HourlyConfig {
                 r.threshold
             ));
         }
-        if r.current_window < Duration::from_secs(3600) || r.current_window.as_secs() % 3600 != 0 {
+        if r.current_window < Duration::from_secs(3600)
+            || !r.current_window.as_secs().is_multiple_of(3600)
+        {
             return Err(format!(
                 "`hourly.regressions.current_window` is {:?}, expected whole hours such as `1h` or `6h`",
                 r.current_window

@@ -439,6 +439,42 @@ pub fn walk_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The commits of `table` with a version above `after`, oldest first, read straight from the
+/// log folder (used to find which hours changed since a derived result was computed).
+pub fn commits_after(lake: &Path, table: &str, after: u64) -> Result<Vec<Commit>, LakeError> {
+    let dir = lake.join(table).join("_log");
+    let mut versions: Vec<(u64, PathBuf)> = Vec::new();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(LakeError::Io { path: dir, source }),
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(v) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".json"))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        if v > after {
+            versions.push((v, e.path()));
+        }
+    }
+    versions.sort();
+    versions
+        .into_iter()
+        .map(|(_, path)| {
+            let bytes = std::fs::read(&path).map_err(LakeError::io(&path))?;
+            serde_json::from_slice(&bytes).map_err(|e| LakeError::Log {
+                path: path.clone(),
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -526,40 +562,4 @@ mod tests {
         assert_eq!(report.rolled_forward, 1);
         assert!(lake.join(p).exists());
     }
-}
-
-/// The commits of `table` with a version above `after`, oldest first, read straight from the
-/// log folder (used to find which hours changed since a derived result was computed).
-pub fn commits_after(lake: &Path, table: &str, after: u64) -> Result<Vec<Commit>, LakeError> {
-    let dir = lake.join(table).join("_log");
-    let mut versions: Vec<(u64, PathBuf)> = Vec::new();
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(LakeError::Io { path: dir, source }),
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let Some(v) = name
-            .to_str()
-            .and_then(|n| n.strip_suffix(".json"))
-            .and_then(|n| n.parse::<u64>().ok())
-        else {
-            continue;
-        };
-        if v > after {
-            versions.push((v, e.path()));
-        }
-    }
-    versions.sort();
-    versions
-        .into_iter()
-        .map(|(_, path)| {
-            let bytes = std::fs::read(&path).map_err(LakeError::io(&path))?;
-            serde_json::from_slice(&bytes).map_err(|e| LakeError::Log {
-                path: path.clone(),
-                message: e.to_string(),
-            })
-        })
-        .collect()
 }

@@ -1,0 +1,259 @@
+"""The hourly job (`postlaunch hourly`) against independent oracles.
+
+Fixtures are NDJSON events written here with numpy, ingested with `postlaunch ingest`, computed
+with `postlaunch hourly`, and the stored `hourly_*` / `daily_*` Parquet is read back with pyarrow.
+Every expected value is computed here with numpy from the same events; the numpy call is written
+next to each comparison. Tolerances are explicit: DataFusion's `percentile_cont` quantises the
+interpolation weight to 1e-6, so exact percentiles get rtol 1e-6; DDSketch roll-ups are within
+the sketch's relative accuracy alpha = 0.01 of numpy's "lower" rank.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pyarrow.dataset as ds
+import pytest
+
+from conftest import _run, pl_sql
+
+HOUR = "2026-11-10T14"
+HOUR_TS = "2026-11-10T14:{m:02d}:{s:02d}Z"
+
+
+def ingest(lake: Path, table: str, rows: list[dict]) -> None:
+    path = lake.parent / f"{table}-{len(list(lake.parent.glob('*.ndjson')))}.ndjson"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _run(["ingest", "-q", "--lake", str(lake), "--table", table, str(path)], 300)
+
+
+def read(lake: Path, table: str) -> list[dict]:
+    return ds.dataset(lake / table, format="parquet", partitioning="hive").to_table().to_pylist()
+
+
+def ts(i: int, hour: str = HOUR) -> str:
+    return f"{hour}:{(i // 60) % 60:02d}:{i % 60:02d}Z"
+
+
+@pytest.fixture(scope="module")
+def service_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """Two endpoints, lognormal latencies, 3 % 5xx, two versions; one hour."""
+    root = tmp_path_factory.mktemp("hourly")
+    lake = root / "lake"
+    rng = np.random.default_rng(20261110)
+    rows, truth = [], {}
+    for endpoint, n, mu in (("GET /a", 1500, 4.5), ("POST /b", 737, 5.5)):
+        dur = np.round(rng.lognormal(mu, 0.6, n), 3)
+        status = np.where(rng.random(n) < 0.03, 503, 200)
+        version = np.where(rng.random(n) < 0.3, "1.1.0", "1.0.0")
+        truth[endpoint] = (dur, status, version)
+        for i in range(n):
+            rows.append({"ts": ts(i * 3600 // n), "service": "svc", "endpoint": endpoint,
+                         "status": int(status[i]), "duration_ms": float(dur[i]),
+                         "version": str(version[i])})
+    ingest(lake, "requests", rows)
+    _run(["hourly", "-q", "--lake", str(lake), "--hour", HOUR], 600)
+    return lake, truth
+
+
+def test_service_metrics_match_numpy(service_lake: tuple[Path, dict]) -> None:
+    lake, truth = service_lake
+    got = {(r["endpoint"], r["version"]): r for r in read(lake, "hourly_service_metrics")}
+    t_ms = 500.0  # the default apdex T
+    for endpoint, (dur, status, version) in truth.items():
+        for v in ("*", "1.0.0", "1.1.0"):
+            sel = np.ones(len(dur), bool) if v == "*" else version == v
+            d, s = dur[sel], status[sel]
+            row = got[(endpoint, v)]
+            assert row["requests"] == len(d)
+            assert row["errors"] == int((s >= 500).sum())
+            assert row["error_rate"] == pytest.approx((s >= 500).mean(), rel=1e-12)
+            assert row["throughput_rps"] == pytest.approx(len(d) / 3600, rel=1e-12)
+            for q, col in ((0.5, "p50_ms"), (0.95, "p95_ms"), (0.99, "p99_ms")):
+                # numpy.quantile(d, q) -- method="linear", numpy's default
+                assert row[col] == pytest.approx(np.quantile(d, q), rel=1e-6), (endpoint, v, col)
+            assert row["max_ms"] == pytest.approx(d.max(), rel=1e-12)
+            ok = s < 500
+            satisfied = (ok & (d <= t_ms)).sum()
+            tolerating = (ok & (d > t_ms) & (d <= 4 * t_ms)).sum()
+            # Apdex = (satisfied + tolerating / 2) / total, 5xx frustrated
+            assert row["apdex"] == pytest.approx((satisfied + tolerating / 2) / len(d), rel=1e-12)
+
+
+def test_daily_rollup_percentiles_come_from_sketches_within_alpha(
+    service_lake: tuple[Path, dict],
+) -> None:
+    lake, truth = service_lake
+    got = {(r["endpoint"], r["version"]): r for r in read(lake, "daily_service_metrics")}
+    for endpoint, (dur, status, _) in truth.items():
+        row = got[(endpoint, "*")]
+        assert row["requests"] == len(dur)
+        assert row["errors"] == int((status >= 500).sum())
+        for q, col in ((0.5, "p50_ms"), (0.95, "p95_ms"), (0.99, "p99_ms")):
+            # numpy.quantile(dur, q, method="lower"): the sketch's rank rule; alpha = 0.01
+            exact = np.quantile(dur, q, method="lower")
+            assert abs(row[col] - exact) <= 0.01 * exact * (1 + 1e-9), (endpoint, col)
+
+
+def test_rerunning_an_hour_replaces_it(service_lake: tuple[Path, dict]) -> None:
+    lake, truth = service_lake
+    before = len(read(lake, "hourly_service_metrics"))
+    _run(["hourly", "-q", "--lake", str(lake), "--hour", HOUR], 600)
+    assert len(read(lake, "hourly_service_metrics")) == before
+    n = sum(len(d) for d, _, _ in truth.values())
+    rows = pl_sql(lake, "SELECT sum(requests) AS n FROM hourly_service_metrics WHERE version = '*'")
+    assert rows[0]["n"] == n
+
+
+def test_late_events_make_the_hour_stale_and_the_next_run_recomputes_it(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    base = {"service": "s", "endpoint": "GET /", "status": 200, "duration_ms": 10.0}
+    ingest(lake, "requests", [{**base, "ts": ts(i)} for i in range(100)])
+    _run(["hourly", "-q", "--lake", str(lake), "--hour", HOUR], 600)
+    # 7 late events for 14:00 arrive while 15:00 is computed
+    ingest(lake, "requests", [{**base, "ts": ts(i)} for i in range(200, 207)])
+    ingest(lake, "requests", [{**base, "ts": ts(i, "2026-11-10T15")} for i in range(3)])
+    proc = _run(["hourly", "--lake", str(lake), "--hour", "2026-11-10T15"], 600)
+    assert "1 recomputed for late data" in proc.stderr, proc.stderr
+    rows = pl_sql(lake, "SELECT hour, requests FROM hourly_service_metrics WHERE version = '*' ORDER BY hour")
+    assert [(r["hour"], r["requests"]) for r in rows] == [("14", 107), ("15", 3)]
+
+
+# Google's thresholds: (good upper bound, poor lower bound); a value equal to a threshold takes
+# the better rating.
+THRESHOLDS = {"LCP": (2500, 4000), "INP": (200, 500), "CLS": (0.1, 0.25), "FCP": (1800, 3000),
+              "TTFB": (800, 1800), "FID": (100, 300)}
+
+
+def test_web_vitals_boundaries_value_by_value(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    rows, expected = [], {}
+    for k, (vital, (good, poor)) in enumerate(THRESHOLDS.items()):
+        eps = 0.001 if vital == "CLS" else 1
+        cases = [(good - eps, "good"), (good, "good"), (good + eps, "ni"), (poor, "ni"),
+                 (poor + eps, "poor")]
+        for j, (value, rating) in enumerate(cases):
+            page = f"/{vital}/{j}"
+            rows.append({"ts": ts(k * 10 + j), "name": vital, "value": value, "page": page,
+                         "device": "mobile"})
+            expected[(page, vital)] = rating
+    ingest(lake, "web_vitals", rows)
+    _run(["hourly", "-q", "--lake", str(lake), "--hour", HOUR], 600)
+    got = read(lake, "hourly_web_vitals")
+    assert len(got) == len(expected)
+    for r in got:
+        rating = expected[(r["page"], r["vital"])]
+        shares = {"good": r["good_share"], "ni": r["needs_improvement_share"], "poor": r["poor_share"]}
+        assert shares[rating] == 1.0 and sum(shares.values()) == 1.0, (r["page"], r["vital"], shares)
+
+
+def test_web_vitals_p75_and_shares_match_numpy(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    rng = np.random.default_rng(7)
+    lcp = np.round(rng.lognormal(7.7, 0.5, 401), 1)
+    ingest(lake, "web_vitals", [{"ts": ts(i), "name": "LCP", "value": float(v), "page": "/",
+                                 "device": "desktop"} for i, v in enumerate(lcp)])
+    _run(["hourly", "-q", "--lake", str(lake), "--hour", HOUR], 600)
+    (row,) = read(lake, "hourly_web_vitals")
+    assert row["samples"] == len(lcp)
+    # numpy.quantile(lcp, 0.75), linear
+    assert row["p75"] == pytest.approx(np.quantile(lcp, 0.75), rel=1e-6)
+    assert row["good_share"] == pytest.approx((lcp <= 2500).mean(), rel=1e-12)
+    assert row["poor_share"] == pytest.approx((lcp > 4000).mean(), rel=1e-12)
+
+
+def test_host_database_dependency_and_business_metrics_match_numpy(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    rng = np.random.default_rng(11)
+    cpu = rng.uniform(0.1, 0.9, 60)
+    qms = rng.lognormal(2, 0.5, 120)
+    in_use = rng.integers(1, 50, 60)
+    hits, misses = rng.integers(0, 100, 60), rng.integers(0, 10, 60)
+    rows = []
+    for i in range(60):
+        t = ts(i * 60)
+        rows += [
+            {"ts": t, "name": "cpu_utilization", "value": float(cpu[i]), "host": "h1", "service": "db"},
+            {"ts": t, "name": "disk_read_bytes", "value": 1000.0 + i, "host": "h1", "service": "db"},
+            {"ts": t, "name": "db_pool_in_use", "value": float(in_use[i]), "host": "h1", "service": "db"},
+            {"ts": t, "name": "db_pool_size", "value": 50.0, "host": "h1", "service": "db"},
+            {"ts": t, "name": "cache_hits", "value": float(hits[i]), "service": "db"},
+            {"ts": t, "name": "cache_misses", "value": float(misses[i]), "service": "db"},
+        ]
+    for i in range(120):
+        rows.append({"ts": ts(i * 30), "name": "db_query_ms", "value": float(qms[i]), "service": "db",
+                     "labels": {"query": "q1" if i % 2 else "q2"}})
+    ingest(lake, "metrics", rows)
+    users = [f"u{i % 40}" for i in range(200)]
+    events = [{"ts": ts(i * 18), "event": "purchase" if i % 25 == 0 else "view_item",
+               "user_id": users[i], "session_id": f"s{i % 55}",
+               **({"revenue": 10.5} if i % 25 == 0 else {})} for i in range(200)]
+    ingest(lake, "events", events)
+    _run(["hourly", "-q", "--lake", str(lake), "--hour", HOUR], 600)
+
+    (host,) = read(lake, "hourly_host_metrics")
+    assert host["cpu_avg"] == pytest.approx(cpu.mean(), rel=1e-12)  # numpy.mean
+    assert host["cpu_max"] == pytest.approx(cpu.max(), rel=1e-12)
+    assert host["disk_read_bytes"] == pytest.approx(sum(1000.0 + i for i in range(60)), rel=1e-12)
+
+    db = {r["query"]: r for r in read(lake, "hourly_database_metrics")}
+    for q, sel in (("*", slice(None)), ("q1", slice(1, None, 2)), ("q2", slice(0, None, 2))):
+        # numpy.quantile(qms[sel], 0.95), linear
+        assert db[q]["query_p95_ms"] == pytest.approx(np.quantile(qms[sel], 0.95), rel=1e-6), q
+    assert db["*"]["pool_utilization_avg"] == pytest.approx((in_use / 50).mean(), rel=1e-12)
+    assert db["*"]["pool_utilization_max"] == pytest.approx((in_use / 50).max(), rel=1e-12)
+
+    (cache,) = [r for r in read(lake, "hourly_dependency_metrics") if r["kind"] == "cache"]
+    assert cache["cache_hit_ratio"] == pytest.approx(hits.sum() / (hits.sum() + misses.sum()), rel=1e-12)
+
+    (biz,) = read(lake, "hourly_business_metrics")
+    buyers = {users[i] for i in range(200) if i % 25 == 0}
+    assert biz["active_users"] == 40 and biz["sessions"] == 55
+    assert biz["purchasing_users"] == len(buyers)
+    assert biz["conversion_rate"] == pytest.approx(len(buyers) / 40, rel=1e-12)
+    assert biz["revenue"] == pytest.approx(10.5 * 8, rel=1e-12)
+    adoption = {r["event"]: r for r in read(lake, "hourly_feature_adoption")}
+    assert adoption["purchase"]["adoption"] == pytest.approx(len(buyers) / 40, rel=1e-12)
+
+
+def _regression_lake(tmp_path: Path, factor: float) -> Path:
+    """Same hour of the week one week apart; the later week's latencies scaled by `factor`."""
+    lake = tmp_path / "lake"
+    rng = np.random.default_rng(3)
+    rows = []
+    for hour, f in (("2026-11-03T14", 1.0), (HOUR, factor)):
+        dur = rng.lognormal(5, 0.4, 1200) * f
+        rows += [{"ts": ts(i * 3, hour), "service": "checkout", "endpoint": "POST /pay",
+                  "status": 200, "duration_ms": float(d), "version": "2.4.0"}
+                 for i, d in enumerate(dur)]
+    ingest(lake, "requests", rows)
+    ingest(lake, "deployments", [{"ts": "2026-11-10T13:30:00Z", "service": "checkout",
+                                  "version": "2.4.0", "strategy": "canary", "phase": "completed"}])
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text(
+        '[kafka]\nbrokers = "127.0.0.1:1"\ngroup_id = "g"\n[[topics]]\ntopic = "r"\ntable = "requests"\n'
+        '[hourly.baseline]\nkind = "same_hour_of_week"\nweeks = 1\n'
+    )
+    _run(["hourly", "-q", "--lake", str(lake), "--pipeline", str(pipeline), "--hour", "2026-11-03T14"], 600)
+    _run(["hourly", "-q", "--lake", str(lake), "--pipeline", str(pipeline), "--hour", HOUR], 600)
+    return lake
+
+
+def test_a_regression_is_reported_with_its_deployment(tmp_path: Path) -> None:
+    lake = _regression_lake(tmp_path, 1.5)
+    rows = [r for r in read(lake, "hourly_regressions")]
+    assert [(r["service"], r["endpoint"], r["metric"]) for r in rows] == [
+        ("checkout", "POST /pay", "p95_ms")
+    ]
+    (r,) = rows
+    assert r["ratio"] == pytest.approx(r["current_value"] / r["baseline_value"], rel=1e-12)
+    assert 1.3 < r["ratio"] < 1.7
+    assert r["deployment"] == "checkout@2.4.0" and r["baseline_samples"] == 1200
+
+
+def test_no_change_gives_no_regression_rows(tmp_path: Path) -> None:
+    lake = _regression_lake(tmp_path, 1.0)
+    assert not (lake / "hourly_regressions").exists() or read(lake, "hourly_regressions") == []
