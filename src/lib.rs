@@ -22,6 +22,8 @@
 //! * [`query`]: a DataFusion session over the lake; read-only SQL; postlaunch's SQL functions.
 //! * [`stats`]: plain-number statistics (Welch, two-proportion, delta method, quantiles,
 //!   Mann–Whitney, SRM, multiple testing, power, confidence sequences); no Arrow past here.
+//! * [`experiment`]: A/B readouts: `sql/experiment/` queries give hourly per-arm sufficient
+//!   statistics, [`stats`] turns them into effects, intervals and verdicts (`experiment_results`).
 //! * [`demo`]: a deterministic, realistic post-launch scenario (the demo and the test data).
 //! * [`cli`]: the `postlaunch` command line.
 
@@ -42,6 +44,8 @@ pub mod metrics;
 pub mod query;
 
 pub mod stats;
+
+pub mod experiment;
 
 pub mod demo;
 

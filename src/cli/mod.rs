@@ -5,6 +5,7 @@
 
 pub mod compact;
 pub mod demo;
+pub mod experiment;
 pub mod ingest;
 pub mod schema;
 pub mod sql;
@@ -74,6 +75,8 @@ pub enum Command {
     Schema(schema::Args),
     /// Check pipeline files.
     Validate(validate::Args),
+    /// A/B experiment readouts (`pipelines/experiments.toml`).
+    Experiment(experiment::Args),
     /// Internal: the statistics as a JSON filter, for the SciPy oracle tests.
     #[command(hide = true)]
     Stats(stats::Args),
@@ -213,6 +216,7 @@ pub fn main() -> ExitCode {
         Command::Compact(a) => compact::run(a, quiet),
         Command::Schema(a) => schema::run(a),
         Command::Validate(a) => validate::run(a, quiet),
+        Command::Experiment(a) => experiment::run(a, quiet),
         Command::Stats(a) => stats::run(a),
     };
     match result {

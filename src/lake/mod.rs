@@ -9,6 +9,7 @@
 //! ```
 
 pub mod compact;
+pub mod derived;
 pub mod layout;
 pub mod log;
 pub mod sink;
