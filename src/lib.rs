@@ -24,6 +24,8 @@
 //!   Mann–Whitney, SRM, multiple testing, power, confidence sequences); no Arrow past here.
 //! * [`experiment`]: A/B readouts: `sql/experiment/` queries give hourly per-arm sufficient
 //!   statistics, [`stats`] turns them into effects, intervals and verdicts (`experiment_results`).
+//! * [`impact`]: deployment impact (after against before, canary against baseline) and the
+//!   hypotheses of `pipelines/optimizations.toml` (`deployment_impact`).
 //! * [`demo`]: a deterministic, realistic post-launch scenario (the demo and the test data).
 //! * [`cli`]: the `postlaunch` command line.
 
@@ -46,6 +48,8 @@ pub mod query;
 pub mod stats;
 
 pub mod experiment;
+
+pub mod impact;
 
 pub mod demo;
 

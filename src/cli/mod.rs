@@ -6,6 +6,7 @@
 pub mod compact;
 pub mod demo;
 pub mod experiment;
+pub mod impact;
 pub mod ingest;
 pub mod schema;
 pub mod sql;
@@ -77,6 +78,8 @@ pub enum Command {
     Validate(validate::Args),
     /// A/B experiment readouts (`pipelines/experiments.toml`).
     Experiment(experiment::Args),
+    /// What a deployment did: after against before, hypotheses from `pipelines/optimizations.toml`.
+    Impact(impact::Args),
     /// Internal: the statistics as a JSON filter, for the SciPy oracle tests.
     #[command(hide = true)]
     Stats(stats::Args),
@@ -217,6 +220,7 @@ pub fn main() -> ExitCode {
         Command::Schema(a) => schema::run(a),
         Command::Validate(a) => validate::run(a, quiet),
         Command::Experiment(a) => experiment::run(a, quiet),
+        Command::Impact(a) => impact::run(a, quiet),
         Command::Stats(a) => stats::run(a),
     };
     match result {

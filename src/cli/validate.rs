@@ -43,6 +43,25 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
                 }
                 continue;
             }
+            Some(stem) if stem.starts_with("optimizations") => {
+                match crate::impact::config::OptimizationsFile::load(f) {
+                    Ok(file) => {
+                        if !quiet {
+                            let changes: Vec<String> = file
+                                .optimizations
+                                .iter()
+                                .map(|o| format!("{} ({})", o.change_id, o.deployment))
+                                .collect();
+                            println!("{}: ok — optimizations {}", f.display(), changes.join(", "));
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        failures.push(f.display().to_string());
+                    }
+                }
+                continue;
+            }
             _ => {}
         }
         match PipelineConfig::load(f, &catalog) {

@@ -125,7 +125,11 @@ fn column(
     arrow::compute::cast(c, to).map_err(|_| err())
 }
 
-fn f64s(file: &SqlFile, b: &RecordBatch, name: &'static str) -> Result<Vec<f64>, SqlError> {
+pub(crate) fn f64s(
+    file: &SqlFile,
+    b: &RecordBatch,
+    name: &'static str,
+) -> Result<Vec<f64>, SqlError> {
     let a = column(file, b, name, &DataType::Float64)?;
     let a = a.as_primitive::<Float64Type>();
     Ok((0..a.len())
@@ -133,7 +137,11 @@ fn f64s(file: &SqlFile, b: &RecordBatch, name: &'static str) -> Result<Vec<f64>,
         .collect())
 }
 
-fn i64s(file: &SqlFile, b: &RecordBatch, name: &'static str) -> Result<Vec<Option<i64>>, SqlError> {
+pub(crate) fn i64s(
+    file: &SqlFile,
+    b: &RecordBatch,
+    name: &'static str,
+) -> Result<Vec<Option<i64>>, SqlError> {
     let a = column(file, b, name, &DataType::Int64)?;
     let a = a.as_primitive::<Int64Type>();
     Ok((0..a.len())
@@ -141,7 +149,7 @@ fn i64s(file: &SqlFile, b: &RecordBatch, name: &'static str) -> Result<Vec<Optio
         .collect())
 }
 
-fn times(
+pub(crate) fn times(
     file: &SqlFile,
     b: &RecordBatch,
     name: &'static str,
@@ -162,7 +170,7 @@ fn times(
         .collect())
 }
 
-fn strings(
+pub(crate) fn strings(
     file: &SqlFile,
     b: &RecordBatch,
     name: &'static str,

@@ -1,6 +1,8 @@
-//! `postlaunch experiment analyze` on the demo: the true effect of `checkout_redesign` is found
-//! with the right sign and the split passes the sample-ratio check; the skewed demo
-//! (`--srm-skew`, 55/45) fails it; readouts land in `experiment_results` without duplicates.
+//! `postlaunch experiment analyze` and `postlaunch impact` on the demo: the true effect of
+//! `checkout_redesign` is found with the right sign and the split passes the sample-ratio check;
+//! the skewed demo (`--srm-skew`, 55/45) fails it; the regressing `checkout@2.4.0` shows its p95
+//! rise and backfires its hypothesis; results land in `experiment_results` and
+//! `deployment_impact` without duplicates.
 
 use std::path::Path;
 
@@ -193,4 +195,110 @@ fn bad_usage_and_config_have_their_exit_codes() {
     let out = run(&["validate", named.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`alpha` is 2"));
+}
+
+/// `postlaunch impact` on the demo's regressing canary `checkout@2.4.0`: p95 latency rises by
+/// about 30 % (the demo's truth), the "faster checkout" hypothesis of
+/// `pipelines/optimizations.toml` backfires, and the report lands in `deployment_impact`.
+#[test]
+fn impact_shows_the_checkout_p95_regression_and_the_backfire() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    ok(&[
+        "demo",
+        "-q",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--days",
+        "14",
+        "--scale",
+        "1",
+        "--tables",
+        "requests,deployments",
+        "--no-malformed",
+    ]);
+    let optimizations = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("pipelines/optimizations.toml")
+        .display()
+        .to_string();
+    let args = [
+        "impact",
+        "-q",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--deployment",
+        "checkout@2.4.0",
+        "--optimizations",
+        &optimizations,
+        "--format",
+        "json",
+    ];
+    let out = ok(&args);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["baseline"], "the same hours one week earlier");
+    let p95 = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["comparison"] == "before_after" && r["metric"] == "p95_latency_ms")
+        .expect("p95 row");
+    assert_eq!(p95["significant"], true, "{p95:#}");
+    let rel = p95["relative_effect"].as_f64().unwrap();
+    assert!((0.15..0.5).contains(&rel), "p95 change {rel}");
+    assert!(p95["relative_ci"]["low"].as_f64().unwrap() > 0.0);
+    assert_eq!(p95["hypothesis_result"], "backfire");
+    assert_eq!(report["backfire"], true);
+    assert!(report["verdict"].as_str().unwrap().starts_with("BACKFIRE"));
+    // Canary deployments also get canary-against-baseline rows.
+    assert!(report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["comparison"] == "canary"));
+
+    // --fail-on-backfire exits 1; the report is stored once per deployment and window.
+    let mut failing = args.to_vec();
+    failing.push("--fail-on-backfire");
+    assert_eq!(run(&failing).status.code(), Some(1));
+    let rows = sql(
+        &lake,
+        "SELECT backfire, hypothesis_result FROM deployment_impact WHERE metric = 'p95_latency_ms' AND comparison = 'before_after'",
+    );
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["backfire"], true);
+
+    // An API change without a regression: nothing backfires.
+    let out = ok(&[
+        "impact",
+        "-q",
+        "--no-write",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--deployment",
+        "api@3.2.0",
+        "--optimizations",
+        &optimizations,
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["backfire"], false, "{:#}", report["verdict"]);
+
+    let out = run(&[
+        "impact",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--deployment",
+        "checkout@9.9.9",
+    ]);
+    assert_eq!(out.status.code(), Some(64));
+    let out = run(&[
+        "impact",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--deployment",
+        "checkout",
+    ]);
+    assert_eq!(out.status.code(), Some(64));
+    ok(&["validate", &optimizations]);
 }
