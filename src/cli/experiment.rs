@@ -38,7 +38,8 @@ pub enum ReadoutFormat {
 ///
 /// Units (users) enter at their first exposure within the window; only their events after it
 /// count; users seen in several variants are excluded and counted. The readout is written to
-/// the lake table `experiment_results` (re-running the same analysis replaces it).
+/// the lake table `experiment_results`, and the hourly per-arm sufficient statistics it summed
+/// to `experiment_hourly` (re-running the same analysis replaces both).
 ///
 /// Exit codes: 0 the readout was produced (whatever it says); 1 with --fail-on-srm when the
 /// sample-ratio check fails; 2 runtime error; 64 bad usage or unknown experiment; 78 bad
@@ -151,8 +152,13 @@ fn analyze(args: AnalyzeArgs, quiet: bool) -> anyhow::Result<()> {
     if !args.no_write {
         let path = output::write_results(&args.lake.lake, &readout)
             .context("writing the readout into `experiment_results`")?;
+        let hourly = output::write_hourly(&args.lake.lake, &readout)
+            .context("writing the hourly statistics into `experiment_hourly`")?;
         if !quiet {
             eprintln!("readout stored in the lake: {path}");
+            if let Some(h) = hourly {
+                eprintln!("hourly statistics stored in the lake: {h}");
+            }
         }
     }
     match args.format {

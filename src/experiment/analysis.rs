@@ -98,6 +98,10 @@ pub struct Readout {
     pub flags: Vec<String>,
     pub notes: Vec<String>,
     pub verdict: String,
+    /// The hourly per-arm sufficient statistics the readout summed, per metric name (stored in
+    /// `experiment_hourly`; latency metrics have none).
+    #[serde(skip)]
+    pub hourly: Vec<(String, HourlyArm)>,
 }
 
 /// Times in JSON as RFC 3339 UTC.
@@ -319,6 +323,15 @@ pub fn analyse(
     }
 
     let verdict = experiment_verdict(exp, &rows, srm.as_ref(), srm_failed, min_units, short);
+    let hourly = exp
+        .metrics
+        .iter()
+        .zip(data)
+        .flat_map(|(m, d)| match d {
+            MetricData::Hourly(h) => h.iter().map(|x| (m.name.clone(), x.clone())).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
     Readout {
         experiment: exp.key.clone(),
         analysis_time,
@@ -340,6 +353,7 @@ pub fn analyse(
         flags,
         notes,
         verdict,
+        hourly,
     }
 }
 

@@ -17,6 +17,8 @@ use crate::lake::LakeError;
 
 /// Name of the lake table of experiment readouts.
 pub const RESULTS_TABLE: &str = "experiment_results";
+/// Name of the lake table of the hourly per-arm sufficient statistics behind each readout.
+pub const HOURLY_TABLE: &str = "experiment_hourly";
 
 fn ts_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
@@ -151,6 +153,81 @@ pub fn write_results(lake: &Path, r: &Readout) -> Result<String, LakeError> {
         0,
         r.analysis_time.timestamp_micros(),
     )
+}
+
+/// Columns of `experiment_hourly`: per readout, metric, variant and hour of first exposure, the
+/// sums from which any window ending at the analysis time is recombined by adding hours.
+pub fn hourly_schema() -> SchemaRef {
+    let f = |name: &str, t: DataType| Field::new(name, t, true);
+    Arc::new(Schema::new(vec![
+        Field::new("analysis_time", ts_type(), false),
+        f("experiment", DataType::Utf8),
+        f("metric", DataType::Utf8),
+        f("variant", DataType::Utf8),
+        f("cohort_hour", ts_type()),
+        f("units", DataType::UInt64),
+        f("converted", DataType::UInt64),
+        f("sum_x", DataType::Float64),
+        f("sum_x2", DataType::Float64),
+        f("sum_y", DataType::Float64),
+        f("sum_y2", DataType::Float64),
+        f("sum_xy", DataType::Float64),
+    ]))
+}
+
+/// Writes the readout's hourly statistics into `experiment_hourly` (same key rules as
+/// [`write_results`]). Returns the file's path, or `None` when there is nothing to store.
+pub fn write_hourly(lake: &Path, r: &Readout) -> Result<Option<String>, LakeError> {
+    if r.hourly.is_empty() {
+        return Ok(None);
+    }
+    let n = r.hourly.len();
+    let at = r.analysis_time.timestamp_micros();
+    let h = &r.hourly;
+    let float = |f: &dyn Fn(&crate::stats::CoMoments) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from(
+            h.iter().map(|(_, x)| f(&x.moments)).collect::<Vec<_>>(),
+        ))
+    };
+    // Back from (mean, co-moments) to plain sums: Σx = n·x̄, Σx² = Cxx + n·x̄², Σxy = Cxy + n·x̄·ȳ.
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(TimestampMicrosecondArray::from(vec![at; n]).with_timezone("UTC")),
+        Arc::new(StringArray::from(vec![r.experiment.as_str(); n])),
+        Arc::new(StringArray::from(
+            h.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            h.iter()
+                .map(|(_, x)| x.variant.as_str())
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(
+            TimestampMicrosecondArray::from(
+                h.iter().map(|(_, x)| x.cohort_hour).collect::<Vec<_>>(),
+            )
+            .with_timezone("UTC"),
+        ),
+        Arc::new(UInt64Array::from(
+            h.iter().map(|(_, x)| x.moments.n).collect::<Vec<_>>(),
+        )),
+        Arc::new(UInt64Array::from(
+            h.iter().map(|(_, x)| x.converted).collect::<Vec<_>>(),
+        )),
+        float(&|m| m.n as f64 * m.mean_x),
+        float(&|m| m.cxx + m.n as f64 * m.mean_x * m.mean_x),
+        float(&|m| m.n as f64 * m.mean_y),
+        float(&|m| m.cyy + m.n as f64 * m.mean_y * m.mean_y),
+        float(&|m| m.cxy + m.n as f64 * m.mean_x * m.mean_y),
+    ];
+    let batch = RecordBatch::try_new(hourly_schema(), columns)
+        .map_err(|e| LakeError::Inconsistent(e.to_string()))?;
+    let key = format!(
+        "{}_{}_{}h",
+        r.experiment,
+        r.analysis_time.format("%Y%m%dT%H%M%S"),
+        r.window_hours
+    );
+    replace_derived(lake, HOURLY_TABLE, &key, &batch, 0, at).map(Some)
 }
 
 fn fmt_num(x: f64) -> String {
