@@ -206,6 +206,16 @@ pub fn analyse(
     let treatments = variants.clone();
     variants.insert(0, exp.control.clone());
 
+    // Variants in the data that the configured split does not name: the split is wrong or
+    // something else assigns users; the SRM check then uses equal weight for them.
+    if let Some(split) = &exp.split {
+        for v in units.per_variant.keys() {
+            if !split.contains_key(v) {
+                flags.push(format!("variant `{v}` is not in the configured split"));
+            }
+        }
+    }
+
     // Sample-ratio mismatch.
     let observed: Vec<u64> = variants
         .iter()
@@ -603,4 +613,147 @@ fn experiment_verdict(
         100.0 * mde,
         100.0 * exp.power
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::config::ExperimentsFile;
+
+    fn experiment(extra_metric: &str) -> Experiment {
+        let text = format!(
+            r#"
+[[experiment]]
+key = "e"
+control = "control"
+split = {{ control = 1, treatment = 1 }}
+min_units_per_arm = 50
+[[experiment.metric]]
+name = "conv"
+role = "goal"
+kind = "binary"
+event = "purchase"
+{extra_metric}
+"#
+        );
+        ExperimentsFile::parse(&text)
+            .map_err(|_| ())
+            .expect("valid")
+            .remove(0)
+    }
+
+    /// One cohort hour per arm: `n` units of which `converted` have x = 1.
+    fn arm(variant: &str, n: u64, converted: u64) -> HourlyArm {
+        let c = converted as f64;
+        HourlyArm {
+            cohort_hour: 0,
+            variant: variant.into(),
+            converted,
+            moments: CoMoments::from_sums(n, c, 0.0, c, 0.0, 0.0),
+        }
+    }
+
+    fn run(exp: &Experiment, units: (u64, u64), data: Vec<MetricData>) -> Readout {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).expect("time");
+        let counts = UnitCounts {
+            per_variant: [("control".into(), units.0), ("treatment".into(), units.1)].into(),
+            multi_variant: 0,
+            first_exposure: Some(at.timestamp_micros() - 48 * 3_600_000_000),
+        };
+        analyse(exp, at, at - chrono::Duration::hours(48), &counts, &data)
+    }
+
+    #[test]
+    fn clear_lift_ships_and_is_provisional_under_a_week() {
+        let exp = experiment("");
+        let r = run(
+            &exp,
+            (5000, 5000),
+            vec![MetricData::Hourly(vec![
+                arm("control", 5000, 1000),
+                arm("treatment", 5000, 1300),
+            ])],
+        );
+        assert!(r.verdict.starts_with("ship"), "{}", r.verdict);
+        assert!(r.verdict.contains("provisional"));
+        assert!(r.notes[0].contains("no full week"));
+        assert!(r.rows[0].significant && r.rows[0].effect_ci.low > 0.0);
+        assert_eq!(r.rows[0].interval, "always-valid 95%");
+    }
+
+    #[test]
+    fn nothing_found_reports_the_mde_never_no_effect() {
+        let exp = experiment("");
+        let r = run(
+            &exp,
+            (5000, 5000),
+            vec![MetricData::Hourly(vec![
+                arm("control", 5000, 1000),
+                arm("treatment", 5000, 1010),
+            ])],
+        );
+        assert!(
+            r.verdict.starts_with("inconclusive, MDE reached: "),
+            "{}",
+            r.verdict
+        );
+        assert!(r.rows[0].verdict.starts_with("inconclusive, MDE reached: "));
+        assert!(!format!("{r:?}").to_lowercase().contains("no effect"));
+    }
+
+    #[test]
+    fn srm_blocks_and_small_samples_wait() {
+        let exp = experiment("");
+        let data = || {
+            vec![MetricData::Hourly(vec![
+                arm("control", 5500, 1000),
+                arm("treatment", 4500, 1300),
+            ])]
+        };
+        let r = run(&exp, (5500, 4500), data());
+        assert!(r.srm_failed);
+        assert!(r.verdict.starts_with("do not trust"), "{}", r.verdict);
+        assert!(r.rows[0].flags.iter().any(|f| f == "srm"));
+        let r = run(
+            &exp,
+            (40, 41),
+            vec![MetricData::Hourly(vec![
+                arm("control", 40, 10),
+                arm("treatment", 41, 30),
+            ])],
+        );
+        assert!(r.verdict.starts_with("keep measuring"), "{}", r.verdict);
+        assert!(r.rows[0].verdict.starts_with("too early"));
+    }
+
+    #[test]
+    fn a_harmed_guardrail_rolls_back() {
+        // A guardrail "rate of errors" (binary on an event, lower is better) that triples.
+        let exp = experiment(
+            r#"
+[[experiment.metric]]
+name = "errors"
+role = "guardrail"
+kind = "binary"
+event = "error_shown"
+higher_is_better = false
+tolerance = 0.05
+"#,
+        );
+        let r = run(
+            &exp,
+            (5000, 5000),
+            vec![
+                MetricData::Hourly(vec![
+                    arm("control", 5000, 1000),
+                    arm("treatment", 5000, 1300),
+                ]),
+                MetricData::Hourly(vec![arm("control", 5000, 100), arm("treatment", 5000, 300)]),
+            ],
+        );
+        assert!(r.verdict.starts_with("roll back"), "{}", r.verdict);
+        assert!(r.rows[1].flags.iter().any(|f| f == "guardrail_harm"));
+        // Guardrails are tested on their own: unadjusted, at α.
+        assert_eq!(r.rows[1].interval, "always-valid 95%");
+    }
 }

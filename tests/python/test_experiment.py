@@ -71,7 +71,10 @@ def units(lake: Path, start: str, end: str) -> dict[str, Any]:
     """Per unit (user) x/y values of each goal metric, rebuilt with DuckDB from raw Parquet."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    glob = lambda t: f"read_parquet('{lake}/{t}/**/*.parquet', hive_partitioning = true)"  # noqa: E731
+
+    def glob(table: str) -> str:
+        return f"read_parquet('{lake}/{table}/**/*.parquet', hive_partitioning = true)"
+
     rows = con.execute(
         f"""
         WITH first AS (
@@ -124,9 +127,11 @@ def test_readout_matches_an_independent_recomputation(lake: Path) -> None:
     def delta(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         ratio = x.mean() / y.mean()
         c = np.cov(x, y, ddof=1)
-        return ratio, (c[0, 0] - 2 * ratio * c[0, 1] + ratio**2 * c[1, 1]) / (len(x) * y.mean() ** 2)
+        var = (c[0, 0] - 2 * ratio * c[0, 1] + ratio**2 * c[1, 1]) / (len(x) * y.mean() ** 2)
+        return ratio, var
 
-    (ra, va), (rb, vb) = delta(a["purchases"], a["checkouts"]), delta(b["purchases"], b["checkouts"])
+    ra, va = delta(a["purchases"], a["checkouts"])
+    rb, vb = delta(b["purchases"], b["checkouts"])
     conv = row(r, "checkout_conversion")
     assert_allclose([conv["control_value"], conv["variant_value"]], [ra, rb], rtol=RTOL)
     p_conv = 2 * stats.norm.sf(abs(rb - ra) / math.sqrt(va + vb))
@@ -160,7 +165,8 @@ def test_readout_matches_an_independent_recomputation(lake: Path) -> None:
 def test_stored_tables_read_back_and_windows_add_up(lake: Path) -> None:
     long = readout(lake, "14d")
     short = readout(lake, "48h")
-    table = ds.dataset(lake / "experiment_results", format="parquet", partitioning="hive").to_table()
+    dataset = ds.dataset(lake / "experiment_results", format="parquet", partitioning="hive")
+    table = dataset.to_table()
     assert table.num_rows == len(long["rows"]) + len(short["rows"])
     metrics = set(table.column("metric").to_pylist())
     assert {"checkout_conversion", "purchased", "revenue_per_user"} <= metrics

@@ -398,7 +398,10 @@ def test_confidence_sequence_formula_and_time_uniform_coverage() -> None:
         for _ in range(24)
     ]
     results = evaluate(
-        [{"test": "sequential", "effect": e, "se": s, "tau": t, "alpha": ALPHA} for e, s, t in cases]
+        [
+            {"test": "sequential", "effect": e, "se": s, "tau": t, "alpha": ALPHA}
+            for e, s, t in cases
+        ]
     )
     for (e, s, t), r in zip(cases, results):
         # Normal mixture (Howard et al. 2021 eq. 14; mSPRT, Johari et al.):
