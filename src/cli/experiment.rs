@@ -20,8 +20,8 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ExperimentCommand {
-    /// Read out one experiment: per metric and variant the effect with its interval, p-values
-    /// (adjusted over goal metrics), sample-ratio check, guardrails and a verdict.
+    // No doc comment here: clap then takes the about and the long help (exit codes, examples)
+    // from `AnalyzeArgs`.
     Analyze(AnalyzeArgs),
 }
 
@@ -34,7 +34,8 @@ pub enum ReadoutFormat {
     Json,
 }
 
-/// Read out one experiment.
+/// Read out one experiment: per metric and variant the effect and its interval, p-values
+/// (adjusted over goal metrics), the sample-ratio check, guardrails and a verdict.
 ///
 /// Units (users) enter at their first exposure within the window; only their events after it
 /// count; users seen in several variants are excluded and counted. The readout is written to

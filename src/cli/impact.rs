@@ -10,11 +10,13 @@ use crate::impact::config::{parse_deployment, OptimizationsFile};
 use crate::impact::{self, output};
 use crate::query::LakeSession;
 
-/// Measure a deployment's impact: the hours after it completed against a baseline (the same
-/// hours one week earlier when the lake has them, else the hours before it), for p50/p95/p99
-/// latency, error rate, throughput, conversion and cost per user; canaries also against the
-/// other versions over the canary's minutes. Hypotheses from `pipelines/optimizations.toml`
-/// are checked, and a backfire (a metric moved significantly the wrong way) is flagged.
+/// What a deployment did: after against before, hypotheses from `pipelines/optimizations.toml`.
+///
+/// The hours after the deployment completed are compared with a baseline (the same hours one
+/// week earlier when the lake has them, else the hours before it) for p50/p95/p99 latency,
+/// error rate, throughput, conversion and cost per user; canaries also against the other
+/// versions over the canary's minutes. Hypotheses are checked, and a backfire (a metric moved
+/// significantly the wrong way) is flagged. The report is written to `deployment_impact`.
 ///
 /// Exit codes: 0 report produced; 1 with --fail-on-backfire when a hypothesis backfired;
 /// 2 runtime error; 64 bad usage or unknown deployment; 78 bad optimizations file.

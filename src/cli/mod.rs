@@ -78,7 +78,7 @@ pub enum Command {
     Validate(validate::Args),
     /// A/B experiment readouts (`pipelines/experiments.toml`).
     Experiment(experiment::Args),
-    /// What a deployment did: after against before, hypotheses from `pipelines/optimizations.toml`.
+    // The about and long help (exit codes, examples) come from `impact::Args`.
     Impact(impact::Args),
     /// Internal: the statistics as a JSON filter, for the SciPy oracle tests.
     #[command(hide = true)]

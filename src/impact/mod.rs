@@ -446,6 +446,18 @@ pub async fn report(
             &hypotheses,
         ));
     }
+    // The rank test as a second opinion on a shift of the whole latency distribution.
+    if let (Some(p50), Ok(mw)) = (
+        rows.first_mut(),
+        crate::stats::rank::mann_whitney(&before.durations, &after.durations),
+    ) {
+        if p50.note.is_empty() {
+            p50.note = format!(
+                "Mann–Whitney p = {:.2e}, P(after > before) = {:.3}",
+                mw.p_value, mw.prob_greater
+            );
+        }
+    }
     rows.push(row(
         "before_after",
         "error_rate",

@@ -217,7 +217,7 @@ pub fn report(r: &ImpactReport) -> String {
         "interval",
         "p",
         "hypothesis",
-        "result",
+        "result / note",
     ];
     let mut lines: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     for x in &r.rows {
@@ -235,9 +235,9 @@ pub fn report(r: &ImpactReport) -> String {
             fmt_p(x.p_value),
             x.hypothesis.clone().unwrap_or_default(),
             match (&x.hypothesis_result, x.note.is_empty()) {
-                (Some(h), _) => h.clone(),
-                (None, false) => x.note.clone(),
-                (None, true) => String::new(),
+                (Some(h), true) => h.clone(),
+                (Some(h), false) => format!("{h}; {}", x.note),
+                (None, _) => x.note.clone(),
             },
         ]);
     }
