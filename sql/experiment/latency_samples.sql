@@ -1,10 +1,11 @@
 -- Request latencies served to an experiment's units after their first exposure, per variant
--- (quantiles do not add up over hours, so the latency test reads the samples of the window).
+-- with the user who got them (quantiles do not add up over hours, so the latency test reads the
+-- samples of the window; the user is the cluster of its standard error).
 -- Units are entered and excluded as in units.sql; optionally one service.
 -- Parameters: experiment, window_start, window_end, service ('' = all services) (the block
 --   between `params:begin` and `params:end` is replaced by postlaunch; the values here are
 --   the demo's).
--- Columns: variant, duration_ms
+-- Columns: variant, user_id, duration_ms
 WITH params AS (
   -- params:begin
   SELECT 'checkout_redesign' AS experiment,
@@ -26,7 +27,7 @@ units AS (
   SELECT f.* FROM first_exposure f CROSS JOIN params p
   WHERE f.variants = 1 AND f.first_ts >= p.window_start
 )
-SELECT u.variant, CAST(r.duration_ms AS DOUBLE) AS duration_ms
+SELECT u.variant, u.user_id, CAST(r.duration_ms AS DOUBLE) AS duration_ms
 FROM units u
 CROSS JOIN params p
 JOIN requests r

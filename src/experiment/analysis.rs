@@ -23,7 +23,8 @@ use crate::stats::multiple::Correction;
 use crate::stats::sequential::{normal_mixture, optimal_mixture_ratio};
 use crate::stats::srm::{chi_square_gof, GoodnessOfFit, SRM_ALPHA};
 use crate::stats::{
-    dist, quantile_test, ratio_delta, two_proportion, welch, CoMoments, Comparison, Interval,
+    clustered_quantile_test, dist, ratio_delta, two_proportion, welch, CoMoments, Comparison,
+    Interval,
 };
 
 /// What the metric's data is, per variant.
@@ -31,8 +32,9 @@ use crate::stats::{
 pub enum MetricData {
     /// Hourly sufficient statistics (binary, mean, ratio metrics).
     Hourly(Vec<HourlyArm>),
-    /// Raw samples (latency quantiles, which do not add up over hours).
-    Samples(BTreeMap<String, Vec<f64>>),
+    /// Raw `(value, user)` samples (latency quantiles, which do not add up over hours; the
+    /// user is the cluster of the standard error).
+    Samples(BTreeMap<String, Vec<(f64, u64)>>),
     /// The table the metric reads is not in the lake.
     Unavailable(String),
 }
@@ -168,7 +170,7 @@ fn compare(
         }
         MetricData::Samples(samples) => {
             let empty = Vec::new();
-            quantile_test(
+            clustered_quantile_test(
                 samples.get(control).unwrap_or(&empty),
                 samples.get(variant).unwrap_or(&empty),
                 metric.quantile,

@@ -258,15 +258,21 @@ pub fn hourly_arms(file: &SqlFile, batches: &[RecordBatch]) -> Result<Vec<Hourly
     Ok(out)
 }
 
-/// Reads the result of [`LATENCY_SAMPLES`]: durations per variant.
-pub fn latency_samples(batches: &[RecordBatch]) -> Result<BTreeMap<String, Vec<f64>>, SqlError> {
-    let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+/// Reads the result of [`LATENCY_SAMPLES`]: `(duration, user)` per variant, users numbered.
+pub fn latency_samples(
+    batches: &[RecordBatch],
+) -> Result<BTreeMap<String, Vec<(f64, u64)>>, SqlError> {
+    let mut out: BTreeMap<String, Vec<(f64, u64)>> = BTreeMap::new();
+    let mut users: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     for b in batches {
         let variants = strings(&LATENCY_SAMPLES, b, "variant")?;
+        let user_ids = strings(&LATENCY_SAMPLES, b, "user_id")?;
         let durations = f64s(&LATENCY_SAMPLES, b, "duration_ms")?;
-        for (v, d) in variants.into_iter().zip(durations) {
-            if let Some(v) = v {
-                out.entry(v).or_default().push(d);
+        for ((v, u), d) in variants.into_iter().zip(user_ids).zip(durations) {
+            if let (Some(v), Some(u)) = (v, u) {
+                let next = users.len() as u64;
+                let id = *users.entry(u).or_insert(next);
+                out.entry(v).or_default().push((d, id));
             }
         }
     }
