@@ -323,9 +323,11 @@ def test_clustered_quantile_test_matches_formula() -> None:
         n = len(xs)
         rank = lambda r: int(min(max(r, 1), n)) - 1  # noqa: E731
         est = xs[rank(math.ceil(n * q))]
-        users = sorted({u for _, u in obs})
-        c = np.array([sum(1 for x, v in obs if v == u and x <= est) for u in users], dtype=float)
-        m = np.array([sum(1 for _, v in obs if v == u) for u in users], dtype=float)
+        values = np.array([x for x, _ in obs])
+        _, user = np.unique(np.array([u for _, u in obs]), return_inverse=True)
+        c = np.bincount(user, weights=(values <= est).astype(float))
+        m = np.bincount(user).astype(float)
+        users = c
         share = c.mean() / m.mean()
         cov = np.cov(c, m, ddof=1)
         var = cov[0, 0] - 2 * share * cov[0, 1] + share**2 * cov[1, 1]
