@@ -24,7 +24,10 @@ use self::config::{Direction, Hypothesis, OptimizationsFile};
 use crate::experiment::analysis::ser_time;
 use crate::experiment::query::{self as sqlq, Param, SqlError, SqlFile};
 use crate::query::LakeSession;
-use crate::stats::{quantile_test, two_proportion, welch, Comparison, Interval, Moments};
+use crate::stats::{
+    clustered_quantile_test, ratio_delta, two_proportion, welch, CoMoments, Comparison, Interval,
+    Moments,
+};
 
 macro_rules! sql_file {
     ($path:literal) => {
@@ -180,8 +183,10 @@ async fn deployment(
 /// Samples and hourly aggregates of one comparison, by arm (`before`, `after`).
 #[derive(Default)]
 struct ArmData {
-    durations: Vec<f64>,
-    errors: u64,
+    /// `(duration, cluster)`: the cluster is the user; anonymous requests are their own.
+    durations: Vec<(f64, u64)>,
+    /// Per cluster: (errors, requests), for the error rate by the delta method.
+    errors_by_cluster: BTreeMap<u64, (f64, f64)>,
     hourly_requests: Vec<f64>,
     hourly_cost_per_user: Vec<f64>,
     checkout_sessions: u64,
@@ -193,19 +198,60 @@ async fn samples(
     params: &[(&str, Param)],
 ) -> Result<BTreeMap<String, ArmData>, ImpactError> {
     let mut arms: BTreeMap<String, ArmData> = BTreeMap::new();
+    let mut users: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut next: u64 = 0;
     for b in &sqlq::run(session, &LATENCY_SAMPLES, params).await? {
         let arm = sqlq::strings(&LATENCY_SAMPLES, b, "arm")?;
+        let user = sqlq::strings(&LATENCY_SAMPLES, b, "user_id")?;
         let d = sqlq::f64s(&LATENCY_SAMPLES, b, "duration_ms")?;
         let e = sqlq::i64s(&LATENCY_SAMPLES, b, "is_error")?;
         for i in 0..b.num_rows() {
             if let Some(a) = &arm[i] {
+                let cluster = match &user[i] {
+                    Some(u) => *users.entry(u.clone()).or_insert_with(|| {
+                        next += 1;
+                        next
+                    }),
+                    None => {
+                        next += 1;
+                        next
+                    }
+                };
                 let x = arms.entry(a.clone()).or_default();
-                x.durations.push(d[i]);
-                x.errors += u64::from(e[i] == Some(1));
+                x.durations.push((d[i], cluster));
+                let c = x.errors_by_cluster.entry(cluster).or_default();
+                c.0 += f64::from(u8::from(e[i] == Some(1)));
+                c.1 += 1.0;
             }
         }
     }
     Ok(arms)
+}
+
+fn values(xs: &[(f64, u64)]) -> Vec<f64> {
+    xs.iter().map(|x| x.0).collect()
+}
+
+/// Error rate = Σ errors / Σ requests with users as clusters (delta method), so that a few
+/// users with many failing retries do not pass for many independent failures.
+fn error_rate(
+    before: &ArmData,
+    after: &ArmData,
+    alpha: f64,
+) -> Result<Comparison, crate::stats::StatsError> {
+    let moments = |a: &ArmData| {
+        let (x, y): (Vec<f64>, Vec<f64>) = a.errors_by_cluster.values().copied().unzip();
+        CoMoments::of(&x, &y)
+    };
+    let (a, b) = (moments(before), moments(after));
+    if a.cxx == 0.0 && b.cxx == 0.0 {
+        // No error on either side (or no variation): the rate test has nothing to estimate;
+        // the two-proportion test gives p = 1 and a [0, 0] interval.
+        let n = |m: &CoMoments| (m.mean_y * m.n as f64).round() as u64;
+        let x = |m: &CoMoments| (m.mean_x * m.n as f64).round() as u64;
+        return two_proportion(x(&a), n(&a), x(&b), n(&b), alpha);
+    }
+    ratio_delta(&a, &b, alpha)
 }
 
 fn hypothesis_result(h: &Hypothesis, c: &Comparison) -> (String, bool) {
@@ -368,7 +414,7 @@ pub async fn report(
             "the deployment was rolled back: the after period runs the previous version".into(),
         );
     }
-    notes.push("before/after comparisons are observational: traffic, other deployments and incidents in either period also move the metrics; requests are treated as independent".into());
+    notes.push("before/after comparisons are observational: traffic, other deployments and incidents in either period also move the metrics (standard errors treat each user's requests as one cluster; anonymous requests as their own)".into());
 
     let hypotheses: Vec<&Hypothesis> = optimizations
         .into_iter()
@@ -442,14 +488,19 @@ pub async fn report(
         rows.push(row(
             "before_after",
             metric,
-            e(quantile_test(&before.durations, &after.durations, q, alpha)),
+            e(clustered_quantile_test(
+                &before.durations,
+                &after.durations,
+                q,
+                alpha,
+            )),
             &hypotheses,
         ));
     }
     // The rank test as a second opinion on a shift of the whole latency distribution.
     if let (Some(p50), Ok(mw)) = (
         rows.first_mut(),
-        crate::stats::rank::mann_whitney(&before.durations, &after.durations),
+        crate::stats::rank::mann_whitney(&values(&before.durations), &values(&after.durations)),
     ) {
         if p50.note.is_empty() {
             p50.note = format!(
@@ -461,13 +512,7 @@ pub async fn report(
     rows.push(row(
         "before_after",
         "error_rate",
-        e(two_proportion(
-            before.errors,
-            before.durations.len() as u64,
-            after.errors,
-            after.durations.len() as u64,
-            alpha,
-        )),
+        e(error_rate(before, after, alpha)),
         &hypotheses,
     ));
     rows.push(row(
@@ -521,20 +566,19 @@ pub async fn report(
             rows.push(row(
                 "canary",
                 metric,
-                e(quantile_test(&base.durations, &new.durations, q, alpha)),
+                e(clustered_quantile_test(
+                    &base.durations,
+                    &new.durations,
+                    q,
+                    alpha,
+                )),
                 &hypotheses,
             ));
         }
         rows.push(row(
             "canary",
             "error_rate",
-            e(two_proportion(
-                base.errors,
-                base.durations.len() as u64,
-                new.errors,
-                new.durations.len() as u64,
-                alpha,
-            )),
+            e(error_rate(base, new, alpha)),
             &hypotheses,
         ));
     }
