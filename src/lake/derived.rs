@@ -43,6 +43,8 @@ pub fn replace_derived(
 ) -> Result<String, LakeError> {
     let key = file_key(key);
     let mut log = TableLog::open(lake, table)?;
+    // Roll forward a commit a crash left half-finished (and clear stale temporary files).
+    log.recover()?;
     let rel = format!(
         "{table}/{}/{key}--{}",
         partition_dir(hour_key(partition_ts)),
