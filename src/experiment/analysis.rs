@@ -729,6 +729,45 @@ event = "purchase"
     }
 
     #[test]
+    fn goal_metrics_share_alpha_bh_by_default_holm_on_request() {
+        let second = r#"
+[[experiment.metric]]
+name = "conv2"
+role = "goal"
+kind = "binary"
+event = "purchase2"
+"#;
+        let data = || {
+            vec![
+                MetricData::Hourly(vec![
+                    arm("control", 5000, 1000),
+                    arm("treatment", 5000, 1300),
+                ]),
+                MetricData::Hourly(vec![
+                    arm("control", 5000, 1000),
+                    arm("treatment", 5000, 1010),
+                ]),
+            ]
+        };
+        // BH with one of two rejected: FCR-adjusted level 1 − α·1/2.
+        let r = run(&experiment(second), (5000, 5000), data());
+        assert_eq!(r.correction, "benjamini_hochberg");
+        assert_eq!(r.rows[0].interval, "always-valid 97.50%");
+        assert!(r.rows[0].p_value_adjusted >= r.rows[0].p_value);
+        // Holm: Bonferroni intervals at α/m.
+        let mut exp = experiment(second);
+        exp.correction = Correction::Holm;
+        let r = run(&exp, (5000, 5000), data());
+        assert_eq!(r.correction, "holm");
+        assert_eq!(r.rows[1].interval, "always-valid 97.50%");
+        // Step-down: the smaller p-value doubles, the larger one stays (m − j + 1 = 1).
+        let (p0, p1) = (r.rows[0].p_value, r.rows[1].p_value);
+        assert!(p0 < p1);
+        assert!((r.rows[0].p_value_adjusted - (2.0 * p0).min(1.0)).abs() < 1e-15);
+        assert!((r.rows[1].p_value_adjusted - p1.max(2.0 * p0).min(1.0)).abs() < 1e-15);
+    }
+
+    #[test]
     fn a_harmed_guardrail_rolls_back() {
         // A guardrail "rate of errors" (binary on an event, lower is better) that triples.
         let exp = experiment(
