@@ -12,7 +12,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
 use super::{ImpactReport, ImpactRow};
-use crate::lake::derived::replace_derived;
+use crate::lake::keyed::replace_derived;
 use crate::lake::LakeError;
 
 /// Name of the lake table of impact reports.
