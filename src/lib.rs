@@ -24,6 +24,10 @@
 //!   daily/weekly roll-ups from them (merged DDSketches), baselines and regressions, late data.
 //! * [`stats`]: plain-number statistics (Welch, two-proportion, delta method, quantiles,
 //!   Mann–Whitney, SRM, multiple testing, power, confidence sequences); no Arrow past here.
+//! * [`experiment`]: A/B readouts: `sql/experiment/` queries give hourly per-arm sufficient
+//!   statistics, [`stats`] turns them into effects, intervals and verdicts (`experiment_results`).
+//! * [`impact`]: deployment impact (after against before, canary against baseline) and the
+//!   hypotheses of `pipelines/optimizations.toml` (`deployment_impact`).
 //! * [`demo`]: a deterministic, realistic post-launch scenario (the demo and the test data).
 //! * [`cli`]: the `postlaunch` command line.
 
@@ -46,6 +50,10 @@ pub mod query;
 pub mod hourly;
 
 pub mod stats;
+
+pub mod experiment;
+
+pub mod impact;
 
 pub mod demo;
 

@@ -5,7 +5,9 @@
 
 pub mod compact;
 pub mod demo;
+pub mod experiment;
 pub mod hourly;
+pub mod impact;
 pub mod ingest;
 pub mod schema;
 pub mod sql;
@@ -79,6 +81,10 @@ pub enum Command {
     Schema(schema::Args),
     /// Check pipeline files.
     Validate(validate::Args),
+    /// A/B experiment readouts (`pipelines/experiments.toml`).
+    Experiment(experiment::Args),
+    // The about and long help (exit codes, examples) come from `impact::Args`.
+    Impact(impact::Args),
     /// Internal: the statistics as a JSON filter, for the SciPy oracle tests.
     #[command(hide = true)]
     Stats(stats::Args),
@@ -220,6 +226,8 @@ pub fn main() -> ExitCode {
         Command::Run(a) => hourly::run_daemon(a, quiet),
         Command::Schema(a) => schema::run(a),
         Command::Validate(a) => validate::run(a, quiet),
+        Command::Experiment(a) => experiment::run(a, quiet),
+        Command::Impact(a) => impact::run(a, quiet),
         Command::Stats(a) => stats::run(a),
     };
     match result {

@@ -69,6 +69,13 @@ pub enum Request {
         #[serde(default = "default_alpha")]
         alpha: f64,
     },
+    ClusteredQuantile {
+        control: Vec<(f64, u64)>,
+        treatment: Vec<(f64, u64)>,
+        q: f64,
+        #[serde(default = "default_alpha")]
+        alpha: f64,
+    },
     MannWhitney {
         control: Vec<f64>,
         treatment: Vec<f64>,
@@ -159,6 +166,16 @@ pub fn eval(req: Request) -> Value {
             alpha,
         } => {
             let r = stats::quantile_test(&control, &treatment, q, alpha);
+            let significant = r.as_ref().map(|c| c.significant()).unwrap_or(false);
+            with_significant(to_json(r), significant)
+        }
+        Request::ClusteredQuantile {
+            control,
+            treatment,
+            q,
+            alpha,
+        } => {
+            let r = stats::clustered_quantile_test(&control, &treatment, q, alpha);
             let significant = r.as_ref().map(|c| c.significant()).unwrap_or(false);
             with_significant(to_json(r), significant)
         }

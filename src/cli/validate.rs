@@ -8,6 +8,9 @@ use crate::source::kafka::loggable_options;
 
 /// Check pipeline files (`pipelines/*.toml`): syntax, unknown keys, referenced tables and
 /// environment variables, cross-field rules. Exit 0 when all are valid, 78 otherwise.
+///
+/// `experiments.toml` (A/B experiments) and `optimizations.toml` (deployment hypotheses) are
+/// recognised by their file name and checked against their own rules.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -21,6 +24,46 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let catalog = args.lake.catalog()?;
     let mut failures = Vec::new();
     for f in &args.files {
+        match f.file_stem().and_then(|s| s.to_str()) {
+            Some(stem) if stem.starts_with("experiments") => {
+                match crate::experiment::config::ExperimentsFile::load(f) {
+                    Ok(exps) => {
+                        if !quiet {
+                            let keys: Vec<String> = exps
+                                .iter()
+                                .map(|e| format!("{} ({} metrics)", e.key, e.metrics.len()))
+                                .collect();
+                            println!("{}: ok — experiments {}", f.display(), keys.join(", "));
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        failures.push(f.display().to_string());
+                    }
+                }
+                continue;
+            }
+            Some(stem) if stem.starts_with("optimizations") => {
+                match crate::impact::config::OptimizationsFile::load(f) {
+                    Ok(file) => {
+                        if !quiet {
+                            let changes: Vec<String> = file
+                                .optimizations
+                                .iter()
+                                .map(|o| format!("{} ({})", o.change_id, o.deployment))
+                                .collect();
+                            println!("{}: ok — optimizations {}", f.display(), changes.join(", "));
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        failures.push(f.display().to_string());
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
         match PipelineConfig::load(f, &catalog) {
             Ok(cfg) => {
                 if !quiet {

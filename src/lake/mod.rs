@@ -10,6 +10,7 @@
 
 pub mod compact;
 pub mod derived;
+pub mod keyed;
 pub mod layout;
 pub mod log;
 pub mod sink;

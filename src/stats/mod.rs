@@ -34,7 +34,8 @@ mod props;
 
 pub use moments::{CoMoments, Moments};
 pub use two_sample::{
-    quantile_test, ratio_delta, two_proportion, welch, ArmEstimate, Comparison, TestKind,
+    clustered_quantile_test, quantile_test, ratio_delta, two_proportion, welch, ArmEstimate,
+    Comparison, TestKind,
 };
 
 use serde::Serialize;

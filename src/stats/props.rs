@@ -115,6 +115,24 @@ fn ratio_and_quantile_properties() {
                 mirrored(&ab, &ba);
             }
         }
+        // Clustered: a few observations per user; swapping arms mirrors the effect.
+        let ca: Vec<(f64, u64)> = xa
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (*x, i as u64 / 3))
+            .collect();
+        let cb: Vec<(f64, u64)> = xb
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (*x, i as u64 / 3))
+            .collect();
+        if let (Ok(ab), Ok(ba)) = (
+            clustered_quantile_test(&ca, &cb, 0.95, 0.05),
+            clustered_quantile_test(&cb, &ca, 0.95, 0.05),
+        ) {
+            sound(&ab);
+            mirrored(&ab, &ba);
+        }
         let mw = mann_whitney(&xa, &xb).expect("mw");
         let wm = mann_whitney(&xb, &xa).expect("mw");
         assert!((0.0..=1.0).contains(&mw.p_value));

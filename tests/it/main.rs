@@ -3,6 +3,7 @@
 
 mod cli;
 mod corpus;
+mod experiment;
 mod kafka;
 mod lake;
 mod sketch;

@@ -289,6 +289,63 @@ def test_quantile_test_matches_formula() -> None:
         assert abs(qa - np.quantile(a, q, method="inverted_cdf")) <= 1e-12 * qa
 
 
+def test_clustered_quantile_test_matches_formula() -> None:
+    rng = np.random.default_rng(96)
+    cases = []
+    for i in range(22):
+        users_a = int(rng.choice([3, 20, 200, 2000]))
+        users_b = int(users_a * rng.uniform(0.6, 1.6)) + 2
+        q = [0.5, 0.95, 0.9][i % 3]
+        factor = 1.3 if i % 4 == 0 else 1.0
+
+        def arm(users: int, scale: float) -> list[tuple[float, int]]:
+            out = []
+            for u in range(users):
+                user_scale = scale * rng.lognormal(0, 0.4)  # users differ: observations cluster
+                for _ in range(1 + int(rng.poisson(rng.choice([0.5, 3.0, 20.0])))):
+                    out.append((float(rng.lognormal(math.log(100 * user_scale), 0.5)), u))
+            return out
+
+        cases.append((arm(users_a, 1.0), arm(users_b, factor), q))
+    results = evaluate(
+        [
+            {"test": "clustered_quantile", "control": a, "treatment": b, "q": q}
+            for a, b, q in cases
+        ]
+    )
+    z975 = stats.norm.isf(0.025)
+
+    def clustered(obs: list[tuple[float, int]], q: float) -> tuple[float, float]:
+        # Q = x_(⌈Nq⌉); per user c_i = #{x ≤ Q}, n_i = #obs; p̂ = Σc/Σn;
+        # Var(p̂) = (s_cc − 2p̂ s_cn + p̂² s_nn) / (K n̄²)  (delta method, Deng et al. 2018 §4.2);
+        # l = ⌊N(q − 1.96 se_p)⌋, u = ⌈N(q + 1.96 se_p)⌉; se_Q = (x_(u) − x_(l)) / (2·1.96)
+        xs = np.array(sorted(x for x, _ in obs))
+        n = len(xs)
+        rank = lambda r: int(min(max(r, 1), n)) - 1  # noqa: E731
+        est = xs[rank(math.ceil(n * q))]
+        values = np.array([x for x, _ in obs])
+        _, user = np.unique(np.array([u for _, u in obs]), return_inverse=True)
+        c = np.bincount(user, weights=(values <= est).astype(float))
+        m = np.bincount(user).astype(float)
+        users = c
+        share = c.mean() / m.mean()
+        cov = np.cov(c, m, ddof=1)
+        var = cov[0, 0] - 2 * share * cov[0, 1] + share**2 * cov[1, 1]
+        var /= len(users) * m.mean() ** 2
+        spread = z975 * math.sqrt(max(var, 0.0))
+        lo, hi = xs[rank(math.floor(n * (q - spread)))], xs[rank(math.ceil(n * (q + spread)))]
+        return est, (hi - lo) / (2 * z975)
+
+    for i, ((a, b, q), r) in enumerate(zip(cases, results)):
+        (qa, sa), (qb, sb) = clustered(a, q), clustered(b, q)
+        what = f"case {i} q={q}"
+        close(r["control"]["estimate"], qa, what + " qa")
+        close(r["treatment"]["se"], sb, what + " se_b")
+        se = math.sqrt(sa**2 + sb**2)
+        # p = 2·scipy.stats.norm.sf(|Q_B − Q_A| / se)
+        close(r["p_value"], 2 * stats.norm.sf(abs(qb - qa) / se), what + " p")
+
+
 def test_mann_whitney_matches_scipy() -> None:
     rng = np.random.default_rng(11)
     cases = []
@@ -398,7 +455,10 @@ def test_confidence_sequence_formula_and_time_uniform_coverage() -> None:
         for _ in range(24)
     ]
     results = evaluate(
-        [{"test": "sequential", "effect": e, "se": s, "tau": t, "alpha": ALPHA} for e, s, t in cases]
+        [
+            {"test": "sequential", "effect": e, "se": s, "tau": t, "alpha": ALPHA}
+            for e, s, t in cases
+        ]
     )
     for (e, s, t), r in zip(cases, results):
         # Normal mixture (Howard et al. 2021 eq. 14; mSPRT, Johari et al.):

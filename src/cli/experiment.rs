@@ -1,0 +1,178 @@
+//! `postlaunch experiment analyze`: an A/B readout from the lake, printed and stored in the lake
+//! table `experiment_results`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+
+use super::{CliError, LakeArgs};
+use crate::experiment::config::ExperimentsFile;
+use crate::experiment::{self, output};
+use crate::query::LakeSession;
+
+/// Analyse A/B experiments configured in `pipelines/experiments.toml`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: ExperimentCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ExperimentCommand {
+    // No doc comment here: clap then takes the about and the long help (exit codes, examples)
+    // from `AnalyzeArgs`.
+    Analyze(AnalyzeArgs),
+}
+
+/// Output format of a readout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReadoutFormat {
+    /// A text report.
+    Table,
+    /// The readout as one JSON object.
+    Json,
+}
+
+/// Read out one experiment: per metric and variant the effect and its interval, p-values
+/// (adjusted over goal metrics), the sample-ratio check, guardrails and a verdict.
+///
+/// Units (users) enter at their first exposure within the window; only their events after it
+/// count; users seen in several variants are excluded and counted. The readout is written to
+/// the lake table `experiment_results`, and the hourly per-arm sufficient statistics it summed
+/// to `experiment_hourly` (re-running the same analysis replaces both).
+///
+/// Exit codes: 0 the readout was produced (whatever it says); 1 with --fail-on-srm when the
+/// sample-ratio check fails; 2 runtime error; 64 bad usage or unknown experiment; 78 bad
+/// experiments file.
+///
+/// Examples:
+///   postlaunch experiment analyze checkout_redesign
+///   postlaunch experiment analyze checkout_redesign --window 7d --at 2026-11-16T00:00:00Z --format json
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// The experiment's key (as in `exposures.experiment`).
+    pub key: String,
+    /// Experiments file.
+    #[arg(
+        long,
+        env = "POSTLAUNCH_EXPERIMENTS",
+        default_value = "pipelines/experiments.toml",
+        value_name = "FILE"
+    )]
+    pub config: PathBuf,
+    /// Analysis window ending at --at (overrides the file), e.g. `48h`, `7d`.
+    #[arg(long, value_parser = super::parse_duration)]
+    pub window: Option<std::time::Duration>,
+    /// Analysis time (end of the window): RFC 3339, `YYYY-MM-DDTHH:MM` (UTC) or a date
+    /// (midnight UTC). Default: the end of the hour of the latest exposure.
+    #[arg(long, value_parser = parse_time)]
+    pub at: Option<DateTime<Utc>>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReadoutFormat::Table)]
+    pub format: ReadoutFormat,
+    /// Do not write the readout into `experiment_results`.
+    #[arg(long)]
+    pub no_write: bool,
+    /// Exit with code 1 when the sample-ratio check fails (for scheduled checks).
+    #[arg(long)]
+    pub fail_on_srm: bool,
+}
+
+/// Parses `--at`.
+pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for f in ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
+            return Ok(Utc.from_utc_datetime(&t));
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        if let Some(t) = d.and_hms_opt(0, 0, 0) {
+            return Ok(Utc.from_utc_datetime(&t));
+        }
+    }
+    Err(format!(
+        "`{s}` is not a time, expected RFC 3339 (2026-11-10T14:00:00Z), YYYY-MM-DDTHH:MM (UTC) or YYYY-MM-DD"
+    ))
+}
+
+pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
+    match args.command {
+        ExperimentCommand::Analyze(a) => analyze(a, quiet),
+    }
+}
+
+fn analyze(args: AnalyzeArgs, quiet: bool) -> anyhow::Result<()> {
+    let experiments =
+        ExperimentsFile::load(&args.config).map_err(|e| CliError::Config(e.to_string()))?;
+    let exp = experiments
+        .iter()
+        .find(|e| e.key == args.key)
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "experiment `{}` is not in `{}`, expected one of: {}",
+                args.key,
+                args.config.display(),
+                experiments
+                    .iter()
+                    .map(|e| e.key.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?
+        .clone();
+    let window = args.window.unwrap_or(exp.window);
+    if window.as_secs() < 3600 || !window.as_secs().is_multiple_of(3600) {
+        return Err(CliError::Usage(format!(
+            "--window is {} s, expected whole hours of at least 1h",
+            window.as_secs()
+        ))
+        .into());
+    }
+    let catalog = args.lake.catalog()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the query runtime")?;
+    let readout = runtime.block_on(async {
+        let session = LakeSession::open(&args.lake.lake, &catalog)
+            .await
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let at = match args.at {
+            Some(t) => t,
+            None => experiment::default_analysis_time(&session, &exp).await?,
+        };
+        anyhow::Ok(experiment::readout(&session, &exp, at, window).await?)
+    })?;
+    if !args.no_write {
+        let path = output::write_results(&args.lake.lake, &readout)
+            .context("writing the readout into `experiment_results`")?;
+        let hourly = output::write_hourly(&args.lake.lake, &readout)
+            .context("writing the hourly statistics into `experiment_hourly`")?;
+        if !quiet {
+            eprintln!("readout stored in the lake: {path}");
+            if let Some(h) = hourly {
+                eprintln!("hourly statistics stored in the lake: {h}");
+            }
+        }
+    }
+    match args.format {
+        ReadoutFormat::Table => print!("{}", output::report(&readout)),
+        ReadoutFormat::Json => println!("{}", serde_json::to_string_pretty(&readout)?),
+    }
+    if args.fail_on_srm && readout.srm_failed {
+        return Err(CliError::Found(format!(
+            "sample-ratio mismatch in `{}` (p = {:.2e})",
+            readout.experiment,
+            readout.srm_p_value()
+        ))
+        .into());
+    }
+    Ok(())
+}
