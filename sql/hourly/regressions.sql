@@ -6,24 +6,34 @@
 --   (predicates on hourly_service_metrics rows: the current window ending with this hour, and
 --   the baseline hours), {baseline_kind}, {threshold}, {min_samples}, {z_critical}.
 -- p95 on both sides comes from merging the hours' DDSketches (1 % relative accuracy).
--- An error-rate regression must also pass a one-sided pooled two-proportion z-test
--- (z > {z_critical}), so a few errors on a quiet endpoint do not flap. Both sides need at least
--- {min_samples} requests.
+-- Each regression must also be significant, so that noise on a quiet endpoint does not flap:
+-- * error rate: one-sided pooled two-proportion z-test, z > {z_critical};
+-- * p95: a quantile exceedance test (Mood's median test moved to the 95th percentile): t is the
+--   p95 of both sides pooled; under no change both sides exceed t equally often, so the shares
+--   above t are compared with the same one-sided pooled z-test (counts above t from the
+--   sketches).
+-- Both sides need at least {min_samples} requests.
 -- Columns: hour_start, service, endpoint, metric, baseline_value, current_value, ratio,
 --   baseline_samples, current_samples, versions, deployment, deployment_phase, deployed_at,
 --   baseline_kind
 WITH cur AS (
   SELECT service, endpoint, sum(requests) AS requests, sum(errors) AS errors,
-         ddsketch_quantile(ddsketch_merge(latency_sketch), 0.95) AS p95_ms
+         ddsketch_merge(latency_sketch) AS sketch
   FROM hourly_service_metrics
   WHERE version = '*' AND ({current_where})
   GROUP BY service, endpoint
 ),
 base AS (
   SELECT service, endpoint, sum(requests) AS requests, sum(errors) AS errors,
-         ddsketch_quantile(ddsketch_merge(latency_sketch), 0.95) AS p95_ms
+         ddsketch_merge(latency_sketch) AS sketch
   FROM hourly_service_metrics
   WHERE version = '*' AND ({baseline_where})
+  GROUP BY service, endpoint
+),
+pooled AS (
+  SELECT service, endpoint, ddsketch_quantile(ddsketch_merge(latency_sketch), 0.95) AS t
+  FROM hourly_service_metrics
+  WHERE version = '*' AND (({current_where}) OR ({baseline_where}))
   GROUP BY service, endpoint
 ),
 ver AS (
@@ -40,9 +50,12 @@ dep AS (
 ),
 pairs AS (
   SELECT c.service, c.endpoint,
-         c.requests AS cur_n, c.errors AS cur_e, c.p95_ms AS cur_p95,
-         b.requests AS base_n, b.errors AS base_e, b.p95_ms AS base_p95
-  FROM cur c JOIN base b ON b.service = c.service AND b.endpoint = c.endpoint
+         c.requests AS cur_n, c.errors AS cur_e, ddsketch_quantile(c.sketch, 0.95) AS cur_p95,
+         b.requests AS base_n, b.errors AS base_e, ddsketch_quantile(b.sketch, 0.95) AS base_p95,
+         ddsketch_count_above(c.sketch, p.t) AS cur_above, ddsketch_count_above(b.sketch, p.t) AS base_above
+  FROM cur c
+  JOIN base b ON b.service = c.service AND b.endpoint = c.endpoint
+  JOIN pooled p ON p.service = c.service AND p.endpoint = c.endpoint
   WHERE c.requests >= {min_samples} AND b.requests >= {min_samples}
 ),
 found AS (
@@ -50,6 +63,11 @@ found AS (
          cur_p95 / base_p95 AS ratio, base_n, cur_n
   FROM pairs
   WHERE base_p95 > 0 AND cur_p95 > base_p95 * {threshold}
+    AND cur_above + base_above > 0
+    AND (cur_above / CAST(cur_n AS DOUBLE) - base_above / CAST(base_n AS DOUBLE))
+        / sqrt(((cur_above + base_above) / CAST(cur_n + base_n AS DOUBLE))
+               * (1 - (cur_above + base_above) / CAST(cur_n + base_n AS DOUBLE))
+               * (1.0 / cur_n + 1.0 / base_n)) > {z_critical}
   UNION ALL
   SELECT service, endpoint, 'error_rate', base_e / CAST(base_n AS DOUBLE), cur_e / CAST(cur_n AS DOUBLE),
          CASE WHEN base_e > 0 THEN (cur_e / CAST(cur_n AS DOUBLE)) / (base_e / CAST(base_n AS DOUBLE)) END,

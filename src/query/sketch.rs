@@ -359,6 +359,32 @@ impl DDSketch {
         unreachable!("bucket counts sum to count, so rank {rank} < count is found")
     }
 
+    /// Estimated number of values above `x`: the counts of the buckets whose representative
+    /// value is above `x` (so values within a relative α of `x` may be counted on either side).
+    pub fn count_above(&self, x: f64) -> u64 {
+        if self.count == 0 || x.is_nan() || x >= self.max {
+            return 0;
+        }
+        if x < self.min {
+            return self.count;
+        }
+        let mut n = 0u64;
+        for (key, c) in self.negative.buckets() {
+            if -self.mapping.value(-key) > x {
+                n += c;
+            }
+        }
+        if 0.0 > x {
+            n += self.zero_count;
+        }
+        for (key, c) in self.positive.buckets() {
+            if self.mapping.value(key) > x {
+                n += c;
+            }
+        }
+        n
+    }
+
     /// The serialized sketch (format in the module documentation).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + 3 * self.bucket_count());
@@ -566,6 +592,7 @@ pub fn register_all(ctx: &SessionContext) {
     ctx.register_udaf(AggregateUDF::from(SketchAgg::new(Input::Sketches)));
     ctx.register_udf(ScalarUDF::from(SketchRead::new(Read::Quantile)));
     ctx.register_udf(ScalarUDF::from(SketchRead::new(Read::Count)));
+    ctx.register_udf(ScalarUDF::from(SketchRead::new(Read::Above)));
 }
 
 fn is_binary(t: &DataType) -> bool {
@@ -759,6 +786,8 @@ enum Read {
     Quantile,
     /// `ddsketch_count(sketch)`.
     Count,
+    /// `ddsketch_count_above(sketch, x)`: estimated number of values above x.
+    Above,
 }
 
 /// The `ddsketch_quantile` and `ddsketch_count` scalar functions.
@@ -782,6 +811,7 @@ impl ScalarUDFImpl for SketchRead {
         match self.read {
             Read::Quantile => "ddsketch_quantile",
             Read::Count => "ddsketch_count",
+            Read::Above => "ddsketch_count_above",
         }
     }
 
@@ -795,6 +825,12 @@ impl ScalarUDFImpl for SketchRead {
                 Ok(vec![s.clone(), DataType::Float64])
             }
             (Read::Count, [s]) if is_binary(s) => Ok(vec![s.clone()]),
+            (Read::Above, [s, x]) if is_binary(s) && (x.is_numeric() || x.is_null()) => {
+                Ok(vec![s.clone(), DataType::Float64])
+            }
+            (Read::Above, _) => plan_err!(
+                "ddsketch_count_above takes a BINARY sketch and a number, got {arg_types:?}"
+            ),
             (Read::Quantile, _) => plan_err!(
                 "ddsketch_quantile takes a BINARY sketch and a number q in [0, 1], got {arg_types:?}"
             ),
@@ -807,7 +843,7 @@ impl ScalarUDFImpl for SketchRead {
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(match self.read {
             Read::Quantile => DataType::Float64,
-            Read::Count => DataType::Int64,
+            Read::Count | Read::Above => DataType::Int64,
         })
     }
 
@@ -852,6 +888,21 @@ impl ScalarUDFImpl for SketchRead {
                             })?);
                         }
                     }
+                    Ok(())
+                })?;
+                Arc::new(out.finish())
+            }
+            (Read::Above, [sketches, x]) => {
+                let x = arrow::compute::cast(x, &DataType::Float64)?;
+                let x = x.as_primitive::<arrow::datatypes::Float64Type>();
+                let mut out = Int64Builder::with_capacity(args.number_rows);
+                for_each_bytes(sketches, |i, bytes| {
+                    let (Some(bytes), false) = (bytes, x.is_null(i)) else {
+                        out.append_null();
+                        return Ok(());
+                    };
+                    let n = decode_sql(name, bytes)?.count_above(x.value(i));
+                    out.append_value(i64::try_from(n).unwrap_or(i64::MAX));
                     Ok(())
                 })?;
                 Arc::new(out.finish())

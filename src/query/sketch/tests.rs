@@ -477,3 +477,30 @@ mod sql {
         assert!(e.contains("ddsketch takes one numeric"), "{e}");
     }
 }
+
+#[test]
+fn count_above_is_exact_away_from_the_threshold_and_bounded_near_it() {
+    let mut rng = Rng::seed_from_u64(9);
+    let mut xs: Vec<f64> = (0..5000).map(|_| rng.lognormal(120.0, 0.8)).collect();
+    xs.sort_by(f64::total_cmp);
+    let s = sketch_of(0.01, &xs);
+    for &t in &[
+        xs[0] * 0.5,
+        xs[100],
+        xs[2500],
+        xs[4900],
+        xs[4999],
+        xs[4999] * 2.0,
+    ] {
+        let exact = xs.iter().filter(|&&x| x > t).count() as u64;
+        // Values more than 2α away from t (relatively) are always on the right side.
+        let sure_above = xs.iter().filter(|&&x| x > t * 1.02 + 1e-12).count() as u64;
+        let maybe_above = xs.iter().filter(|&&x| x > t / 1.02 - 1e-12).count() as u64;
+        let got = s.count_above(t);
+        assert!(
+            (sure_above..=maybe_above).contains(&got),
+            "t = {t}: got {got}, exact {exact}, bounds {sure_above}..={maybe_above}"
+        );
+    }
+    assert_eq!(s.count_above(f64::NAN), 0);
+}
