@@ -44,6 +44,13 @@ pub struct Args {
     /// Every hour that holds raw data.
     #[arg(long)]
     pub all: bool,
+    /// Only this query of `sql/hourly/` (file name without `.sql`, e.g. `service_metrics`);
+    /// repeatable. Default: all of them.
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Skip the daily and weekly roll-ups.
+    #[arg(long)]
+    pub no_rollups: bool,
 }
 
 /// Run the hourly job as a daemon: each hour is computed once it has closed and
@@ -127,7 +134,14 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     if !lake.is_dir() {
         return Err(CliError::Usage(format!("--lake `{}` does not exist", lake.display())).into());
     }
-    let job = HourlyJob { lake, catalog, cfg };
+    let job = HourlyJob {
+        lake,
+        catalog,
+        cfg,
+        only: args.only.clone(),
+        no_rollups: args.no_rollups,
+    };
+    job.check_only().map_err(CliError::Usage)?;
     let hours = hours_arg(&args, &job)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -159,7 +173,13 @@ pub fn run_daemon(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
         return Err(CliError::Usage(format!("lake `{}` does not exist", lake.display())).into());
     }
     let grace = cfg.grace;
-    let job = HourlyJob { lake, catalog, cfg };
+    let job = HourlyJob {
+        lake,
+        catalog,
+        cfg,
+        only: Vec::new(),
+        no_rollups: false,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

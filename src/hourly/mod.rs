@@ -96,6 +96,10 @@ pub struct HourlyJob {
     pub lake: PathBuf,
     pub catalog: Catalog,
     pub cfg: HourlyConfig,
+    /// Only these queries (file names without `.sql`); empty means all.
+    pub only: Vec<String>,
+    /// Skip the daily and weekly roll-ups.
+    pub no_rollups: bool,
 }
 
 impl HourlyJob {
@@ -145,13 +149,16 @@ impl HourlyJob {
         let total = todo.len();
         for (i, &hour) in todo.iter().enumerate() {
             let versions = state::input_versions(&self.lake)?;
-            for q in HOURLY {
+            for q in HOURLY.iter().filter(|q| self.selected(q)) {
                 self.run_hourly(&mut session, q, hour, &mut report).await?;
             }
             state.computed(hour, versions);
             state.save(&self.lake)?;
             report.hours += 1;
             progress(i + 1, total);
+        }
+        if self.no_rollups {
+            return Ok(report);
         }
         let days: BTreeSet<i64> = todo.iter().map(|h| h.div_euclid(24)).collect();
         let weeks: BTreeSet<i64> = days.iter().map(|d| iso_week_start_day(*d)).collect();
@@ -180,6 +187,24 @@ impl HourlyJob {
             report.weeks += 1;
         }
         Ok(report)
+    }
+
+    fn selected(&self, q: &SqlFile) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| o == q.name)
+    }
+
+    /// Checks `--only` names against the job's queries.
+    pub fn check_only(&self) -> Result<(), String> {
+        for o in &self.only {
+            if !HOURLY.iter().any(|q| q.name == o) {
+                let names: Vec<&str> = HOURLY.iter().map(|q| q.name).collect();
+                return Err(format!(
+                    "--only `{o}` is not a query of the hourly job; expected one of: {}",
+                    names.join(", ")
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Parameters shared by every hourly query.
@@ -363,7 +388,7 @@ impl HourlyJob {
             ("seconds", length.num_seconds().to_string()),
         ];
         let key = from.timestamp_micros().div_euclid(HOUR_MICROS);
-        for q in ROLLUP {
+        for q in ROLLUP.iter().filter(|q| self.selected(q)) {
             let table = format!("{period}_{}", q.name);
             if let Some(missing) = q.tables().into_iter().find(|t| !session.tables.contains(t)) {
                 report

@@ -257,3 +257,81 @@ fn events_properties_are_queryable_by_key() {
     assert_eq!(rows[1]["utm"], "mail");
     assert!(rows[2]["plan"].is_null());
 }
+
+#[test]
+fn hourly_rejects_bad_hours_queries_and_baselines_with_the_value_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let file = dir.path().join("r.ndjson");
+    write_requests(&file, 30);
+    let l = lake.to_str().unwrap();
+    ok(&[
+        "ingest",
+        "-q",
+        "--lake",
+        l,
+        "--table",
+        "requests",
+        file.to_str().unwrap(),
+    ]);
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["--hour", "2026-11-27 13"],
+            64,
+            "`2026-11-27 13` is not an hour",
+        ),
+        (
+            &["--from", "2026-11-27T13", "--to", "2026-11-27T10"],
+            64,
+            "must be before",
+        ),
+        (
+            &["--hour", "2026-11-27T13", "--only", "nope"],
+            64,
+            "`nope` is not a query",
+        ),
+    ];
+    for (extra, code, needle) in cases {
+        let mut args = vec!["hourly", "--lake", l];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(*code), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let pipeline = dir.path().join("p.toml");
+    std::fs::write(
+        &pipeline,
+        "[kafka]\nbrokers = \"b:1\"\ngroup_id = \"g\"\n[[topics]]\ntopic = \"t\"\ntable = \"requests\"\n\
+         [hourly.baseline]\nkind = \"launch\"\nfrom = \"2026-11-09T00:00:00Z\"\nto = \"2026-11-02T00:00:00Z\"\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "hourly",
+        "--lake",
+        l,
+        "--pipeline",
+        pipeline.to_str().unwrap(),
+        "--all",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains("`hourly.baseline.from` (2026-11-09T00:00:00Z) must be before"),
+        "{err}"
+    );
+    // and a good run: 24 hours of data, every hour computed, the day rolled up
+    let out = ok(&["hourly", "--lake", l, "--all"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("24 hours computed") && err.contains("1 days"),
+        "{err}"
+    );
+    assert_eq!(
+        sql_i64(
+            &lake,
+            "SELECT sum(requests) FROM daily_service_metrics WHERE version = '*'"
+        ),
+        30
+    );
+}

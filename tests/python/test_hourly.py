@@ -257,3 +257,21 @@ def test_a_regression_is_reported_with_its_deployment(tmp_path: Path) -> None:
 def test_no_change_gives_no_regression_rows(tmp_path: Path) -> None:
     lake = _regression_lake(tmp_path, 1.0)
     assert not (lake / "hourly_regressions").exists() or read(lake, "hourly_regressions") == []
+
+
+def test_on_the_demo_only_the_regressing_deployment_shows_up(tmp_path: Path) -> None:
+    """checkout@2.4.0 (completed 2026-11-10 14:25, p95 x1.3) against the same hours a week
+    earlier, with the shipped pipelines/demo.toml settings; no other service is flagged."""
+    lake = tmp_path / "lake"
+    pipeline = str(Path(__file__).resolve().parents[2] / "pipelines" / "demo.toml")
+    _run(["demo", "-q", "--lake", str(lake), "--days", "12"], 900)
+    common = ["hourly", "-q", "--lake", str(lake), "--pipeline", pipeline, "--no-rollups",
+              "--only", "service_metrics"]
+    _run([*common, "--from", "2026-11-03T00", "--to", "2026-11-05T00"], 900)
+    _run([*common, "--only", "regressions", "--from", "2026-11-10T00", "--to", "2026-11-12T00"], 900)
+    rows = read(lake, "hourly_regressions")
+    assert rows, "the regressing checkout deployment was not detected"
+    assert {(r["service"], r["deployment"]) for r in rows} == {("checkout", "checkout@2.4.0")}
+    assert all(r["metric"] == "p95_ms" and r["ratio"] > 1.2 for r in rows)
+    first = min(r["hour_start"] for r in rows)
+    assert first.isoformat() >= "2026-11-10T14:00:00", first
