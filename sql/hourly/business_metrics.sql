@@ -1,11 +1,12 @@
--- hourly_business_metrics: product and business figures for one hour (one row).
+-- hourly_business_metrics: product and business figures per hour (one row per hour).
 -- Tables: events
--- Parameters: {date}, {hour}, {hour_start}.
+-- Parameters: {date_from}/{date_to} (partition dates) and {from}/{to} (RFC 3339, [from, to)):
+--   the hours computed, one result row set per hour.
 -- active_users: distinct user_id of any event; sessions: distinct session_id;
 -- purchasing_users: distinct user_id with a `purchase` event; conversion_rate =
 -- purchasing_users / active_users; revenue and orders from `purchase` events.
 -- Columns: hour_start, active_users, sessions, purchasing_users, conversion_rate, orders, revenue
-SELECT TIMESTAMP '{hour_start}' AS hour_start,
+SELECT date_trunc('hour', ts) AS hour_start,
        count(DISTINCT user_id) AS active_users,
        count(DISTINCT session_id) AS sessions,
        count(DISTINCT CASE WHEN event = 'purchase' THEN user_id END) AS purchasing_users,
@@ -15,5 +16,6 @@ SELECT TIMESTAMP '{hour_start}' AS hour_start,
        sum(CASE WHEN event = 'purchase' THEN 1 ELSE 0 END) AS orders,
        coalesce(sum(CASE WHEN event = 'purchase' THEN revenue END), 0.0) AS revenue
 FROM events
-WHERE date = '{date}' AND hour = '{hour}'
-HAVING count(*) > 0
+WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}'
+GROUP BY date_trunc('hour', ts)
+ORDER BY hour_start

@@ -1,12 +1,13 @@
--- hourly_host_metrics: USE metrics of every host for one hour.
+-- hourly_host_metrics: USE metrics of every host per hour.
 -- Tables: metrics
--- Parameters: {date}, {hour}, {hour_start}.
+-- Parameters: {date_from}/{date_to} (partition dates) and {from}/{to} (RFC 3339, [from, to)):
+--   the hours computed, one result row set per hour.
 -- cpu/memory are utilisation samples in 0..1 (avg and max over the hour); disk and network
 -- samples are byte counts per sampling interval, summed over the hour.
 -- Columns: hour_start, host, service, samples, cpu_avg, cpu_max, memory_avg, memory_max,
 --   disk_read_bytes, disk_write_bytes, network_rx_bytes, network_tx_bytes
 SELECT
-  TIMESTAMP '{hour_start}' AS hour_start,
+  date_trunc('hour', ts) AS hour_start,
   host,
   max(service) AS service,
   sum(CASE WHEN name = 'cpu_utilization' THEN 1 ELSE 0 END) AS samples,
@@ -19,8 +20,8 @@ SELECT
   coalesce(sum(CASE WHEN name = 'network_rx_bytes' THEN value END), 0) AS network_rx_bytes,
   coalesce(sum(CASE WHEN name = 'network_tx_bytes' THEN value END), 0) AS network_tx_bytes
 FROM metrics
-WHERE date = '{date}' AND hour = '{hour}' AND host IS NOT NULL
+WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}' AND host IS NOT NULL
   AND name IN ('cpu_utilization', 'memory_utilization', 'disk_read_bytes', 'disk_write_bytes',
                'network_rx_bytes', 'network_tx_bytes')
-GROUP BY host
-ORDER BY host
+GROUP BY date_trunc('hour', ts), host
+ORDER BY hour_start, host

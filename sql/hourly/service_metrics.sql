@@ -1,7 +1,8 @@
--- hourly_service_metrics: RED metrics of every service and endpoint for one hour, for all
+-- hourly_service_metrics: RED metrics of every service and endpoint per hour, for all
 -- versions together (version = '*') and per deployed version.
 -- Tables: requests
--- Parameters: {date}, {hour} (the hour's partition), {hour_start} (RFC 3339), {apdex_t_ms}.
+-- Parameters: {date_from}/{date_to} (partition dates) and {from}/{to} (RFC 3339, [from, to)):
+--   the hours computed, one result row set per hour; {apdex_t_ms}.
 -- Percentiles are exact for the hour, linear interpolation between closest ranks
 -- (numpy.quantile's default "linear" method; DataFusion quantises the weight to 1e-6).
 -- Apdex: satisfied = status < 500 and duration <= T; tolerating = status < 500 and
@@ -9,7 +10,7 @@
 -- Columns: hour_start, service, endpoint, version, requests, errors, error_rate, throughput_rps,
 --   p50_ms, p95_ms, p99_ms, max_ms, mean_ms, apdex, apdex_satisfied, apdex_tolerating, latency_sketch
 SELECT
-  TIMESTAMP '{hour_start}' AS hour_start,
+  date_trunc('hour', ts) AS hour_start,
   service,
   endpoint,
   CASE WHEN grouping(version) = 1 THEN '*' ELSE coalesce(version, 'unknown') END AS version,
@@ -29,6 +30,7 @@ SELECT
   sum(CASE WHEN status < 500 AND duration_ms > {apdex_t_ms} AND duration_ms <= 4 * {apdex_t_ms} THEN 1 ELSE 0 END) AS apdex_tolerating,
   ddsketch(duration_ms) AS latency_sketch
 FROM requests
-WHERE date = '{date}' AND hour = '{hour}'
-GROUP BY GROUPING SETS ((service, endpoint), (service, endpoint, version))
-ORDER BY service, endpoint, version
+WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}'
+GROUP BY GROUPING SETS ((date_trunc('hour', ts), service, endpoint),
+                        (date_trunc('hour', ts), service, endpoint, version))
+ORDER BY hour_start, service, endpoint, version

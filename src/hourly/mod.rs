@@ -147,15 +147,32 @@ impl HourlyJob {
         }
         let mut session = LakeSession::open(&self.lake, &self.catalog).await?;
         let total = todo.len();
-        for (i, &hour) in todo.iter().enumerate() {
+        let mut done = 0;
+        for (from, to) in batches(&todo, BATCH_HOURS) {
             let versions = state::input_versions(&self.lake)?;
             for q in HOURLY.iter().filter(|q| self.selected(q)) {
-                self.run_hourly(&mut session, q, hour, &mut report).await?;
+                if q.name == "regressions" {
+                    // Windows over the stored hourly rows: one hour at a time, after the rest.
+                    continue;
+                }
+                self.run_batch(&mut session, q, from, to, &mut report)
+                    .await?;
             }
-            state.computed(hour, versions);
+            if let Some(q) = HOURLY
+                .iter()
+                .find(|q| q.name == "regressions" && self.selected(q))
+            {
+                for hour in from..to {
+                    self.run_hourly(&mut session, q, hour, &mut report).await?;
+                }
+            }
+            for hour in from..to {
+                state.computed(hour, versions.clone());
+            }
             state.save(&self.lake)?;
-            report.hours += 1;
-            progress(i + 1, total);
+            report.hours += (to - from) as usize;
+            done += (to - from) as usize;
+            progress(done, total);
         }
         if self.no_rollups {
             return Ok(report);
@@ -220,6 +237,80 @@ impl HourlyJob {
                 format!("{}", self.cfg.apdex_t.as_secs_f64() * 1000.0),
             ),
         ]
+    }
+
+    /// Runs one query over the hours `[from, to)` at once and stores each hour's rows in its
+    /// partition (an hour without rows gets an empty partition: its old rows are removed).
+    async fn run_batch(
+        &self,
+        session: &mut LakeSession,
+        q: &SqlFile,
+        from: i64,
+        to: i64,
+        report: &mut HourlyReport,
+    ) -> Result<(), HourlyError> {
+        let table = format!("hourly_{}", q.name);
+        if let Some(missing) = q.tables().into_iter().find(|t| !session.tables.contains(t)) {
+            tracing::debug!(
+                query = q.path,
+                missing,
+                "Input table missing; query skipped."
+            );
+            report
+                .skipped
+                .insert(format!("{} (no `{missing}` table)", q.path));
+            return Ok(());
+        }
+        let (start, end) = (hour_start(from), hour_start(to));
+        let params = vec![
+            ("date_from", start.format("%Y-%m-%d").to_string()),
+            (
+                "date_to",
+                (end - ChronoDuration::seconds(1))
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            ),
+            ("from", rfc3339(start)),
+            ("to", rfc3339(end)),
+            (
+                "apdex_t_ms",
+                format!("{}", self.cfg.apdex_t.as_secs_f64() * 1000.0),
+            ),
+        ];
+        let sql = render(q, &params).map_err(HourlyError::Invalid)?;
+        let query_err = |source| HourlyError::Query {
+            file: q.path.to_string(),
+            hour: format!("{}..{}", rfc3339(start), rfc3339(end)),
+            source,
+        };
+        let (schema, batches) = session.query(&sql).await.map_err(query_err)?;
+        let mut by_hour = split_by_hour_start(&schema, &batches).map_err(HourlyError::Invalid)?;
+        let mut wrote = false;
+        for hour in from..to {
+            let rows = by_hour.remove(&hour).unwrap_or_default();
+            let r =
+                replace_partition(&self.lake, &table, hour, &schema, &rows).map_err(|source| {
+                    HourlyError::Lake {
+                        table: table.clone(),
+                        source,
+                    }
+                })?;
+            report.rows += r.rows;
+            wrote |= r.rows > 0;
+        }
+        if let Some(stray) = by_hour.keys().next() {
+            return Err(HourlyError::Invalid(format!(
+                "`{}` returned rows for hour {} outside [{}, {})",
+                q.path,
+                rfc3339(hour_start(*stray)),
+                rfc3339(start),
+                rfc3339(end)
+            )));
+        }
+        if !session.tables.contains(&table) && wrote {
+            session.register(&self.lake, &table).await?;
+        }
+        Ok(())
     }
 
     async fn run_hourly(
@@ -421,6 +512,59 @@ impl HourlyJob {
     }
 }
 
+/// Hours per query in a backfill: one query per day keeps memory bounded and the progress bar
+/// moving, and costs far less than one query per hour.
+const BATCH_HOURS: i64 = 24;
+
+/// Splits a set of hours into runs of consecutive hours, each at most `max` long, as `[from, to)`.
+pub fn batches(hours: &BTreeSet<i64>, max: i64) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for &h in hours {
+        match out.last_mut() {
+            Some((from, to)) if *to == h && h - *from < max => *to = h + 1,
+            _ => out.push((h, h + 1)),
+        }
+    }
+    out
+}
+
+/// Groups result rows by their `hour_start` column, as hour keys.
+fn split_by_hour_start(
+    schema: &arrow::datatypes::Schema,
+    batches: &[arrow::array::RecordBatch],
+) -> Result<std::collections::BTreeMap<i64, Vec<arrow::array::RecordBatch>>, String> {
+    use arrow::array::{Array, AsArray, UInt32Array};
+    use arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
+    let col = schema
+        .index_of("hour_start")
+        .map_err(|_| "an hourly query must return an `hour_start` column".to_string())?;
+    let mut out: std::collections::BTreeMap<i64, Vec<arrow::array::RecordBatch>> =
+        std::collections::BTreeMap::new();
+    for b in batches.iter().filter(|b| b.num_rows() > 0) {
+        let ts = arrow::compute::cast(
+            b.column(col),
+            &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        )
+        .map_err(|e| format!("`hour_start` is not a timestamp: {e}"))?;
+        let ts = ts.as_primitive::<TimestampMicrosecondType>();
+        let mut rows: std::collections::BTreeMap<i64, Vec<u32>> = std::collections::BTreeMap::new();
+        for i in 0..ts.len() {
+            if ts.is_null(i) {
+                return Err("`hour_start` is NULL in a result row".into());
+            }
+            rows.entry(ts.value(i).div_euclid(HOUR_MICROS))
+                .or_default()
+                .push(i as u32);
+        }
+        for (hour, idx) in rows {
+            let part = arrow::compute::take_record_batch(b, &UInt32Array::from(idx))
+                .map_err(|e| e.to_string())?;
+            out.entry(hour).or_default().push(part);
+        }
+    }
+    Ok(out)
+}
+
 /// The day number (days since the epoch) of the Monday starting `day`'s ISO week.
 pub fn iso_week_start_day(day: i64) -> i64 {
     let date = hour_start(day * 24).date_naive();
@@ -456,6 +600,14 @@ mod tests {
             hour_start(monday * 24).format("%Y-%m-%d").to_string(),
             "2026-11-23"
         );
+    }
+
+    #[test]
+    fn hours_batch_into_runs_of_consecutive_hours() {
+        let hours: BTreeSet<i64> = [1, 2, 3, 5, 6, 9].into();
+        assert_eq!(batches(&hours, 24), [(1, 4), (5, 7), (9, 10)]);
+        assert_eq!(batches(&hours, 2), [(1, 3), (3, 4), (5, 7), (9, 10)]);
+        assert!(batches(&BTreeSet::new(), 24).is_empty());
     }
 
     #[test]
