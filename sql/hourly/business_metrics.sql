@@ -6,7 +6,7 @@
 -- purchasing_users: distinct user_id with a `purchase` event; conversion_rate =
 -- purchasing_users / active_users; revenue and orders from `purchase` events.
 -- Columns: hour_start, active_users, sessions, purchasing_users, conversion_rate, orders, revenue
-SELECT date_trunc('hour', ts) AS hour_start,
+SELECT date_bin(INTERVAL '1 hour', ts) AS hour_start,
        count(DISTINCT user_id) AS active_users,
        count(DISTINCT session_id) AS sessions,
        count(DISTINCT CASE WHEN event = 'purchase' THEN user_id END) AS purchasing_users,
@@ -17,5 +17,5 @@ SELECT date_trunc('hour', ts) AS hour_start,
        coalesce(sum(CASE WHEN event = 'purchase' THEN revenue END), 0.0) AS revenue
 FROM events
 WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}'
-GROUP BY date_trunc('hour', ts)
+GROUP BY date_bin(INTERVAL '1 hour', ts)
 ORDER BY hour_start

@@ -9,7 +9,7 @@
 -- Columns: hour_start, service, query, samples, query_p50_ms, query_p95_ms, query_p99_ms,
 --   pool_utilization_avg, pool_utilization_max, replication_lag_max_s, query_sketch
 WITH q AS (
-  SELECT date_trunc('hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
+  SELECT date_bin(INTERVAL '1 hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
          coalesce(labels['query'], 'unknown') AS query, value
   FROM metrics
   WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}' AND name = 'db_query_ms'
@@ -26,7 +26,7 @@ latency AS (
   GROUP BY GROUPING SETS ((hour_start, service), (hour_start, service, query))
 ),
 pool AS (
-  SELECT date_trunc('hour', u.ts) AS hour_start, coalesce(u.service, 'unknown') AS service,
+  SELECT date_bin(INTERVAL '1 hour', u.ts) AS hour_start, coalesce(u.service, 'unknown') AS service,
          avg(u.value / s.value) AS pool_utilization_avg,
          max(u.value / s.value) AS pool_utilization_max
   FROM metrics u
@@ -39,7 +39,7 @@ pool AS (
   GROUP BY 1, 2
 ),
 lag AS (
-  SELECT date_trunc('hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
+  SELECT date_bin(INTERVAL '1 hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
          max(value) AS replication_lag_max_s
   FROM metrics
   WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}' AND name = 'db_replication_lag_s'

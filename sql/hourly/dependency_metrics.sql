@@ -9,7 +9,7 @@
 -- Columns: hour_start, service, kind, dependency, samples, latency_p95_ms, errors,
 --   cache_hits, cache_misses, cache_hit_ratio, latency_sketch
 WITH dep AS (
-  SELECT date_trunc('hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
+  SELECT date_bin(INTERVAL '1 hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
          coalesce(labels['dependency'], 'unknown') AS dependency,
          sum(CASE WHEN name = 'dependency_latency_ms' THEN 1 ELSE 0 END) AS samples,
          percentile_cont(0.95) WITHIN GROUP (ORDER BY CASE WHEN name = 'dependency_latency_ms' THEN value END) AS latency_p95_ms,
@@ -21,7 +21,7 @@ WITH dep AS (
   GROUP BY 1, 2, 3
 ),
 cache AS (
-  SELECT date_trunc('hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
+  SELECT date_bin(INTERVAL '1 hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
          coalesce(sum(CASE WHEN name = 'cache_hits' THEN value END), 0) AS cache_hits,
          coalesce(sum(CASE WHEN name = 'cache_misses' THEN value END), 0) AS cache_misses
   FROM metrics

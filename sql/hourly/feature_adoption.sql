@@ -5,7 +5,7 @@
 --   the hours computed, one result row set per hour.
 -- Columns: hour_start, event, users, events, active_users, adoption
 WITH e AS (
-  SELECT date_trunc('hour', ts) AS hour_start, event, user_id FROM events
+  SELECT date_bin(INTERVAL '1 hour', ts) AS hour_start, event, user_id FROM events
   WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}'
 ),
 active AS (SELECT hour_start, count(DISTINCT user_id) AS n FROM e GROUP BY hour_start)

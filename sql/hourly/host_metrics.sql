@@ -7,7 +7,7 @@
 -- Columns: hour_start, host, service, samples, cpu_avg, cpu_max, memory_avg, memory_max,
 --   disk_read_bytes, disk_write_bytes, network_rx_bytes, network_tx_bytes
 SELECT
-  date_trunc('hour', ts) AS hour_start,
+  date_bin(INTERVAL '1 hour', ts) AS hour_start,
   host,
   max(service) AS service,
   sum(CASE WHEN name = 'cpu_utilization' THEN 1 ELSE 0 END) AS samples,
@@ -23,5 +23,5 @@ FROM metrics
 WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}' AND host IS NOT NULL
   AND name IN ('cpu_utilization', 'memory_utilization', 'disk_read_bytes', 'disk_write_bytes',
                'network_rx_bytes', 'network_tx_bytes')
-GROUP BY date_trunc('hour', ts), host
+GROUP BY date_bin(INTERVAL '1 hour', ts), host
 ORDER BY hour_start, host

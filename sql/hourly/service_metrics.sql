@@ -10,7 +10,7 @@
 -- Columns: hour_start, service, endpoint, version, requests, errors, error_rate, throughput_rps,
 --   p50_ms, p95_ms, p99_ms, max_ms, mean_ms, apdex, apdex_satisfied, apdex_tolerating, latency_sketch
 SELECT
-  date_trunc('hour', ts) AS hour_start,
+  date_bin(INTERVAL '1 hour', ts) AS hour_start,
   service,
   endpoint,
   CASE WHEN grouping(version) = 1 THEN '*' ELSE coalesce(version, 'unknown') END AS version,
@@ -31,6 +31,6 @@ SELECT
   ddsketch(duration_ms) AS latency_sketch
 FROM requests
 WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}'
-GROUP BY GROUPING SETS ((date_trunc('hour', ts), service, endpoint),
-                        (date_trunc('hour', ts), service, endpoint, version))
+GROUP BY GROUPING SETS ((date_bin(INTERVAL '1 hour', ts), service, endpoint),
+                        (date_bin(INTERVAL '1 hour', ts), service, endpoint, version))
 ORDER BY hour_start, service, endpoint, version

@@ -9,7 +9,7 @@
 -- Columns: hour_start, page, device, vital, samples, p75, good_share,
 --   needs_improvement_share, poor_share, good, needs_improvement, poor, value_sketch
 WITH rated AS (
-  SELECT date_trunc('hour', ts) AS hour_start, coalesce(page, 'unknown') AS page, coalesce(device, 'unknown') AS device, name AS vital, value,
+  SELECT date_bin(INTERVAL '1 hour', ts) AS hour_start, coalesce(page, 'unknown') AS page, coalesce(device, 'unknown') AS device, name AS vital, value,
          CASE name WHEN 'LCP' THEN 2500.0 WHEN 'INP' THEN 200.0 WHEN 'CLS' THEN 0.1
                    WHEN 'FCP' THEN 1800.0 WHEN 'TTFB' THEN 800.0 WHEN 'FID' THEN 100.0 END AS good_max,
          CASE name WHEN 'LCP' THEN 4000.0 WHEN 'INP' THEN 500.0 WHEN 'CLS' THEN 0.25
