@@ -249,6 +249,18 @@ def test_a_regression_is_reported_with_its_deployment(tmp_path: Path) -> None:
         ("checkout", "POST /pay", "p95_ms")
     ]
     (r,) = rows
+    header = (Path(__file__).resolve().parents[2] / "sql" / "hourly" / "regressions.sql").read_text()
+    cols, inside = [], False
+    for line in header.splitlines():  # the `-- Columns:` header, continued on `--   ` lines
+        if line.startswith("-- Columns:"):
+            inside, rest = True, line[len("-- Columns:"):]
+        elif inside and line.startswith("--   "):
+            rest = line[2:]
+        else:
+            inside = False
+            continue
+        cols += [c.strip() for c in rest.split(",") if c.strip()]
+    assert [k for k in r if k not in ("date", "hour")] == cols
     assert r["ratio"] == pytest.approx(r["current_value"] / r["baseline_value"], rel=1e-12)
     assert 1.3 < r["ratio"] < 1.7
     assert r["deployment"] == "checkout@2.4.0" and r["baseline_samples"] == 1200
