@@ -287,3 +287,25 @@ def test_on_the_demo_only_the_regressing_deployment_shows_up(tmp_path: Path) -> 
     assert all(r["metric"] == "p95_ms" and r["ratio"] > 1.2 for r in rows)
     first = min(r["hour_start"] for r in rows)
     assert first.isoformat() >= "2026-11-10T14:00:00", first
+
+
+def test_the_daemon_catches_up_then_only_recomputes_hours_with_late_events(tmp_path: Path) -> None:
+    """`postlaunch run --once`: every closed hour with data is computed once; a second pass does
+    nothing; late events for a computed hour make the next pass recompute exactly that hour."""
+    lake = tmp_path / "lake"
+    base = {"service": "s", "endpoint": "GET /", "status": 200, "duration_ms": 10.0}
+    ingest(lake, "requests", [{**base, "ts": ts(i, h)} for h in (HOUR, "2026-11-10T15") for i in range(50)])
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text(
+        f'lake = "{lake}"\n[kafka]\nbrokers = "127.0.0.1:1"\ngroup_id = "g"\n'
+        '[[topics]]\ntopic = "r"\ntable = "requests"\n'
+    )
+    first = _run(["run", "--pipeline", str(pipeline), "--once"], 600)
+    assert "2 hours computed (0 recomputed" in first.stderr, first.stderr
+    again = _run(["run", "--pipeline", str(pipeline), "--once"], 600)
+    assert "hours computed" not in again.stderr, again.stderr
+    ingest(lake, "requests", [{**base, "ts": ts(i)} for i in range(100, 104)])
+    late = _run(["run", "--pipeline", str(pipeline), "--once"], 600)
+    assert "1 hours computed (1 recomputed for late data)" in late.stderr, late.stderr
+    rows = pl_sql(lake, "SELECT hour, requests FROM hourly_service_metrics WHERE version = '*' ORDER BY hour")
+    assert [(r["hour"], r["requests"]) for r in rows] == [("14", 54), ("15", 50)]
