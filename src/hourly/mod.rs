@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Datelike, Duration as ChronoDuration, TimeZone, Utc};
 
 use crate::config::HourlyConfig;
-use crate::lake::derived::replace_partition;
+use crate::lake::derived::{replace_partition, replace_partitions};
 use crate::lake::layout::HOUR_MICROS;
 use crate::lake::LakeError;
 use crate::query::{LakeSession, QueryError};
@@ -285,19 +285,9 @@ impl HourlyJob {
         };
         let (schema, batches) = session.query(&sql).await.map_err(query_err)?;
         let mut by_hour = split_by_hour_start(&schema, &batches).map_err(HourlyError::Invalid)?;
-        let mut wrote = false;
-        for hour in from..to {
-            let rows = by_hour.remove(&hour).unwrap_or_default();
-            let r =
-                replace_partition(&self.lake, &table, hour, &schema, &rows).map_err(|source| {
-                    HourlyError::Lake {
-                        table: table.clone(),
-                        source,
-                    }
-                })?;
-            report.rows += r.rows;
-            wrote |= r.rows > 0;
-        }
+        let parts: Vec<(i64, Vec<arrow::array::RecordBatch>)> = (from..to)
+            .map(|hour| (hour, by_hour.remove(&hour).unwrap_or_default()))
+            .collect();
         if let Some(stray) = by_hour.keys().next() {
             return Err(HourlyError::Invalid(format!(
                 "`{}` returned rows for hour {} outside [{}, {})",
@@ -307,6 +297,14 @@ impl HourlyJob {
                 rfc3339(end)
             )));
         }
+        let r = replace_partitions(&self.lake, &table, &schema, &parts).map_err(|source| {
+            HourlyError::Lake {
+                table: table.clone(),
+                source,
+            }
+        })?;
+        report.rows += r.rows;
+        let wrote = r.rows > 0;
         if !session.tables.contains(&table) && wrote {
             session.register(&self.lake, &table).await?;
         }

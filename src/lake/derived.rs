@@ -75,6 +75,17 @@ pub fn replace_partition(
     schema: &Schema,
     batches: &[RecordBatch],
 ) -> Result<Replaced, LakeError> {
+    replace_partitions(lake, table, schema, &[(hour_key, batches.to_vec())])
+}
+
+/// Replaces several partitions of `table` in one commit (a backfill writes a day of hours at
+/// once: one commit and one log read instead of 24).
+pub fn replace_partitions(
+    lake: &Path,
+    table: &str,
+    schema: &Schema,
+    parts: &[(i64, Vec<RecordBatch>)],
+) -> Result<Replaced, LakeError> {
     let stored = stored_schema(schema);
     let Some(ts_col) = stored
         .fields()
@@ -85,27 +96,31 @@ pub fn replace_partition(
             "result for table `{table}` has no timestamp column (expected e.g. `hour_start`)"
         )));
     };
-    let batches = batches
-        .iter()
-        .filter(|b| b.num_rows() > 0)
-        .map(|b| conform(b, &stored))
-        .collect::<Result<Vec<_>, _>>()?;
     let mut log = TableLog::open(lake, table)?;
     log.recover()?;
-    let dir = format!("{table}/{}/", partition_dir(hour_key));
-    let remove: Vec<String> = log
-        .files()
-        .filter(|f| f.path.starts_with(&dir))
-        .map(|f| f.path.clone())
-        .collect();
-    let mut add = Vec::new();
-    let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-    if rows > 0 {
-        let props = writer_properties_builder().build();
-        let rel = format!("{dir}{}", FileNamer::new().next());
-        add.push(write_temp(
-            lake, &rel, table, &stored, &props, &batches, ts_col,
-        )?);
+    let props = writer_properties_builder().build();
+    let namer = FileNamer::new();
+    let (mut add, mut remove, mut rows) = (Vec::new(), Vec::new(), 0u64);
+    for (hour_key, batches) in parts {
+        let batches = batches
+            .iter()
+            .filter(|b| b.num_rows() > 0)
+            .map(|b| conform(b, &stored))
+            .collect::<Result<Vec<_>, _>>()?;
+        let dir = format!("{table}/{}/", partition_dir(*hour_key));
+        remove.extend(
+            log.files()
+                .filter(|f| f.path.starts_with(&dir))
+                .map(|f| f.path.clone()),
+        );
+        let n: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+        if n > 0 {
+            let rel = format!("{dir}{}", namer.next());
+            add.push(write_temp(
+                lake, &rel, table, &stored, &props, &batches, ts_col,
+            )?);
+            rows += n;
+        }
     }
     if add.is_empty() && remove.is_empty() {
         return Ok(Replaced::default());
