@@ -183,6 +183,13 @@ def test_host_database_dependency_and_business_metrics_match_numpy(tmp_path: Pat
             {"ts": t, "name": "cache_hits", "value": float(hits[i]), "service": "db"},
             {"ts": t, "name": "cache_misses", "value": float(misses[i]), "service": "db"},
         ]
+    dep = rng.lognormal(5, 0.7, 90)
+    for i in range(90):
+        rows.append({"ts": ts(i * 40), "name": "dependency_latency_ms", "value": float(dep[i]),
+                     "service": "api", "labels": {"dependency": "stripe"}})
+    for i in range(6):
+        rows.append({"ts": ts(i * 500), "name": "dependency_errors", "value": float(i),
+                     "service": "api", "labels": {"dependency": "stripe"}})
     for i in range(120):
         rows.append({"ts": ts(i * 30), "name": "db_query_ms", "value": float(qms[i]), "service": "db",
                      "labels": {"query": "q1" if i % 2 else "q2"}})
@@ -206,6 +213,11 @@ def test_host_database_dependency_and_business_metrics_match_numpy(tmp_path: Pat
     assert db["*"]["pool_utilization_avg"] == pytest.approx((in_use / 50).mean(), rel=1e-12)
     assert db["*"]["pool_utilization_max"] == pytest.approx((in_use / 50).max(), rel=1e-12)
 
+    (stripe,) = [r for r in read(lake, "hourly_dependency_metrics") if r["kind"] == "dependency"]
+    assert (stripe["service"], stripe["dependency"], stripe["samples"]) == ("api", "stripe", 90)
+    # numpy.quantile(dep, 0.95), linear
+    assert stripe["latency_p95_ms"] == pytest.approx(np.quantile(dep, 0.95), rel=1e-6)
+    assert stripe["errors"] == pytest.approx(0 + 1 + 2 + 3 + 4 + 5, rel=1e-12)
     (cache,) = [r for r in read(lake, "hourly_dependency_metrics") if r["kind"] == "cache"]
     assert cache["cache_hit_ratio"] == pytest.approx(hits.sum() / (hits.sum() + misses.sum()), rel=1e-12)
 
