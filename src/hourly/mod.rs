@@ -475,6 +475,20 @@ impl HourlyJob {
                     .to_string(),
             ),
             ("seconds", length.num_seconds().to_string()),
+            ("prev_from", rfc3339(from - ChronoDuration::weeks(1))),
+            ("prev_to", rfc3339(to - ChronoDuration::weeks(1))),
+            (
+                "prev_date_from",
+                (from - ChronoDuration::weeks(1))
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            ),
+            (
+                "prev_date_to",
+                (to - ChronoDuration::weeks(1) - ChronoDuration::seconds(1))
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            ),
         ];
         let key = from.timestamp_micros().div_euclid(HOUR_MICROS);
         for q in ROLLUP.iter().filter(|q| self.selected(q)) {

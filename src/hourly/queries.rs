@@ -42,6 +42,8 @@ pub const ROLLUP: &[SqlFile] = &[
     sql_file!("rollup", "web_vitals"),
     sql_file!("rollup", "business_metrics"),
     sql_file!("rollup", "feature_adoption"),
+    sql_file!("rollup", "abandonment"),
+    sql_file!("rollup", "error_messages"),
 ];
 
 impl SqlFile {

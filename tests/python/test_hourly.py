@@ -321,3 +321,32 @@ def test_the_daemon_catches_up_then_only_recomputes_hours_with_late_events(tmp_p
     assert "1 hours computed (1 recomputed for late data)" in late.stderr, late.stderr
     rows = pl_sql(lake, "SELECT hour, requests FROM hourly_service_metrics WHERE version = '*' ORDER BY hour")
     assert [(r["hour"], r["requests"]) for r in rows] == [("14", 54), ("15", 50)]
+
+
+def test_abandonment_and_error_messages_by_hand(tmp_path: Path) -> None:
+    """Four sessions, counted by hand: s1 converts (not abandoned); s2 and s3 end on
+    add_to_cart (s3's events arrive out of order); s4 ends on search. Error messages: this
+    week 3 x "card expired" and 1 x "timeout"; one week earlier 1 x "card expired"."""
+    lake = tmp_path / "lake"
+    ev = lambda i, e, s: {"ts": ts(i), "event": e, "user_id": "u" + s, "session_id": s}  # noqa: E731
+    ingest(lake, "events", [
+        ev(1, "visit", "s1"), ev(2, "add_to_cart", "s1"), ev(3, "purchase", "s1"),
+        ev(4, "visit", "s2"), ev(5, "add_to_cart", "s2"),
+        ev(9, "add_to_cart", "s3"), ev(6, "visit", "s3"), ev(7, "search", "s3"),
+        ev(8, "search", "s4"),
+    ])
+    err = lambda i, m, hour=HOUR: {"ts": ts(i, hour), "service": "checkout", "endpoint": "POST /pay",  # noqa: E731
+                                   "status": 502, "duration_ms": 5.0, "error_message": m}
+    ingest(lake, "requests", [err(1, "card expired"), err(2, "card expired"), err(3, "card expired"),
+                              err(4, "timeout"), err(5, "card expired", "2026-11-03T09")])
+    _run(["hourly", "-q", "--lake", str(lake), "--hour", HOUR], 600)
+    got = [(r["rank"], r["last_event"], r["sessions"], r["share"]) for r in
+           sorted(read(lake, "daily_abandonment"), key=lambda r: r["rank"])]
+    assert got == [(1, "add_to_cart", 2, 2 / 3), (2, "search", 1, 1 / 3)]
+    msgs = {r["message"]: r for r in read(lake, "daily_error_messages")}
+    assert set(msgs) == {"checkout: card expired", "checkout: timeout"}
+    card = msgs["checkout: card expired"]
+    assert (card["count"], card["previous_count"], card["change"]) == (3, 1, 2)
+    assert card["relative_change"] == pytest.approx(2.0, rel=1e-12)
+    timeout = msgs["checkout: timeout"]
+    assert (timeout["count"], timeout["previous_count"], timeout["relative_change"]) == (1, 0, None)
