@@ -28,6 +28,7 @@
 //!   statistics, [`stats`] turns them into effects, intervals and verdicts (`experiment_results`).
 //! * [`impact`]: deployment impact (after against before, canary against baseline) and the
 //!   hypotheses of `pipelines/optimizations.toml` (`deployment_impact`).
+//! * [`report`]: figures for people from the derived tables (week-over-week trends).
 //! * [`demo`]: a deterministic, realistic post-launch scenario (the demo and the test data).
 //! * [`cli`]: the `postlaunch` command line.
 
@@ -54,6 +55,8 @@ pub mod stats;
 pub mod experiment;
 
 pub mod impact;
+
+pub mod report;
 
 pub mod demo;
 

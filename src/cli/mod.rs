@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod schema;
 pub mod sql;
 pub mod stats;
+pub mod trends;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -77,6 +78,8 @@ pub enum Command {
     Hourly(hourly::Args),
     /// Run the hourly job as a daemon: each hour once it has closed plus a grace period.
     Run(hourly::RunArgs),
+    /// Week-over-week trends of the key metrics, sorted by the size of the change.
+    Trends(trends::Args),
     /// Show the lake columns derived from the event schemas.
     Schema(schema::Args),
     /// Check pipeline files.
@@ -224,6 +227,7 @@ pub fn main() -> ExitCode {
         Command::Compact(a) => compact::run(a, quiet),
         Command::Hourly(a) => hourly::run(a, quiet),
         Command::Run(a) => hourly::run_daemon(a, quiet),
+        Command::Trends(a) => trends::run(a, quiet),
         Command::Schema(a) => schema::run(a),
         Command::Validate(a) => validate::run(a, quiet),
         Command::Experiment(a) => experiment::run(a, quiet),

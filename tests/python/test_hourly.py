@@ -350,3 +350,36 @@ def test_abandonment_and_error_messages_by_hand(tmp_path: Path) -> None:
     assert card["relative_change"] == pytest.approx(2.0, rel=1e-12)
     timeout = msgs["checkout: timeout"]
     assert (timeout["count"], timeout["previous_count"], timeout["relative_change"]) == (1, 0, None)
+
+
+def test_weekly_trends_against_hand_counts_and_scipy(tmp_path: Path) -> None:
+    """Two ISO weeks (2026-W45 and W46), one busy hour each: requests and 5xx counts chosen by
+    hand; `postlaunch trends` must report both weeks, the changes, and for the error rate the
+    two-proportion z-test p-value (pooled; p = 2 * scipy.stats.norm.sf(|z|))."""
+    from scipy.stats import norm
+
+    lake = tmp_path / "lake"
+    rows = []
+    for hour, n, errors in (("2026-11-03T10", 400, 8), ("2026-11-10T10", 500, 25)):
+        rows += [{"ts": ts(i * 7, hour), "service": "api", "endpoint": "GET /x",
+                  "status": 500 if i < errors else 200, "duration_ms": 10.0 + i % 50}
+                 for i in range(n)]
+    ingest(lake, "requests", rows)
+    for hour in ("2026-11-03T10", "2026-11-10T10"):
+        _run(["hourly", "-q", "--lake", str(lake), "--hour", hour], 600)
+    proc = _run(["trends", "--lake", str(lake), "--week", "2026-W46", "--format", "json"], 600)
+    got = {(r["metric"], r["entity"]): r for r in json.loads(proc.stdout)}
+    req = got[("requests", "api")]
+    assert (req["this_week"], req["last_week"], req["abs_change"]) == (500, 400, 100)
+    assert req["rel_change"] == pytest.approx(0.25, rel=1e-12)
+    err = got[("error_rate", "api")]
+    p1, p0 = 25 / 500, 8 / 400
+    pooled = 33 / 900
+    z = (p1 - p0) / np.sqrt(pooled * (1 - pooled) * (1 / 500 + 1 / 400))
+    assert err["this_week"] == pytest.approx(p1, rel=1e-12)
+    assert err["p_value"] == pytest.approx(2 * norm.sf(abs(z)), rel=1e-9)
+    assert got[("p95_ms", "api")]["p_value"] is None
+    # sorted by the size of the relative change: the error rate (+150 %) comes first
+    assert json.loads(proc.stdout)[0]["metric"] == "error_rate"
+    stored = read(lake, "weekly_trends")
+    assert len(stored) == len(got)

@@ -1,0 +1,202 @@
+//! Week-over-week trends (`weekly_trends`, `postlaunch trends`): every key metric of an ISO week
+//! against the week before — both values, the absolute and relative change, and for rates a
+//! two-proportion z-test p-value, so a change can be told from noise. Built from the weekly
+//! roll-ups of the hourly job (`sql/trends/`), which align whole weeks Monday to Monday, so the
+//! same hours of the week and days of the week are compared.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef, TimeUnit};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+
+use crate::hourly::queries::{render, SqlFile};
+use crate::query::{LakeSession, QueryError};
+use crate::stats::two_sample::two_proportion;
+
+macro_rules! trend_file {
+    ($name:literal) => {
+        SqlFile {
+            name: $name,
+            path: concat!("sql/trends/", $name, ".sql"),
+            sql: include_str!(concat!("../../sql/trends/", $name, ".sql")),
+        }
+    };
+}
+
+/// The trend queries; each is skipped when its weekly table is not in the lake.
+pub const TRENDS: &[SqlFile] = &[
+    trend_file!("service"),
+    trend_file!("web_vitals"),
+    trend_file!("business"),
+    trend_file!("adoption"),
+];
+
+/// One metric of one entity, this week against last week.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trend {
+    pub metric: String,
+    pub entity: String,
+    pub this_week: f64,
+    pub last_week: f64,
+    pub abs_change: f64,
+    /// `None` when last week was 0.
+    pub rel_change: Option<f64>,
+    /// Two-sided two-proportion z-test p-value (rates only).
+    pub p_value: Option<f64>,
+}
+
+/// Parses `2026-W48` into the Monday 00:00 UTC starting that ISO week.
+pub fn parse_week(s: &str) -> Result<DateTime<Utc>, String> {
+    let bad = || format!("`{s}` is not an ISO week: expected e.g. 2026-W48");
+    let (y, w) = s.split_once("-W").ok_or_else(bad)?;
+    let (y, w): (i32, u32) = (y.parse().map_err(|_| bad())?, w.parse().map_err(|_| bad())?);
+    let monday = chrono::NaiveDate::from_isoywd_opt(y, w, chrono::Weekday::Mon).ok_or_else(bad)?;
+    Ok(Utc.from_utc_datetime(&monday.and_hms_opt(0, 0, 0).ok_or_else(bad)?))
+}
+
+/// The ISO week name of a Monday.
+pub fn week_name(monday: DateTime<Utc>) -> String {
+    let w = monday.iso_week();
+    format!("{}-W{:02}", w.year(), w.week())
+}
+
+/// Computes the trends of the week starting `monday` (queries whose table is missing are skipped
+/// and named in the second value).
+pub async fn weekly_trends(
+    session: &LakeSession,
+    monday: DateTime<Utc>,
+) -> Result<(Vec<Trend>, Vec<String>), QueryError> {
+    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let params = [
+        ("week_start", fmt(monday)),
+        ("prev_start", fmt(monday - chrono::Duration::weeks(1))),
+    ];
+    let (mut out, mut skipped) = (Vec::new(), Vec::new());
+    for q in TRENDS {
+        if let Some(missing) = q.tables().into_iter().find(|t| !session.tables.contains(t)) {
+            skipped.push(format!("{} (no `{missing}` table)", q.path));
+            continue;
+        }
+        let sql = render(q, &params)
+            .map_err(|e| QueryError::DataFusion(datafusion::error::DataFusionError::Plan(e)))?;
+        let (_, batches) = session.query(&sql).await?;
+        for b in &batches {
+            out.extend(rows(b));
+        }
+    }
+    out.sort_by(|a, b| {
+        let key = |t: &Trend| t.rel_change.map_or(f64::INFINITY, f64::abs);
+        key(b)
+            .total_cmp(&key(a))
+            .then_with(|| a.metric.cmp(&b.metric))
+    });
+    Ok((out, skipped))
+}
+
+fn rows(b: &RecordBatch) -> Vec<Trend> {
+    let s = |i: usize| {
+        arrow::compute::cast(b.column(i), &DataType::Utf8).map(|a| a.as_string::<i32>().clone())
+    };
+    let f = |i: usize| {
+        arrow::compute::cast(b.column(i), &DataType::Float64)
+            .map(|a| a.as_primitive::<Float64Type>().clone())
+    };
+    let n = |i: usize| {
+        arrow::compute::cast(b.column(i), &DataType::Int64)
+            .map(|a| a.as_primitive::<Int64Type>().clone())
+    };
+    let (Ok(metric), Ok(entity)) = (s(1), s(2)) else {
+        return Vec::new();
+    };
+    let (Ok(this), Ok(last), Ok(xs), Ok(ns), Ok(xl), Ok(nl)) = (f(3), f(4), n(5), n(6), n(7), n(8))
+    else {
+        return Vec::new();
+    };
+    (0..b.num_rows())
+        .filter(|&i| this.is_valid(i) && last.is_valid(i))
+        .map(|i| {
+            let (t, l) = (this.value(i), last.value(i));
+            let counts = [&xs, &ns, &xl, &nl];
+            let p_value = if counts.iter().all(|c| c.is_valid(i)) {
+                let c = |a: &Int64Array| u64::try_from(a.value(i)).unwrap_or(0);
+                // control = last week, treatment = this week
+                two_proportion(c(&xl), c(&nl), c(&xs), c(&ns), 0.05)
+                    .ok()
+                    .map(|r| r.p_value)
+            } else {
+                None
+            };
+            Trend {
+                metric: metric.value(i).to_string(),
+                entity: entity.value(i).to_string(),
+                this_week: t,
+                last_week: l,
+                abs_change: t - l,
+                rel_change: (l != 0.0).then(|| t / l - 1.0),
+                p_value,
+            }
+        })
+        .collect()
+}
+
+/// The stored form: one row per trend, under the week's Monday.
+pub fn to_batch(monday: DateTime<Utc>, trends: &[Trend]) -> (SchemaRef, RecordBatch) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new(
+            "week_start",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("metric", DataType::Utf8, false),
+        Field::new("entity", DataType::Utf8, false),
+        Field::new("this_week", DataType::Float64, false),
+        Field::new("last_week", DataType::Float64, false),
+        Field::new("abs_change", DataType::Float64, false),
+        Field::new("rel_change", DataType::Float64, true),
+        Field::new("p_value", DataType::Float64, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(
+            TimestampMicrosecondArray::from(vec![monday.timestamp_micros(); trends.len()])
+                .with_timezone("UTC"),
+        ),
+        Arc::new(StringArray::from_iter_values(
+            trends.iter().map(|t| &t.metric),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            trends.iter().map(|t| &t.entity),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            trends.iter().map(|t| t.this_week),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            trends.iter().map(|t| t.last_week),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            trends.iter().map(|t| t.abs_change),
+        )),
+        Arc::new(Float64Array::from_iter(trends.iter().map(|t| t.rel_change))),
+        Arc::new(Float64Array::from_iter(trends.iter().map(|t| t.p_value))),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns)
+        .expect("the columns are built to the schema above");
+    (schema, batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_weeks_parse_to_their_monday_and_back() {
+        let m = parse_week("2026-W46").unwrap();
+        assert_eq!(m.format("%Y-%m-%d").to_string(), "2026-11-09");
+        assert_eq!(week_name(m), "2026-W46");
+        assert!(parse_week("2026-46").unwrap_err().contains("`2026-46`"));
+        assert!(parse_week("2026-W54").is_err());
+    }
+}
