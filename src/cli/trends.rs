@@ -57,7 +57,7 @@ async fn latest_week(session: &LakeSession) -> anyhow::Result<Option<DateTime<Ut
                 ),
             )?;
             let ts = col.as_primitive::<TimestampMicrosecondType>();
-            if ts.len() > 0 && ts.is_valid(0) {
+            if !ts.is_empty() && ts.is_valid(0) {
                 return Ok(Utc.timestamp_micros(ts.value(0)).single());
             }
         }
