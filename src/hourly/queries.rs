@@ -44,6 +44,7 @@ pub const ROLLUP: &[SqlFile] = &[
     sql_file!("rollup", "feature_adoption"),
     sql_file!("rollup", "abandonment"),
     sql_file!("rollup", "error_messages"),
+    sql_file!("rollup", "feedback"),
 ];
 
 impl SqlFile {

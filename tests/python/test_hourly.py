@@ -383,3 +383,35 @@ def test_weekly_trends_against_hand_counts_and_scipy(tmp_path: Path) -> None:
     assert json.loads(proc.stdout)[0]["metric"] == "error_rate"
     stored = read(lake, "weekly_trends")
     assert len(stored) == len(got)
+
+
+def test_feedback_synthesis_by_hand(tmp_path: Path) -> None:
+    """NPS from 10 answers (4 promoters, 3 passives, 3 detractors): 100 * (0.4 - 0.3) = 10, with
+    the normal-approximation interval computed here with numpy; ratings 5,5,4,1 (average 3.75);
+    tickets 'billing' x2 this week and x1 a week earlier; in-app text terms counted by hand."""
+    lake = tmp_path / "lake"
+    fb = lambda i, hour=HOUR, **kw: {"ts": ts(i, hour), **kw}  # noqa: E731
+    scores = [10, 9, 9, 10, 7, 8, 7, 0, 6, 3]
+    rows = [fb(i, source="nps", score=s) for i, s in enumerate(scores)]
+    rows += [fb(20 + i, source="app_review", rating=r) for i, r in enumerate([5, 5, 4, 1])]
+    rows += [fb(30, source="support_ticket", category="billing"),
+             fb(31, source="support_ticket", category="billing"),
+             fb(32, "2026-11-03T08", source="support_ticket", category="billing")]
+    rows += [fb(40, source="in_app", category="performance", text="Checkout spins forever."),
+             fb(41, source="in_app", category="performance", text="checkout is SLOW, so slow")]
+    ingest(lake, "feedback", rows)
+    _run(["hourly", "-q", "--lake", str(lake), "--hour", HOUR], 600)
+    got = {(r["kind"], r["key"]): r for r in read(lake, "daily_feedback")}
+    nps = got[("nps", "nps")]
+    pp, pd, n = 0.4, 0.3, 10
+    half = 1.959964 * 100 * np.sqrt((pp + pd - (pp - pd) ** 2) / n)  # normal approximation
+    assert nps["count"] == n and nps["value"] == pytest.approx(10.0, rel=1e-12)
+    assert (nps["ci_low"], nps["ci_high"]) == (pytest.approx(10 - half, rel=1e-12),
+                                               pytest.approx(10 + half, rel=1e-12))
+    assert got[("app_rating", "average")]["value"] == pytest.approx(3.75, rel=1e-12)
+    assert got[("app_rating", "5")]["count"] == 2 and got[("app_rating", "5")]["value"] == 0.5
+    billing = got[("ticket_category", "billing")]
+    assert (billing["count"], billing["previous_count"], billing["change"]) == (2, 1, 1)
+    assert got[("in_app_category", "performance")]["count"] == 2
+    terms = {k: r["count"] for (kind, k), r in got.items() if kind == "in_app_term"}
+    assert terms == {"checkout": 2, "slow": 2, "spins": 1, "forever": 1}
