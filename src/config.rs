@@ -105,10 +105,11 @@ pub struct BaselineConfig {
     /// `same_hour_of_week`: how many previous weeks.
     #[serde(default = "defaults::baseline_weeks")]
     pub weeks: u32,
-    /// `launch`: start of the range (RFC 3339, inclusive).
+    /// The launch range's start (RFC 3339, inclusive): the baseline of kind `launch`, and what
+    /// `postlaunch trends --monthly` compares the last 30 days with.
     #[serde(default)]
     pub from: Option<String>,
-    /// `launch`: end of the range (RFC 3339, exclusive).
+    /// The launch range's end (RFC 3339, exclusive).
     #[serde(default)]
     pub to: Option<String>,
     /// `pre_deployment`: how long before the deployment.
@@ -180,13 +181,8 @@ impl HourlyConfig {
                 }
             }
             "launch" => {
-                let (Some(from), Some(to)) = (&b.from, &b.to) else {
+                if b.from.is_none() || b.to.is_none() {
                     return Err("`hourly.baseline.kind = \"launch\"` needs `from` and `to` (RFC 3339)".into());
-                };
-                let f = parse_instant(from, "hourly.baseline.from")?;
-                let t = parse_instant(to, "hourly.baseline.to")?;
-                if f >= t {
-                    return Err(format!("`hourly.baseline.from` ({from}) must be before `to` ({to})"));
                 }
             }
             "pre_deployment" => {
@@ -201,6 +197,16 @@ impl HourlyConfig {
                 return Err(format!(
                     "`hourly.baseline.kind` is `{other}`, expected `same_hour_of_week`, `launch` or `pre_deployment`"
                 ))
+            }
+        }
+        // The launch range (also read by the monthly review, whatever the baseline kind).
+        if let (Some(from), Some(to)) = (&b.from, &b.to) {
+            let f = parse_instant(from, "hourly.baseline.from")?;
+            let t = parse_instant(to, "hourly.baseline.to")?;
+            if f >= t {
+                return Err(format!(
+                    "`hourly.baseline.from` ({from}) must be before `to` ({to})"
+                ));
             }
         }
         let r = &self.regressions;

@@ -1,14 +1,25 @@
--- Week-over-week adoption of every event (a rate: its users of the week's active users), from
--- weekly_feature_adoption.
--- Tables: weekly_feature_adoption
--- Parameters: {week_start}/{prev_start} (RFC 3339): the Monday 00:00 UTC of the week and of the
---   week before; the weekly roll-ups store each week under that time.
--- Columns: week_start, metric, entity, this_week, last_week, this_successes, this_trials,
---   last_successes, last_trials
-WITH t AS (SELECT * FROM weekly_feature_adoption WHERE period_start = TIMESTAMP '{week_start}'),
-     l AS (SELECT * FROM weekly_feature_adoption WHERE period_start = TIMESTAMP '{prev_start}')
-SELECT TIMESTAMP '{week_start}' AS week_start, 'adoption' AS metric, t.event AS entity,
-       t.adoption AS this_week, l.adoption AS last_week,
-       t.users AS this_successes, t.active_users AS this_trials,
-       l.users AS last_successes, l.active_users AS last_trials
+-- Adoption of every event in two periods (a rate: its users of the period's active users), from
+-- the raw events.
+-- Tables: events
+-- Parameters: {this_from}/{this_to} and {last_from}/{last_to} (RFC 3339, [from, to)): the period
+--   and the one it is compared with (the week before for weekly_trends; the launch range for
+--   monthly_review); {this_days}/{last_days}: their lengths in days.
+-- The periods may overlap (the launch inside the last 30 days): each side is computed on its
+-- own.
+-- Columns: metric, entity, this_value, last_value, this_successes, this_trials, last_successes,
+--   last_trials
+WITH sides AS (
+  SELECT 'this' AS side, TIMESTAMP '{this_from}' AS f, TIMESTAMP '{this_to}' AS t
+  UNION ALL SELECT 'last', TIMESTAMP '{last_from}', TIMESTAMP '{last_to}'
+),
+e AS (
+  SELECT s.side, user_id, event FROM events x JOIN sides s ON x.ts >= s.f AND x.ts < s.t
+),
+active AS (SELECT side, count(DISTINCT user_id) AS n FROM e GROUP BY side),
+used AS (SELECT side, event, count(DISTINCT user_id) AS users FROM e GROUP BY side, event),
+t AS (SELECT u.event, u.users, a.n FROM used u JOIN active a ON a.side = u.side WHERE u.side = 'this'),
+l AS (SELECT u.event, u.users, a.n FROM used u JOIN active a ON a.side = u.side WHERE u.side = 'last')
+SELECT 'adoption' AS metric, t.event AS entity,
+       t.users / CAST(t.n AS DOUBLE) AS this_value, l.users / CAST(l.n AS DOUBLE) AS last_value,
+       t.users AS this_successes, t.n AS this_trials, l.users AS last_successes, l.n AS last_trials
 FROM t JOIN l ON l.event = t.event

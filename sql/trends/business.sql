@@ -1,22 +1,40 @@
--- Week-over-week business figures from weekly_business_metrics: active users, revenue, and
--- conversion (a rate: purchasing users of active users).
--- Tables: weekly_business_metrics
--- Parameters: {week_start}/{prev_start} (RFC 3339): the Monday 00:00 UTC of the week and of the
---   week before; the weekly roll-ups store each week under that time.
--- Columns: week_start, metric, entity, this_week, last_week, this_successes, this_trials,
---   last_successes, last_trials
-WITH t AS (SELECT * FROM weekly_business_metrics WHERE period_start = TIMESTAMP '{week_start}'),
-     l AS (SELECT * FROM weekly_business_metrics WHERE period_start = TIMESTAMP '{prev_start}')
-SELECT TIMESTAMP '{week_start}' AS week_start, 'active_users' AS metric, 'product' AS entity,
-       CAST(t.active_users AS DOUBLE) AS this_week, CAST(l.active_users AS DOUBLE) AS last_week,
+-- Business figures of two periods from the raw events (distinct users do not add up across
+-- hours): active users (distinct over each period, so only comparable between periods of the
+-- same length), revenue per day, and conversion (a rate: purchasing users of active users).
+-- Tables: events
+-- Parameters: {this_from}/{this_to} and {last_from}/{last_to} (RFC 3339, [from, to)): the period
+--   and the one it is compared with (the week before for weekly_trends; the launch range for
+--   monthly_review); {this_days}/{last_days}: their lengths in days.
+-- The periods may overlap (the launch inside the last 30 days): each side is computed on its
+-- own.
+-- Columns: metric, entity, this_value, last_value, this_successes, this_trials, last_successes,
+--   last_trials
+WITH sides AS (
+  SELECT 'this' AS side, TIMESTAMP '{this_from}' AS f, TIMESTAMP '{this_to}' AS t
+  UNION ALL SELECT 'last', TIMESTAMP '{last_from}', TIMESTAMP '{last_to}'
+),
+e AS (
+  SELECT s.side, user_id, event, revenue FROM events x JOIN sides s ON x.ts >= s.f AND x.ts < s.t
+),
+w AS (
+  SELECT side, count(DISTINCT user_id) AS active_users,
+         count(DISTINCT CASE WHEN event = 'purchase' THEN user_id END) AS purchasing_users,
+         coalesce(sum(CASE WHEN event = 'purchase' THEN revenue END), 0.0) AS revenue
+  FROM e GROUP BY side
+),
+t AS (SELECT * FROM w WHERE side = 'this'),
+l AS (SELECT * FROM w WHERE side = 'last')
+SELECT 'active_users' AS metric, 'product' AS entity,
+       CAST(t.active_users AS DOUBLE) AS this_value, CAST(l.active_users AS DOUBLE) AS last_value,
        CAST(NULL AS BIGINT) AS this_successes, CAST(NULL AS BIGINT) AS this_trials,
        CAST(NULL AS BIGINT) AS last_successes, CAST(NULL AS BIGINT) AS last_trials
 FROM t CROSS JOIN l
 UNION ALL
-SELECT TIMESTAMP '{week_start}', 'revenue', 'product', t.revenue, l.revenue,
-       CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+SELECT 'revenue_per_day', 'product', t.revenue / {this_days}, l.revenue / {last_days}, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
 FROM t CROSS JOIN l
 UNION ALL
-SELECT TIMESTAMP '{week_start}', 'conversion_rate', 'product', t.conversion_rate, l.conversion_rate,
+SELECT 'conversion_rate', 'product', t.purchasing_users / CAST(t.active_users AS DOUBLE),
+       l.purchasing_users / CAST(l.active_users AS DOUBLE),
        t.purchasing_users, t.active_users, l.purchasing_users, l.active_users
 FROM t CROSS JOIN l
+WHERE t.active_users > 0 AND l.active_users > 0

@@ -1,30 +1,35 @@
--- Week-over-week service figures from weekly_service_metrics (all endpoints of a service
--- together): requests, error rate (a rate: errors of requests) and p95 latency (merged sketches).
--- Tables: weekly_service_metrics
--- Parameters: {week_start}/{prev_start} (RFC 3339): the Monday 00:00 UTC of the week and of the
---   week before; the weekly roll-ups store each week under that time.
--- Columns: week_start, metric, entity, this_week, last_week, this_successes, this_trials,
---   last_successes, last_trials
-WITH w AS (
-  SELECT period_start, service, sum(requests) AS requests, sum(errors) AS errors,
-         ddsketch_quantile(ddsketch_merge(latency_sketch), 0.95) AS p95_ms
-  FROM weekly_service_metrics
-  WHERE version = '*' AND period_start IN (TIMESTAMP '{week_start}', TIMESTAMP '{prev_start}')
-  GROUP BY period_start, service
+-- Service figures of two periods, from hourly_service_metrics (all endpoints of a service
+-- together): requests per day, error rate (a rate: errors of requests) and p95 latency (merged sketches).
+-- Tables: hourly_service_metrics
+-- Parameters: {this_from}/{this_to} and {last_from}/{last_to} (RFC 3339, [from, to)): the period
+--   and the one it is compared with (the week before for weekly_trends; the launch range for
+--   monthly_review); {this_days}/{last_days}: their lengths in days.
+-- The periods may overlap (the launch inside the last 30 days): each side is computed on its
+-- own.
+-- Columns: metric, entity, this_value, last_value, this_successes, this_trials, last_successes,
+--   last_trials
+WITH sides AS (
+  SELECT 'this' AS side, TIMESTAMP '{this_from}' AS f, TIMESTAMP '{this_to}' AS t
+  UNION ALL SELECT 'last', TIMESTAMP '{last_from}', TIMESTAMP '{last_to}'
 ),
-t AS (SELECT * FROM w WHERE period_start = TIMESTAMP '{week_start}'),
-l AS (SELECT * FROM w WHERE period_start = TIMESTAMP '{prev_start}')
-SELECT TIMESTAMP '{week_start}' AS week_start, 'requests' AS metric, t.service AS entity,
-       CAST(t.requests AS DOUBLE) AS this_week, CAST(l.requests AS DOUBLE) AS last_week,
+w AS (
+  SELECT s.side, service, sum(requests) AS requests, sum(errors) AS errors,
+         ddsketch_quantile(ddsketch_merge(latency_sketch), 0.95) AS p95_ms
+  FROM hourly_service_metrics x JOIN sides s ON x.hour_start >= s.f AND x.hour_start < s.t
+  WHERE x.version = '*'
+  GROUP BY s.side, service
+),
+t AS (SELECT * FROM w WHERE side = 'this'),
+l AS (SELECT * FROM w WHERE side = 'last')
+SELECT 'requests_per_day' AS metric, t.service AS entity,
+       t.requests / {this_days} AS this_value, l.requests / {last_days} AS last_value,
        CAST(NULL AS BIGINT) AS this_successes, CAST(NULL AS BIGINT) AS this_trials,
        CAST(NULL AS BIGINT) AS last_successes, CAST(NULL AS BIGINT) AS last_trials
 FROM t JOIN l ON l.service = t.service
 UNION ALL
-SELECT TIMESTAMP '{week_start}', 'error_rate', t.service,
-       t.errors / CAST(t.requests AS DOUBLE), l.errors / CAST(l.requests AS DOUBLE),
+SELECT 'error_rate', t.service, t.errors / CAST(t.requests AS DOUBLE), l.errors / CAST(l.requests AS DOUBLE),
        t.errors, t.requests, l.errors, l.requests
 FROM t JOIN l ON l.service = t.service
 UNION ALL
-SELECT TIMESTAMP '{week_start}', 'p95_ms', t.service, t.p95_ms, l.p95_ms,
-       CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
+SELECT 'p95_ms', t.service, t.p95_ms, l.p95_ms, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)
 FROM t JOIN l ON l.service = t.service

@@ -1,18 +1,24 @@
--- Week-over-week p75 of each web vital over all pages and devices (merged sketches).
--- Tables: weekly_web_vitals
--- Parameters: {week_start}/{prev_start} (RFC 3339): the Monday 00:00 UTC of the week and of the
---   week before; the weekly roll-ups store each week under that time.
--- Columns: week_start, metric, entity, this_week, last_week, this_successes, this_trials,
---   last_successes, last_trials
-WITH w AS (
-  SELECT period_start, vital, ddsketch_quantile(ddsketch_merge(value_sketch), 0.75) AS p75
-  FROM weekly_web_vitals
-  WHERE period_start IN (TIMESTAMP '{week_start}', TIMESTAMP '{prev_start}')
-  GROUP BY period_start, vital
+-- p75 of each web vital over all pages and devices in two periods (merged sketches of
+-- hourly_web_vitals).
+-- Tables: hourly_web_vitals
+-- Parameters: {this_from}/{this_to} and {last_from}/{last_to} (RFC 3339, [from, to)): the period
+--   and the one it is compared with (the week before for weekly_trends; the launch range for
+--   monthly_review); {this_days}/{last_days}: their lengths in days.
+-- The periods may overlap (the launch inside the last 30 days): each side is computed on its
+-- own.
+-- Columns: metric, entity, this_value, last_value, this_successes, this_trials, last_successes,
+--   last_trials
+WITH sides AS (
+  SELECT 'this' AS side, TIMESTAMP '{this_from}' AS f, TIMESTAMP '{this_to}' AS t
+  UNION ALL SELECT 'last', TIMESTAMP '{last_from}', TIMESTAMP '{last_to}'
+),
+w AS (
+  SELECT s.side, vital, ddsketch_quantile(ddsketch_merge(value_sketch), 0.75) AS p75
+  FROM hourly_web_vitals x JOIN sides s ON x.hour_start >= s.f AND x.hour_start < s.t
+  GROUP BY s.side, vital
 )
-SELECT TIMESTAMP '{week_start}' AS week_start, 'p75_' || t.vital AS metric, 'web' AS entity,
-       t.p75 AS this_week, l.p75 AS last_week,
+SELECT 'p75_' || t.vital AS metric, 'web' AS entity, t.p75 AS this_value, l.p75 AS last_value,
        CAST(NULL AS BIGINT) AS this_successes, CAST(NULL AS BIGINT) AS this_trials,
        CAST(NULL AS BIGINT) AS last_successes, CAST(NULL AS BIGINT) AS last_trials
 FROM w t JOIN w l ON l.vital = t.vital
-WHERE t.period_start = TIMESTAMP '{week_start}' AND l.period_start = TIMESTAMP '{prev_start}'
+WHERE t.side = 'this' AND l.side = 'last'

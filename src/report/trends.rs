@@ -1,8 +1,9 @@
-//! Week-over-week trends (`weekly_trends`, `postlaunch trends`): every key metric of an ISO week
-//! against the week before — both values, the absolute and relative change, and for rates a
-//! two-proportion z-test p-value, so a change can be told from noise. Built from the weekly
-//! roll-ups of the hourly job (`sql/trends/`), which align whole weeks Monday to Monday, so the
-//! same hours of the week and days of the week are compared.
+//! Trends (`postlaunch trends`): every key metric of one period against another — both values,
+//! the absolute and relative change, and for rates a two-proportion z-test p-value, so a change
+//! can be told from noise. `weekly_trends`: an ISO week against the week before (whole weeks,
+//! Monday to Monday, so the same hours and days of the week are compared). `monthly_review`: the
+//! last 30 days against the launch range. Built by `sql/trends/` from the hourly tables (merged
+//! sketches for percentiles) and, for distinct users, the raw events.
 
 use std::sync::Arc;
 
@@ -64,16 +65,47 @@ pub fn week_name(monday: DateTime<Utc>) -> String {
     format!("{}-W{:02}", w.year(), w.week())
 }
 
-/// Computes the trends of the week starting `monday` (queries whose table is missing are skipped
-/// and named in the second value).
-pub async fn weekly_trends(
+/// Two periods to compare, each `[from, to)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Periods {
+    pub this_from: DateTime<Utc>,
+    pub this_to: DateTime<Utc>,
+    pub last_from: DateTime<Utc>,
+    pub last_to: DateTime<Utc>,
+}
+
+impl Periods {
+    /// The ISO week starting `monday` against the week before.
+    pub fn week(monday: DateTime<Utc>) -> Periods {
+        let week = chrono::Duration::weeks(1);
+        Periods {
+            this_from: monday,
+            this_to: monday + week,
+            last_from: monday - week,
+            last_to: monday,
+        }
+    }
+}
+
+/// A period's length in days, as a SQL number literal.
+fn days(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    format!("{:.6}", (to - from).num_seconds() as f64 / 86_400.0)
+}
+
+/// Computes the trends of `periods` (queries whose table is missing are skipped and named in the
+/// second value), sorted by the size of the relative change.
+pub async fn compare_periods(
     session: &LakeSession,
-    monday: DateTime<Utc>,
+    periods: Periods,
 ) -> Result<(Vec<Trend>, Vec<String>), QueryError> {
     let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
     let params = [
-        ("week_start", fmt(monday)),
-        ("prev_start", fmt(monday - chrono::Duration::weeks(1))),
+        ("this_from", fmt(periods.this_from)),
+        ("this_to", fmt(periods.this_to)),
+        ("last_from", fmt(periods.last_from)),
+        ("last_to", fmt(periods.last_to)),
+        ("this_days", days(periods.this_from, periods.this_to)),
+        ("last_days", days(periods.last_from, periods.last_to)),
     ];
     let (mut out, mut skipped) = (Vec::new(), Vec::new());
     for q in TRENDS {
@@ -109,10 +141,10 @@ fn rows(b: &RecordBatch) -> Vec<Trend> {
         arrow::compute::cast(b.column(i), &DataType::Int64)
             .map(|a| a.as_primitive::<Int64Type>().clone())
     };
-    let (Ok(metric), Ok(entity)) = (s(1), s(2)) else {
+    let (Ok(metric), Ok(entity)) = (s(0), s(1)) else {
         return Vec::new();
     };
-    let (Ok(this), Ok(last), Ok(xs), Ok(ns), Ok(xl), Ok(nl)) = (f(3), f(4), n(5), n(6), n(7), n(8))
+    let (Ok(this), Ok(last), Ok(xs), Ok(ns), Ok(xl), Ok(nl)) = (f(2), f(3), n(4), n(5), n(6), n(7))
     else {
         return Vec::new();
     };
@@ -143,25 +175,30 @@ fn rows(b: &RecordBatch) -> Vec<Trend> {
         .collect()
 }
 
-/// The stored form: one row per trend, under the week's Monday.
-pub fn to_batch(monday: DateTime<Utc>, trends: &[Trend]) -> (SchemaRef, RecordBatch) {
+/// The stored form: one row per trend, stamped `start` in a column named `start_name`, with the
+/// two values in columns `this_name` and `last_name` (e.g. `this_week`/`last_week`).
+pub fn to_batch(
+    start: DateTime<Utc>,
+    [start_name, this_name, last_name]: [&str; 3],
+    trends: &[Trend],
+) -> (SchemaRef, RecordBatch) {
     let schema = Arc::new(Schema::new(vec![
         Field::new(
-            "week_start",
+            start_name,
             DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             false,
         ),
         Field::new("metric", DataType::Utf8, false),
         Field::new("entity", DataType::Utf8, false),
-        Field::new("this_week", DataType::Float64, false),
-        Field::new("last_week", DataType::Float64, false),
+        Field::new(this_name, DataType::Float64, false),
+        Field::new(last_name, DataType::Float64, false),
         Field::new("abs_change", DataType::Float64, false),
         Field::new("rel_change", DataType::Float64, true),
         Field::new("p_value", DataType::Float64, true),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(
-            TimestampMicrosecondArray::from(vec![monday.timestamp_micros(); trends.len()])
+            TimestampMicrosecondArray::from(vec![start.timestamp_micros(); trends.len()])
                 .with_timezone("UTC"),
         ),
         Arc::new(StringArray::from_iter_values(

@@ -369,8 +369,9 @@ def test_weekly_trends_against_hand_counts_and_scipy(tmp_path: Path) -> None:
         _run(["hourly", "-q", "--lake", str(lake), "--hour", hour], 600)
     proc = _run(["trends", "--lake", str(lake), "--week", "2026-W46", "--format", "json"], 600)
     got = {(r["metric"], r["entity"]): r for r in json.loads(proc.stdout)}
-    req = got[("requests", "api")]
-    assert (req["this_week"], req["last_week"], req["abs_change"]) == (500, 400, 100)
+    req = got[("requests_per_day", "api")]
+    assert req["this_week"] == pytest.approx(500 / 7, rel=1e-12)
+    assert req["last_week"] == pytest.approx(400 / 7, rel=1e-12)
     assert req["rel_change"] == pytest.approx(0.25, rel=1e-12)
     err = got[("error_rate", "api")]
     p1, p0 = 25 / 500, 8 / 400
@@ -415,3 +416,25 @@ def test_feedback_synthesis_by_hand(tmp_path: Path) -> None:
     assert got[("in_app_category", "performance")]["count"] == 2
     terms = {k: r["count"] for (kind, k), r in got.items() if kind == "in_app_term"}
     assert terms == {"checkout": 2, "slow": 2, "spins": 1, "forever": 1}
+
+
+def test_monthly_review_compares_the_last_30_days_with_the_launch_per_day(tmp_path: Path) -> None:
+    """Launch range 2026-11-02..09 (the demo pipeline's); 140 requests inside it, 60 more on
+    2026-11-12. The 30 days to 2026-11-16 hold all 200 (the periods overlap: each side is
+    computed on its own): 200 / 30 per day against 140 / 7."""
+    lake = tmp_path / "lake"
+    rows = [{"ts": ts(i, "2026-11-04T10"), "service": "api", "endpoint": "GET /x", "status": 200,
+             "duration_ms": 10.0} for i in range(140)]
+    rows += [{"ts": ts(i, "2026-11-12T10"), "service": "api", "endpoint": "GET /x", "status": 200,
+              "duration_ms": 10.0} for i in range(60)]
+    ingest(lake, "requests", rows)
+    for hour in ("2026-11-04T10", "2026-11-12T10"):
+        _run(["hourly", "-q", "--lake", str(lake), "--hour", hour], 600)
+    pipeline = str(Path(__file__).resolve().parents[2] / "pipelines" / "demo.toml")
+    proc = _run(["trends", "--lake", str(lake), "--monthly", "--pipeline", pipeline,
+                 "--at", "2026-11-16T00:00:00Z", "--format", "json"], 600)
+    got = {(r["metric"], r["entity"]): r for r in json.loads(proc.stdout)}
+    req = got[("requests_per_day", "api")]
+    assert req["last_30_days"] == pytest.approx(200 / 30, rel=1e-9)
+    assert req["launch"] == pytest.approx(140 / 7, rel=1e-9)
+    assert len(read(lake, "monthly_review")) == len(got)
