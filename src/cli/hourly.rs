@@ -44,8 +44,8 @@ pub struct Args {
     /// Every hour that holds raw data.
     #[arg(long)]
     pub all: bool,
-    /// Only this query of `sql/hourly/` (file name without `.sql`, e.g. `service_metrics`);
-    /// repeatable. Default: all of them.
+    /// Only this query of `sql/hourly/` or `sql/rollup/` (file name without `.sql`, e.g.
+    /// `service_metrics`, `feedback`); repeatable. Default: all of them.
     #[arg(long, value_name = "NAME")]
     pub only: Vec<String>,
     /// Skip the daily and weekly roll-ups.

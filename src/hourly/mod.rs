@@ -213,10 +213,12 @@ impl HourlyJob {
     /// Checks `--only` names against the job's queries.
     pub fn check_only(&self) -> Result<(), String> {
         for o in &self.only {
-            if !HOURLY.iter().any(|q| q.name == o) {
-                let names: Vec<&str> = HOURLY.iter().map(|q| q.name).collect();
+            if !HOURLY.iter().chain(ROLLUP).any(|q| q.name == o) {
+                let mut names: Vec<&str> = HOURLY.iter().chain(ROLLUP).map(|q| q.name).collect();
+                names.sort();
+                names.dedup();
                 return Err(format!(
-                    "--only `{o}` is not a query of the hourly job; expected one of: {}",
+                    "--only `{o}` is not a query of the hourly job or its roll-ups; expected one of: {}",
                     names.join(", ")
                 ));
             }

@@ -438,3 +438,29 @@ def test_monthly_review_compares_the_last_30_days_with_the_launch_per_day(tmp_pa
     assert req["last_30_days"] == pytest.approx(200 / 30, rel=1e-9)
     assert req["launch"] == pytest.approx(140 / 7, rel=1e-9)
     assert len(read(lake, "monthly_review")) == len(got)
+
+
+def test_on_the_demo_the_regressing_week_shows_in_trends_and_nps_matches_the_answers(
+    tmp_path: Path,
+) -> None:
+    """The demo's 2026-W46 holds checkout@2.4.0 (p95 x1.3 from 2026-11-10 14:25): its p95 must
+    rise week over week by more than 15 %, and no other service's by more than 10 %. The weekly
+    NPS must equal 100 * (promoters - detractors) / answers counted here from the raw
+    feedback with pyarrow."""
+    lake = tmp_path / "lake"
+    _run(["demo", "-q", "--lake", str(lake)], 900)
+    _run(["hourly", "-q", "--lake", str(lake), "--from", "2026-11-02T00", "--to", "2026-11-16T00",
+          "--only", "service_metrics", "--only", "feedback"], 1800)
+    proc = _run(["trends", "--lake", str(lake), "--week", "2026-W46", "--format", "json"], 600)
+    p95 = {r["entity"]: r["rel_change"] for r in json.loads(proc.stdout) if r["metric"] == "p95_ms"}
+    assert p95["checkout"] > 0.15, p95
+    assert all(v < 0.10 for k, v in p95.items() if k != "checkout"), p95
+    fb = ds.dataset(lake / "feedback", format="parquet", partitioning="hive").to_table().to_pylist()
+    week = [r["score"] for r in fb if r["source"] == "nps" and r["score"] is not None
+            and "2026-11-09" <= r["ts"].strftime("%Y-%m-%d") < "2026-11-16"]
+    expected = 100 * (sum(s >= 9 for s in week) - sum(s <= 6 for s in week)) / len(week)
+    (nps,) = [r for r in read(lake, "weekly_feedback")
+              if r["kind"] == "nps" and r["period_start"].strftime("%Y-%m-%d") == "2026-11-09"]
+    assert nps["count"] == len(week)
+    assert nps["value"] == pytest.approx(expected, rel=1e-12)
+    assert nps["ci_low"] < expected < nps["ci_high"]
