@@ -28,8 +28,8 @@
 //!   statistics, [`stats`] turns them into effects, intervals and verdicts (`experiment_results`).
 //! * [`impact`]: deployment impact (after against before, canary against baseline) and the
 //!   hypotheses of `pipelines/optimizations.toml` (`deployment_impact`).
-//! * [`funnel`]: funnels (`pipelines/funnels.toml`): a per-user ordered scan over the events a
-//!   DataFusion query selects, summed into per-step users, conversion and drop-off.
+//! * [`funnel`]: funnels (`pipelines/funnels.toml`): a per-user ordered scan (a DataFusion
+//!   aggregate over each user's events), summed into per-step users, conversion and drop-off.
 //! * [`demo`]: a deterministic, realistic post-launch scenario (the demo and the test data).
 //! * [`cli`]: the `postlaunch` command line.
 

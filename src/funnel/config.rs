@@ -49,7 +49,7 @@ pub struct FunnelsFile {
 }
 
 /// How the steps of a funnel must follow each other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderMode {
     /// Steps in their order; other events (and repeats of earlier steps) may come in between.

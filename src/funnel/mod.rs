@@ -3,14 +3,15 @@
 //!
 //! Where it sits: after [`crate::query`]. One DataFusion query per funnel selects the events
 //! that matter (steps, exclusions) in the period plus one window, tags each with a bit mask of
-//! the steps it matches and its breakdown value, and orders them by user and time. The per-user
-//! ordered scan ([`scan`]) turns each user's events into their best attempt; [`report`] sums
-//! those into per-step rows ([`StepRow`]): users, conversion, drop-off, time between steps and a
+//! the steps it matches and its breakdown value, groups them by user and runs the aggregate
+//! [`udaf::FunnelScan`] (the per-user ordered [`scan`]) to get each user's best attempt;
+//! [`compute`] sums those into per-step rows ([`StepRow`]): users, conversion, drop-off, time between steps and a
 //! sample of user ids who dropped. `postlaunch funnel` prints them; the daily lake table
 //! `daily_funnel_steps` stores them per day of entry. The semantics are in `docs/FUNNELS.md`.
 
 pub mod config;
 pub mod scan;
+pub mod udaf;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
 use self::config::{Breakdown, Funnel};
-use self::scan::{Event, Reach, EXCLUDE_BIT};
+use self::scan::EXCLUDE_BIT;
 use crate::query::{LakeSession, QueryError};
 
 /// How many user ids who dropped at a step are listed (the smallest ids, so it is deterministic).
@@ -92,7 +93,7 @@ fn rfc3339(us: i64) -> String {
         .to_string()
 }
 
-/// The query selecting a funnel's events: `uid`, `t` (µs), `mask`, `bd` ordered by user and time.
+/// The query selecting a funnel's events: `uid`, `t` (µs), `mask`, `bd` (VARCHAR).
 pub fn events_sql(f: &Funnel, breakdown: Option<&Breakdown>, period: Period) -> String {
     let mut mask_terms = Vec::new();
     for (i, s) in f.steps.iter().enumerate() {
@@ -140,11 +141,10 @@ pub fn events_sql(f: &Funnel, breakdown: Option<&Breakdown>, period: Period) -> 
     format!(
         "SELECT COALESCE(e.user_id, e.anonymous_id) AS uid, \
          CAST(CAST(e.ts AS TIMESTAMP) AS BIGINT) / 1000 AS t, \
-         {mask} AS mask, {bd} AS bd \
+         {mask} AS mask, CAST({bd} AS VARCHAR) AS bd \
          FROM events e {join} \
          WHERE e.event IN ({events}) \
-         AND e.ts >= to_timestamp_micros({from}) AND e.ts <= to_timestamp_micros({to}) \
-         ORDER BY uid, t",
+         AND e.ts >= to_timestamp_micros({from}) AND e.ts <= to_timestamp_micros({to})",
         mask = mask_terms.join(" + "),
         events = events.join(", "),
         from = sql_str(&rfc3339(period.from)),
@@ -180,7 +180,17 @@ pub async fn compute(
     period: Period,
     latest: i64,
 ) -> Result<FunnelReport, FunnelError> {
-    let sql = events_sql(f, breakdown, period);
+    let window_us = i64::try_from(f.window.as_micros()).unwrap_or(i64::MAX);
+    session
+        .ctx
+        .register_udaf(datafusion::logical_expr::AggregateUDF::from(
+            udaf::FunnelScan::new(f.steps.len(), window_us, f.order, period.from..period.to),
+        ));
+    let sql = format!(
+        "SELECT uid, {}(t, mask, bd) AS r FROM ({}) GROUP BY uid",
+        udaf::NAME,
+        events_sql(f, breakdown, period)
+    );
     tracing::debug!(funnel = %f.name, sql = %sql, "Funnel query.");
     let (_, batches) = session
         .query(&sql)
@@ -193,73 +203,35 @@ pub async fn compute(
         funnel: f.name.clone(),
         message,
     };
-    let window_us = i64::try_from(f.window.as_micros()).unwrap_or(i64::MAX);
-    let mut groups: Vec<Option<String>> = Vec::new();
-    let mut reaches: Vec<(String, Reach)> = Vec::new();
-    let mut user: Option<String> = None;
-    let mut events: Vec<Event> = Vec::new();
-    let flush =
-        |uid: &Option<String>, events: &mut Vec<Event>, reaches: &mut Vec<(String, Reach)>| {
-            if let Some(u) = uid {
-                for r in scan::scan(
-                    events,
-                    f.steps.len(),
-                    window_us,
-                    f.order,
-                    period.from..period.to,
-                ) {
-                    reaches.push((u.clone(), r));
-                }
-            }
-            events.clear();
-        };
+    let mut by_group: BTreeMap<Option<String>, Vec<(String, Vec<i64>)>> = BTreeMap::new();
     for b in &batches {
         let uid = b
             .column(0)
             .as_string_opt::<i32>()
             .ok_or_else(|| bad(format!("uid is {}", b.column(0).data_type())))?;
-        let t = b
+        let r = b
             .column(1)
-            .as_primitive_opt::<Int64Type>()
-            .ok_or_else(|| bad(format!("t is {}", b.column(1).data_type())))?;
-        let mask = b
-            .column(2)
-            .as_primitive_opt::<Int64Type>()
-            .ok_or_else(|| bad(format!("mask is {}", b.column(2).data_type())))?;
-        let bd =
-            arrow::compute::cast(b.column(3), &DataType::Utf8).map_err(|e| bad(e.to_string()))?;
-        let bd = bd.as_string::<i32>();
+            .as_list_opt::<i32>()
+            .ok_or_else(|| bad(format!("r is {}", b.column(1).data_type())))?;
         for i in 0..b.num_rows() {
-            if uid.is_null(i) || t.is_null(i) {
+            if uid.is_null(i) || r.is_null(i) {
                 continue;
             }
-            let u = uid.value(i);
-            if user.as_deref() != Some(u) {
-                flush(&user, &mut events, &mut reaches);
-                user = Some(u.to_string());
+            let entries = r.value(i);
+            let entries = entries
+                .as_struct_opt()
+                .ok_or_else(|| bad(format!("r's entries are {}", entries.data_type())))?;
+            let bd = entries.column(0).as_string::<i32>();
+            let times = entries.column(1).as_list::<i32>();
+            for j in 0..entries.len() {
+                let t = times.value(j);
+                let t = t.as_primitive::<Int64Type>();
+                by_group
+                    .entry(bd.is_valid(j).then(|| bd.value(j).to_string()))
+                    .or_default()
+                    .push((uid.value(i).to_string(), t.values().to_vec()));
             }
-            let value = bd.is_valid(i).then(|| bd.value(i).to_string());
-            let group = match groups.iter().position(|g| *g == value) {
-                Some(g) => g,
-                None => {
-                    groups.push(value);
-                    groups.len() - 1
-                }
-            };
-            events.push(Event {
-                ts: t.value(i),
-                mask: mask.value(i) as u64,
-                group: group as u32,
-            });
         }
-    }
-    flush(&user, &mut events, &mut reaches);
-    let mut by_group: BTreeMap<Option<String>, Vec<(String, Vec<i64>)>> = BTreeMap::new();
-    for (u, r) in reaches {
-        by_group
-            .entry(groups[r.group as usize].clone())
-            .or_default()
-            .push((u, r.times));
     }
     let labels: Vec<String> = f.steps.iter().map(|s| s.label().to_string()).collect();
     let mut rows = Vec::new();
