@@ -3,8 +3,9 @@
 The Rust side scans each user's events in a loop (src/funnel/scan.rs). Here the same semantics
 (ordered mode, docs/FUNNELS.md) are rebuilt from the raw Parquet files with as-of joins: every
 step-1 event is an attempt; step k of an attempt is the first step-k event at or after the
-attempt's step k-1, if it falls within the window from the attempt's start; a user counts at the
-furthest step of any attempt (ties: the earliest attempt). Per-step users, drop-off, the median
+attempt's step k-1, if it falls within the window from the attempt's start; attempts with an exclusion
+event strictly between their first and last reached step are dropped (an anti-join); a user
+counts at the furthest step of any attempt (ties: the earliest attempt). Per-step users, drop-off, the median
 and p90 time from the previous step (NumPy's linear quantiles) and the dropped-user sample (the
 10 smallest ids) must match exactly. The `experiment:checkout_redesign` breakdown must show
 treatment converting better than control at begin_checkout -> purchase (the demo's built-in
@@ -28,9 +29,9 @@ REPO = Path(__file__).resolve().parents[2]
 FUNNELS = REPO / "pipelines" / "funnels.toml"
 
 
-def _funnel(lake: Path, *args: str) -> list[dict[str, Any]]:
+def _funnel(lake: Path, *args: str, funnels: Path = FUNNELS) -> list[dict[str, Any]]:
     proc = _run(
-        ["funnel", "-q", "--lake", str(lake), "--funnels", str(FUNNELS), "--format", "json", *args],
+        ["funnel", "-q", "--lake", str(lake), "--funnels", str(funnels), "--format", "json", *args],
         300,
     )
     return json.loads(proc.stdout)
@@ -69,8 +70,11 @@ def _variants(lake: Path, experiment: str) -> pl.DataFrame:
     )
 
 
-def _best_attempts(events: pl.DataFrame, steps: list[str], window: int) -> pl.DataFrame:
-    """One row per user: `reached` and `t0..t{n-1}` of the best attempt."""
+def _best_attempts(
+    events: pl.DataFrame, steps: list[str], window: int, exclude: list[str] | None = None
+) -> pl.DataFrame:
+    """One row per user: `reached` and `t0..t{n-1}` of the best attempt. Attempts with an
+    `exclude` event strictly between their first and last reached step are dropped first."""
     att = (
         events.filter(pl.col("event") == steps[0])
         .select("uid", pl.col("t").alias("t0"))
@@ -96,6 +100,17 @@ def _best_attempts(events: pl.DataFrame, steps: list[str], window: int) -> pl.Da
         ok = ok & pl.col(f"t{k-1}").is_not_null()
         att = att.with_columns(pl.when(ok).then(pl.col(f"t{k}")).otherwise(None).alias(f"t{k}"))
         att = att.with_columns((pl.col("reached") + ok.cast(pl.Int32)).alias("reached"))
+    if exclude:
+        last = pl.coalesce([pl.col(f"t{k}") for k in reversed(range(len(steps)))])
+        att = att.with_row_index("attempt").with_columns(last.alias("t_last"))
+        ex = events.filter(pl.col("event").is_in(exclude)).select("uid", pl.col("t").alias("tx"))
+        voided = (
+            att.join(ex, on="uid")
+            .filter((pl.col("tx") > pl.col("t0")) & (pl.col("tx") < pl.col("t_last")))
+            .select("attempt")
+            .unique()
+        )
+        att = att.join(voided, on="attempt", how="anti").drop("attempt", "t_last")
     return (
         att.sort(["uid", "reached", "t0"], descending=[False, True, False])
         .group_by("uid", maintain_order=True)
@@ -154,3 +169,24 @@ def test_experiment_breakdown_matches_polars_and_shows_the_effect(demo_lake: Pat
     rows = [r for r in got if r.get("breakdown") is None]
     _compare(rows, _expected(best.filter(pl.col("variant").is_null()), steps))
     assert conv["treatment"] > conv["control"], conv
+
+
+def test_exclusions_match_polars(demo_lake: Path, tmp_path: Path) -> None:
+    """A funnel with exclusions that often fall inside attempts (a recommendation click or a
+    wishlist add between viewing an item and buying it voids the attempt) and a short window, so
+    that voiding, re-entry and expiry all happen on the demo data."""
+    funnels = tmp_path / "funnels.toml"
+    funnels.write_text(
+        '[[funnel]]\nname = "excl"\nwindow = "2h"\n'
+        'exclude = ["recommendation_click", "wishlist_add"]\n'
+        '[[funnel.step]]\nevent = "view_item"\n'
+        '[[funnel.step]]\nevent = "add_to_cart"\n'
+        '[[funnel.step]]\nevent = "purchase"\n'
+    )
+    steps = ["view_item", "add_to_cart", "purchase"]
+    exclude = ["recommendation_click", "wishlist_add"]
+    events = _events(demo_lake)
+    want = _expected(_best_attempts(events, steps, _window_us("2h"), exclude), steps)
+    plain = _expected(_best_attempts(events, steps, _window_us("2h")), steps)
+    assert [w["users"] for w in want] != [p["users"] for p in plain], "nothing was voided"
+    _compare(_funnel(demo_lake, "excl", funnels=funnels), want)
