@@ -1,15 +1,16 @@
 """`postlaunch funnel` against an independent Polars implementation on the demo lake.
 
-The Rust side scans each user's events in a loop (src/funnel/scan.rs). Here the same semantics
-(ordered mode, docs/FUNNELS.md) are rebuilt from the raw Parquet files with as-of joins: every
-step-1 event is an attempt; step k of an attempt is the first step-k event at or after the
-attempt's step k-1, if it falls within the window from the attempt's start; attempts with an exclusion
-event strictly between their first and last reached step are dropped (an anti-join); a user
-counts at the furthest step of any attempt (ties: the earliest attempt). Per-step users, drop-off, the median
-and p90 time from the previous step (NumPy's linear quantiles) and the dropped-user sample (the
-10 smallest ids) must match exactly. The `experiment:checkout_redesign` breakdown must show
-treatment converting better than control at begin_checkout -> purchase (the demo's built-in
-effect).
+The Rust side scans each user's events in a loop (src/funnel/scan.rs, run by the DataFusion
+aggregate funnel_scan). Here the same semantics (ordered mode, docs/FUNNELS.md) are rebuilt from
+the raw Parquet files with as-of joins: every step-1 event is an attempt; step k of an attempt is
+the first step-k event at or after the attempt's step k-1, if it falls within the window from the
+attempt's start; attempts with an exclusion event strictly between their first and last reached
+step are dropped (an anti-join); a user counts at the furthest step of any attempt (ties: the
+earliest attempt). Per-step users, drop-off, the median and p90 time from the previous step
+(NumPy's linear quantiles) and the dropped-user sample (the 10 smallest ids) must match exactly.
+The `experiment:checkout_redesign` breakdown must show treatment converting better than control
+at begin_checkout -> purchase (the demo's built-in effect). Strict and any-order modes are
+covered by the hand-built fixtures only (tests/it/funnels.rs, src/funnel/scan.rs).
 """
 
 from __future__ import annotations
