@@ -233,6 +233,11 @@ pub async fn compute(
             }
         }
     }
+    if by_group.is_empty() && breakdown.is_none() {
+        // Nobody entered: still one row per step (zeros), so a report and a daily partition
+        // say so instead of being empty.
+        by_group.insert(None, Vec::new());
+    }
     let labels: Vec<String> = f.steps.iter().map(|s| s.label().to_string()).collect();
     let mut rows = Vec::new();
     for (g, users) in by_group {

@@ -45,6 +45,14 @@ const EVENTS: &[(&str, u32, &str)] = &[
 
 const FUNNELS: &str = r#"
 [[funnel]]
+name = "from_ads"
+window = "1h"
+[[funnel.step]]
+event = "a"
+where = { src = "ad" }
+[[funnel.step]]
+event = "b"
+[[funnel]]
 name = "ord"
 window = "1h"
 exclude = ["x"]
@@ -89,8 +97,14 @@ fn build(dir: &Path) -> (String, String) {
     let events: String = EVENTS
         .iter()
         .map(|(u, m, e)| {
+            // u1 is on the web and came from an ad; nobody else has a platform or properties.
+            let extra = if *u == "u1" {
+                ",\"platform\":\"web\",\"properties\":{\"src\":\"ad\"}"
+            } else {
+                ""
+            };
             format!(
-                "{{\"ts\":\"{}\",\"event\":\"{e}\",\"user_id\":\"{u}\"}}\n",
+                "{{\"ts\":\"{}\",\"event\":\"{e}\",\"user_id\":\"{u}\"{extra}}}\n",
                 ts(*m)
             )
         })
@@ -179,6 +193,18 @@ fn every_mode_counts_the_hand_worked_fixture() {
     assert_eq!(users(&bd, Some("control")), vec![2, 1, 0]);
     assert_eq!(users(&bd, Some("treatment")), vec![1, 1, 1]);
 
+    // Property filter on step 1 (only u1's `a` came from an ad); breakdown by platform (of the
+    // first step's event: u1 on the web, everybody else without a platform).
+    assert_eq!(
+        users(&funnel(&lake, &funnels, &["from_ads"]), None),
+        vec![1, 1]
+    );
+    let by_platform = funnel(&lake, &funnels, &["ord", "--breakdown", "platform"]);
+    assert_eq!(users(&by_platform, Some("web")), vec![1, 1, 1]);
+    assert_eq!(users(&by_platform, None), vec![5, 3, 2]);
+    let by_src = funnel(&lake, &funnels, &["ord", "--breakdown", "src"]);
+    assert_eq!(users(&by_src, Some("ad")), vec![1, 1, 1]);
+
     // Entries in [00:00, 01:00): u4's clean second entry (02:00) is outside, its first is voided.
     // The window of the last entries closes at 02:00, before the latest event (02:20): complete.
     let early = funnel(
@@ -194,6 +220,23 @@ fn every_mode_counts_the_hand_worked_fixture() {
     );
     assert_eq!(users(&early, None), vec![5, 3, 2]);
     assert_eq!(early[0]["incomplete"].as_bool(), Some(false));
+
+    // Nobody enters in [03:00, 04:00): one row per step, all zeros, no conversion.
+    let none = funnel(
+        &lake,
+        &funnels,
+        &[
+            "ord",
+            "--from",
+            "2026-11-02T03:00",
+            "--to",
+            "2026-11-02T04:00",
+        ],
+    );
+    assert_eq!(users(&none, None), vec![0, 0, 0]);
+    assert!(none[1]
+        .get("conversion_from_previous")
+        .is_none_or(Value::is_null));
 }
 
 #[test]
@@ -223,9 +266,10 @@ fn daily_table_and_exit_codes() {
             )
         })
         .collect();
-    assert_eq!(got.len(), 9, "{got:?}");
+    // anyf, from_ads, ord, str: 3 + 2 + 3 + 3 rows.
+    assert_eq!(got.len(), 11, "{got:?}");
     assert_eq!(
-        got[3..6].iter().map(|g| g.2).collect::<Vec<_>>(),
+        got[5..8].iter().map(|g| g.2).collect::<Vec<_>>(),
         vec![6, 4, 3]
     );
     // Re-running replaces the day's partition instead of adding to it.
@@ -244,7 +288,7 @@ fn daily_table_and_exit_codes() {
             "SELECT count(*) AS n FROM daily_funnel_steps"
         )[0]["n"]
             .as_u64(),
-        Some(9)
+        Some(11)
     );
 
     let out = run(&["funnel", "--lake", &lake, "--funnels", &funnels, "nope"]);
