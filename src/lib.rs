@@ -26,10 +26,10 @@
 //!   Mann–Whitney, SRM, multiple testing, power, confidence sequences); no Arrow past here.
 //! * [`experiment`]: A/B readouts: `sql/experiment/` queries give hourly per-arm sufficient
 //!   statistics, [`stats`] turns them into effects, intervals and verdicts (`experiment_results`).
-//! * [`impact`]: deployment impact (after against before, canary against baseline) and the
-//!   hypotheses of `pipelines/optimizations.toml` (`deployment_impact`).
 //! * [`funnel`]: funnels (`pipelines/funnels.toml`): a per-user ordered scan (a DataFusion
 //!   aggregate over each user's events), summed into per-step users, conversion and drop-off.
+//! * [`impact`]: deployment impact (after against before, canary against baseline) and the
+//!   hypotheses of `pipelines/optimizations.toml` (`deployment_impact`).
 //! * [`demo`]: a deterministic, realistic post-launch scenario (the demo and the test data).
 //! * [`cli`]: the `postlaunch` command line.
 
@@ -55,9 +55,9 @@ pub mod stats;
 
 pub mod experiment;
 
-pub mod impact;
-
 pub mod funnel;
+
+pub mod impact;
 
 pub mod demo;
 
