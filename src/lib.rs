@@ -26,6 +26,8 @@
 //!   Mann–Whitney, SRM, multiple testing, power, confidence sequences); no Arrow past here.
 //! * [`experiment`]: A/B readouts: `sql/experiment/` queries give hourly per-arm sufficient
 //!   statistics, [`stats`] turns them into effects, intervals and verdicts (`experiment_results`).
+//! * [`funnel`]: funnels (`pipelines/funnels.toml`): a per-user ordered scan (a DataFusion
+//!   aggregate over each user's events), summed into per-step users, conversion and drop-off.
 //! * [`impact`]: deployment impact (after against before, canary against baseline) and the
 //!   hypotheses of `pipelines/optimizations.toml` (`deployment_impact`).
 //! * [`report`]: figures for people from the derived tables (week-over-week trends).
@@ -53,6 +55,8 @@ pub mod hourly;
 pub mod stats;
 
 pub mod experiment;
+
+pub mod funnel;
 
 pub mod impact;
 

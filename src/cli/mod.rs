@@ -6,6 +6,7 @@
 pub mod compact;
 pub mod demo;
 pub mod experiment;
+pub mod funnel;
 pub mod hourly;
 pub mod impact;
 pub mod ingest;
@@ -88,6 +89,8 @@ pub enum Command {
     Experiment(experiment::Args),
     // The about and long help (exit codes, examples) come from `impact::Args`.
     Impact(impact::Args),
+    // The about and long help come from `funnel::Args`.
+    Funnel(funnel::Args),
     /// Internal: the statistics as a JSON filter, for the SciPy oracle tests.
     #[command(hide = true)]
     Stats(stats::Args),
@@ -232,6 +235,7 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate::run(a, quiet),
         Command::Experiment(a) => experiment::run(a, quiet),
         Command::Impact(a) => impact::run(a, quiet),
+        Command::Funnel(a) => funnel::run(a, quiet),
         Command::Stats(a) => stats::run(a),
     };
     match result {

@@ -9,8 +9,8 @@ use crate::source::kafka::loggable_options;
 /// Check pipeline files (`pipelines/*.toml`): syntax, unknown keys, referenced tables and
 /// environment variables, cross-field rules. Exit 0 when all are valid, 78 otherwise.
 ///
-/// `experiments.toml` (A/B experiments) and `optimizations.toml` (deployment hypotheses) are
-/// recognised by their file name and checked against their own rules.
+/// `experiments.toml` (A/B experiments), `optimizations.toml` (deployment hypotheses) and
+/// `funnels.toml` (funnels) are recognised by their file name and checked against their own rules.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -34,6 +34,25 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
                                 .map(|e| format!("{} ({} metrics)", e.key, e.metrics.len()))
                                 .collect();
                             println!("{}: ok — experiments {}", f.display(), keys.join(", "));
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        failures.push(f.display().to_string());
+                    }
+                }
+                continue;
+            }
+            Some(stem) if stem.starts_with("funnels") => {
+                match crate::funnel::config::FunnelsFile::load(f) {
+                    Ok(file) => {
+                        if !quiet {
+                            let names: Vec<String> = file
+                                .funnels
+                                .iter()
+                                .map(|x| format!("{} ({} steps)", x.name, x.steps.len()))
+                                .collect();
+                            println!("{}: ok — funnels {}", f.display(), names.join(", "));
                         }
                     }
                     Err(e) => {

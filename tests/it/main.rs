@@ -4,6 +4,7 @@
 mod cli;
 mod corpus;
 mod experiment;
+mod funnels;
 mod kafka;
 mod lake;
 mod sketch;
