@@ -11,7 +11,9 @@ use crate::lake::derived::replace_partition;
 use crate::lake::layout::HOUR_MICROS;
 use crate::query::output::{self, Format};
 use crate::query::LakeSession;
-use crate::report::trends::{compare_periods, parse_week, to_batch, week_name, Periods};
+use crate::report::trends::{
+    compare_periods, funnel_trends, parse_week, sort_by_change, to_batch, week_name, Periods,
+};
 
 /// Week-over-week trends of the key metrics: requests, error rate and p95 per service, web
 /// vitals p75, active users, conversion, revenue and the adoption of every event.
@@ -49,6 +51,9 @@ pub struct Args {
     /// Pipeline file with the launch range (`[hourly.baseline]` `from`, `to`).
     #[arg(long, env = "POSTLAUNCH_PIPELINE", value_name = "FILE")]
     pub pipeline: Option<std::path::PathBuf>,
+    /// Funnels file: adds each funnel's overall conversion (default: none).
+    #[arg(long, env = "POSTLAUNCH_FUNNELS", value_name = "FILE")]
+    pub funnels: Option<std::path::PathBuf>,
     /// End of the monthly review's 30 days (RFC 3339; default: now).
     #[arg(long, value_name = "TIME", requires = "monthly")]
     pub at: Option<String>,
@@ -157,7 +162,15 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
                 what,
             )
         };
-        let (trends, skipped) = compare_periods(&session, periods).await?;
+        let (mut trends, skipped) = compare_periods(&session, periods).await?;
+        if let Some(path) = &args.funnels {
+            let file = crate::funnel::config::FunnelsFile::load(path)
+                .map_err(|e| CliError::Config(e.to_string()))?;
+            if session.tables.iter().any(|t| t == "events") {
+                trends.extend(funnel_trends(&session, &file.funnels, periods).await?);
+                sort_by_change(&mut trends);
+            }
+        }
         if !quiet {
             eprintln!("trends: {what}, {} metrics", trends.len());
             for s in &skipped {

@@ -87,6 +87,96 @@ impl Periods {
     }
 }
 
+/// Each funnel's overall conversion (users reaching the last step of those entering) in both
+/// periods, as rate rows with a two-proportion p-value. Entries of a period count; their
+/// conversion window may run past its end, as in `postlaunch funnel`.
+pub async fn funnel_trends(
+    session: &LakeSession,
+    funnels: &[crate::funnel::config::Funnel],
+    periods: Periods,
+) -> Result<Vec<Trend>, crate::funnel::FunnelError> {
+    use crate::funnel::{compute, events_span, Period};
+    let Some((_, latest)) =
+        events_span(session)
+            .await
+            .map_err(|source| crate::funnel::FunnelError::Query {
+                funnel: String::new(),
+                source,
+            })?
+    else {
+        return Ok(Vec::new());
+    };
+    let overall = |rows: &[crate::funnel::StepRow]| -> Option<(u64, u64)> {
+        let first = rows
+            .iter()
+            .filter(|r| r.breakdown.is_none())
+            .min_by_key(|r| r.step)?;
+        let last = rows
+            .iter()
+            .filter(|r| r.breakdown.is_none())
+            .max_by_key(|r| r.step)?;
+        Some((last.users, first.users))
+    };
+    let us = |t: DateTime<Utc>| t.timestamp_micros();
+    let mut out = Vec::new();
+    for f in funnels {
+        let this = compute(
+            session,
+            f,
+            None,
+            Period {
+                from: us(periods.this_from),
+                to: us(periods.this_to),
+            },
+            latest,
+        )
+        .await?;
+        let last = compute(
+            session,
+            f,
+            None,
+            Period {
+                from: us(periods.last_from),
+                to: us(periods.last_to),
+            },
+            latest,
+        )
+        .await?;
+        let (Some((xs, ns)), Some((xl, nl))) = (overall(&this.rows), overall(&last.rows)) else {
+            continue;
+        };
+        if ns == 0 || nl == 0 {
+            continue;
+        }
+        let (t, l) = (xs as f64 / ns as f64, xl as f64 / nl as f64);
+        out.push(Trend {
+            metric: "funnel_conversion".into(),
+            // Entries near the end of the data have not had their whole window yet.
+            entity: if this.incomplete || last.incomplete {
+                format!("{} (incomplete)", f.name)
+            } else {
+                f.name.clone()
+            },
+            this_week: t,
+            last_week: l,
+            abs_change: t - l,
+            rel_change: (l != 0.0).then(|| t / l - 1.0),
+            p_value: two_proportion(xl, nl, xs, ns, 0.05).ok().map(|r| r.p_value),
+        });
+    }
+    Ok(out)
+}
+
+/// Sorts trends by the size of the relative change (undefined changes first).
+pub fn sort_by_change(trends: &mut [Trend]) {
+    trends.sort_by(|a, b| {
+        let key = |t: &Trend| t.rel_change.map_or(f64::INFINITY, f64::abs);
+        key(b)
+            .total_cmp(&key(a))
+            .then_with(|| a.metric.cmp(&b.metric))
+    });
+}
+
 /// A period's length in days, as a SQL number literal.
 fn days(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
     format!("{:.6}", (to - from).num_seconds() as f64 / 86_400.0)
@@ -120,12 +210,7 @@ pub async fn compare_periods(
             out.extend(rows(b));
         }
     }
-    out.sort_by(|a, b| {
-        let key = |t: &Trend| t.rel_change.map_or(f64::INFINITY, f64::abs);
-        key(b)
-            .total_cmp(&key(a))
-            .then_with(|| a.metric.cmp(&b.metric))
-    });
+    sort_by_change(&mut out);
     Ok((out, skipped))
 }
 
