@@ -73,7 +73,7 @@ fn is_job_template(f: &Path) -> bool {
         .parent()
         .and_then(|d| d.file_name())
         .and_then(|d| d.to_str());
-    matches!(dir, Some("hourly" | "rollup"))
+    matches!(dir, Some("hourly" | "rollup" | "trends"))
 }
 
 /// The `-- Columns:` header, continued on `--   ` lines.
@@ -112,6 +112,10 @@ fn the_hourly_job_writes_every_template_s_documented_columns() {
         .collect();
     assert!(files.len() >= 14, "{files:?}");
     for f in files {
+        if f.parent().unwrap().ends_with("trends") {
+            check_trend_template(&f, l);
+            continue;
+        }
         let name = f.file_stem().unwrap().to_str().unwrap();
         let columns = header_columns(&std::fs::read_to_string(&f).unwrap());
         assert!(
@@ -151,4 +155,46 @@ fn the_hourly_job_writes_every_template_s_documented_columns() {
             assert_eq!(got, columns, "`{table}` from `{}`", f.display());
         }
     }
+}
+
+/// A `sql/trends/` template, its periods filled in (the demo's two days against each other),
+/// run through `postlaunch sql`: it must return its documented columns.
+fn check_trend_template(f: &Path, lake: &str) {
+    let text = std::fs::read_to_string(f).unwrap();
+    let columns = header_columns(&text);
+    let sql = [
+        ("{this_from}", "2026-11-03T00:00:00"),
+        ("{this_to}", "2026-11-04T00:00:00"),
+        ("{last_from}", "2026-11-02T00:00:00"),
+        ("{last_to}", "2026-11-03T00:00:00"),
+        ("{this_days}", "1.0"),
+        ("{last_days}", "1.0"),
+    ]
+    .iter()
+    .fold(text.clone(), |s, (k, v)| s.replace(k, v));
+    let file = Path::new(lake).with_file_name(f.file_name().unwrap());
+    std::fs::write(&file, sql).unwrap();
+    let out = ok(&[
+        "sql",
+        "-q",
+        "--lake",
+        lake,
+        "--format",
+        "json",
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !rows.is_empty(),
+        "`{}` returned no rows on the demo",
+        f.display()
+    );
+    let got: Vec<&str> = rows[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(got, columns, "`{}`", f.display());
 }
