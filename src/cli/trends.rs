@@ -11,6 +11,7 @@ use crate::lake::derived::replace_partition;
 use crate::lake::layout::HOUR_MICROS;
 use crate::query::output::{self, Format};
 use crate::query::LakeSession;
+use crate::report::opportunities;
 use crate::report::trends::{
     compare_periods, funnel_trends, parse_week, sort_by_change, to_batch, week_name, Periods,
 };
@@ -51,7 +52,11 @@ pub struct Args {
     /// Pipeline file with the launch range (`[hourly.baseline]` `from`, `to`).
     #[arg(long, env = "POSTLAUNCH_PIPELINE", value_name = "FILE")]
     pub pipeline: Option<std::path::PathBuf>,
-    /// Funnels file: adds each funnel's overall conversion (default: none).
+    /// Print the `opportunities` of the period instead of the trends (both are stored).
+    #[arg(long)]
+    pub opportunities: bool,
+    /// Funnels file: adds each funnel's overall conversion, and its drop-off steps to the
+    /// opportunities (default: none).
     #[arg(long, env = "POSTLAUNCH_FUNNELS", value_name = "FILE")]
     pub funnels: Option<std::path::PathBuf>,
     /// End of the monthly review's 30 days (RFC 3339; default: now).
@@ -184,9 +189,41 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             .into());
         }
         let (schema, batch) = to_batch(periods.this_from, names, &trends);
+        let key = periods.this_from.timestamp_micros().div_euclid(HOUR_MICROS);
         if !args.no_write {
-            let key = periods.this_from.timestamp_micros().div_euclid(HOUR_MICROS);
             replace_partition(&lake, table, key, &schema, std::slice::from_ref(&batch))?;
+        }
+        // Candidate optimisations of the same period (this week, or the last 30 days).
+        let (mut found, skipped_o) = opportunities::from_sql(&session, periods).await?;
+        if let Some(path) = &args.funnels {
+            let file = crate::funnel::config::FunnelsFile::load(path)
+                .map_err(|e| CliError::Config(e.to_string()))?;
+            if session.tables.iter().any(|t| t == "events") {
+                let mut drops =
+                    opportunities::funnel_drop_offs(&session, &file.funnels, periods).await?;
+                drops.append(&mut found);
+                found = drops;
+            }
+        }
+        let (o_schema, o_batch) = opportunities::to_batch(periods.this_from, &found);
+        if !args.no_write {
+            replace_partition(
+                &lake,
+                "opportunities",
+                key,
+                &o_schema,
+                std::slice::from_ref(&o_batch),
+            )?;
+        }
+        if args.opportunities {
+            if !quiet {
+                for s in &skipped_o {
+                    eprintln!("  opportunities: skipped {s}");
+                }
+            }
+            let mut out = std::io::stdout().lock();
+            output::write(&mut out, args.format, &o_schema, &[o_batch])?;
+            return Ok(());
         }
         let mut out = std::io::stdout().lock();
         output::write(&mut out, args.format, &schema, &[batch])?;

@@ -1,4 +1,6 @@
 //! Reports, the last stage: plain figures for people, built from the lake's derived tables.
-//! [`trends`]: week over week.
+//! [`trends`]: one period against another (week over week, the monthly review);
+//! [`opportunities`]: candidate optimisations with their reach.
 
+pub mod opportunities;
 pub mod trends;

@@ -278,6 +278,30 @@ def test_a_regression_is_reported_with_its_deployment(tmp_path: Path) -> None:
     assert r["deployment"] == "checkout@2.4.0" and r["baseline_samples"] == 1200
 
 
+def test_opportunities_list_the_regression_the_slow_endpoint_and_ticket_categories(
+    tmp_path: Path,
+) -> None:
+    """The regression fixture (1200 requests per week) plus 3 'billing' tickets from 2 users and
+    1 'login' ticket in 2026-W46: the opportunities of that week, reach counted by hand."""
+    lake = _regression_lake(tmp_path, 1.5)
+    ingest(lake, "feedback", [
+        {"ts": ts(1), "source": "support_ticket", "category": "billing", "user_id": "u1"},
+        {"ts": ts(2), "source": "support_ticket", "category": "billing", "user_id": "u1"},
+        {"ts": ts(3), "source": "support_ticket", "category": "billing", "user_id": "u2"},
+        {"ts": ts(4), "source": "support_ticket", "category": "login", "user_id": "u3"},
+    ])
+    proc = _run(["trends", "--lake", str(lake), "--week", "2026-W46", "--opportunities",
+                 "--format", "json"], 600)
+    got = {(r["kind"], r["subject"]): r for r in json.loads(proc.stdout)}
+    reg = got[("regression", "checkout POST /pay p95_ms")]
+    assert reg["reach"] == 1200 and reg["value"] > 1.2 and "checkout@2.4.0" in reg["detail"]
+    assert got[("slow_endpoint", "checkout POST /pay")]["reach"] == 1200
+    billing = got[("ticket_category", "billing")]
+    assert (billing["reach"], billing["value"]) == (2, 3.0)
+    assert got[("ticket_category", "login")]["reach"] == 1
+    assert len(read(lake, "opportunities")) == len(got)
+
+
 def test_no_change_gives_no_regression_rows(tmp_path: Path) -> None:
     lake = _regression_lake(tmp_path, 1.0)
     assert not (lake / "hourly_regressions").exists() or read(lake, "hourly_regressions") == []
@@ -456,6 +480,8 @@ def test_on_the_demo_the_regressing_week_shows_in_trends_and_nps_matches_the_ans
                  "--funnels", funnels], 600)
     p95 = {r["entity"]: r["rel_change"] for r in json.loads(proc.stdout) if r["metric"] == "p95_ms"}
     conversions = {r["entity"] for r in json.loads(proc.stdout) if r["metric"] == "funnel_conversion"}
+    kinds = {r["kind"] for r in read(lake, "opportunities")}
+    assert {"funnel_drop_off", "ticket_category", "slow_endpoint"} <= kinds, kinds
     # the demo ends on 2026-11-15: W46's entries have not had their whole window yet
     assert conversions == {"checkout (incomplete)", "checkout_experiment (incomplete)"}
     assert p95["checkout"] > 0.15, p95
