@@ -67,7 +67,7 @@ pub fn results_schema() -> SchemaRef {
 }
 
 /// NaN and infinities are stored as NULL (not every reader likes NaN).
-fn num(x: f64) -> Option<f64> {
+pub(crate) fn num(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 

@@ -252,15 +252,9 @@ impl HourlyJob {
         report: &mut HourlyReport,
     ) -> Result<(), HourlyError> {
         let table = format!("hourly_{}", q.name);
-        if let Some(missing) = q.tables().into_iter().find(|t| !session.tables.contains(t)) {
-            tracing::debug!(
-                query = q.path,
-                missing,
-                "Input table missing; query skipped."
-            );
-            report
-                .skipped
-                .insert(format!("{} (no `{missing}` table)", q.path));
+        if let Some(why) = q.missing_table(&session.tables) {
+            tracing::debug!(query = q.path, why, "Input table missing; query skipped.");
+            report.skipped.insert(why);
             return Ok(());
         }
         let (start, end) = (hour_start(from), hour_start(to));
@@ -321,15 +315,9 @@ impl HourlyJob {
         report: &mut HourlyReport,
     ) -> Result<(), HourlyError> {
         let table = format!("hourly_{}", q.name);
-        if let Some(missing) = q.tables().into_iter().find(|t| !session.tables.contains(t)) {
-            tracing::debug!(
-                query = q.path,
-                missing,
-                "Input table missing; query skipped."
-            );
-            report
-                .skipped
-                .insert(format!("{} (no `{missing}` table)", q.path));
+        if let Some(why) = q.missing_table(&session.tables) {
+            tracing::debug!(query = q.path, why, "Input table missing; query skipped.");
+            report.skipped.insert(why);
             return Ok(());
         }
         let mut params = self.hour_params(hour);
@@ -495,10 +483,8 @@ impl HourlyJob {
         let key = from.timestamp_micros().div_euclid(HOUR_MICROS);
         for q in ROLLUP.iter().filter(|q| self.selected(q)) {
             let table = format!("{period}_{}", q.name);
-            if let Some(missing) = q.tables().into_iter().find(|t| !session.tables.contains(t)) {
-                report
-                    .skipped
-                    .insert(format!("{} (no `{missing}` table)", q.path));
+            if let Some(why) = q.missing_table(&session.tables) {
+                report.skipped.insert(why);
                 continue;
             }
             let sql = render(q, &params).map_err(HourlyError::Invalid)?;

@@ -11,15 +11,18 @@ pub struct SqlFile {
     pub sql: &'static str,
 }
 
+/// `sql_file!("hourly", "service_metrics")`: the file `sql/hourly/service_metrics.sql`, compiled
+/// in (the path is relative to a module file one level below `src/`).
 macro_rules! sql_file {
     ($dir:literal, $name:literal) => {
-        SqlFile {
+        $crate::hourly::queries::SqlFile {
             name: $name,
             path: concat!("sql/", $dir, "/", $name, ".sql"),
             sql: include_str!(concat!("../../sql/", $dir, "/", $name, ".sql")),
         }
     };
 }
+pub(crate) use sql_file;
 
 /// Per-hour queries, in the order they run (`regressions` reads `hourly_service_metrics`).
 pub const HOURLY: &[SqlFile] = &[
@@ -60,6 +63,15 @@ impl SqlFile {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Why the query cannot run on a lake holding `tables`: `` `path` (no `t` table) `` for the
+    /// first table of its `-- Tables:` header that is missing; `None` when all are there.
+    pub fn missing_table(&self, tables: &[String]) -> Option<String> {
+        self.tables()
+            .into_iter()
+            .find(|t| !tables.contains(t))
+            .map(|t| format!("{} (no `{t}` table)", self.path))
     }
 
     /// The output columns named in the `-- Columns:` header (which may continue on `--   `

@@ -12,6 +12,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
 use super::{ImpactReport, ImpactRow};
+use crate::experiment::output::num;
 use crate::lake::keyed::replace_derived;
 use crate::lake::LakeError;
 
@@ -60,10 +61,6 @@ pub fn impact_schema() -> SchemaRef {
         f("note", DataType::Utf8),
         f("verdict", DataType::Utf8),
     ]))
-}
-
-fn num(x: f64) -> Option<f64> {
-    x.is_finite().then_some(x)
 }
 
 /// The rows of `report` as a batch of [`impact_schema`].

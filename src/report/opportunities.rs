@@ -11,24 +11,14 @@ use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRe
 use chrono::{DateTime, Utc};
 
 use super::trends::Periods;
-use crate::hourly::queries::{render, SqlFile};
+use crate::hourly::queries::{render, sql_file, SqlFile};
 use crate::query::{LakeSession, QueryError};
-
-macro_rules! opportunity_file {
-    ($name:literal) => {
-        SqlFile {
-            name: $name,
-            path: concat!("sql/opportunities/", $name, ".sql"),
-            sql: include_str!(concat!("../../sql/opportunities/", $name, ".sql")),
-        }
-    };
-}
 
 /// The opportunity queries; each is skipped when one of its tables is not in the lake.
 pub const OPPORTUNITIES: &[SqlFile] = &[
-    opportunity_file!("regressions"),
-    opportunity_file!("tickets"),
-    opportunity_file!("slow_endpoints"),
+    sql_file!("opportunities", "regressions"),
+    sql_file!("opportunities", "tickets"),
+    sql_file!("opportunities", "slow_endpoints"),
 ];
 
 /// One candidate optimisation.
@@ -59,8 +49,8 @@ pub async fn from_sql(
     ];
     let (mut out, mut skipped) = (Vec::new(), Vec::new());
     for q in OPPORTUNITIES {
-        if let Some(missing) = q.tables().into_iter().find(|t| !session.tables.contains(t)) {
-            skipped.push(format!("{} (no `{missing}` table)", q.path));
+        if let Some(why) = q.missing_table(&session.tables) {
+            skipped.push(why);
             continue;
         }
         let sql = render(q, &params)

@@ -14,26 +14,16 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
-use crate::hourly::queries::{render, SqlFile};
+use crate::hourly::queries::{render, sql_file, SqlFile};
 use crate::query::{LakeSession, QueryError};
 use crate::stats::two_sample::two_proportion;
 
-macro_rules! trend_file {
-    ($name:literal) => {
-        SqlFile {
-            name: $name,
-            path: concat!("sql/trends/", $name, ".sql"),
-            sql: include_str!(concat!("../../sql/trends/", $name, ".sql")),
-        }
-    };
-}
-
 /// The trend queries; each is skipped when its weekly table is not in the lake.
 pub const TRENDS: &[SqlFile] = &[
-    trend_file!("service"),
-    trend_file!("web_vitals"),
-    trend_file!("business"),
-    trend_file!("adoption"),
+    sql_file!("trends", "service"),
+    sql_file!("trends", "web_vitals"),
+    sql_file!("trends", "business"),
+    sql_file!("trends", "adoption"),
 ];
 
 /// One metric of one entity, this week against last week.
@@ -199,8 +189,8 @@ pub async fn compare_periods(
     ];
     let (mut out, mut skipped) = (Vec::new(), Vec::new());
     for q in TRENDS {
-        if let Some(missing) = q.tables().into_iter().find(|t| !session.tables.contains(t)) {
-            skipped.push(format!("{} (no `{missing}` table)", q.path));
+        if let Some(why) = q.missing_table(&session.tables) {
+            skipped.push(why);
             continue;
         }
         let sql = render(q, &params)
