@@ -1,10 +1,12 @@
--- Units of an experiment entering in a window, per variant: for the sample-ratio check and the
--- multi-variant exclusion. A unit (user) enters at its first exposure (over all time before
--- `window_end`) if that falls in [window_start, window_end). `variant` is NULL for units seen in
--- more than one variant (they are excluded from every metric).
+-- Units of an experiment entering in a window, per hour of first exposure and variant: for the
+-- sample-ratio check and the multi-variant exclusion. A unit (user) enters at its first exposure
+-- (over all time before `window_end`) if that falls in [window_start, window_end). `variant` is
+-- NULL for units seen in more than one variant (they are excluded from every metric). Grouped by
+-- cohort hour like the metric statistics, so that a shorter window ending at `window_end` is the
+-- sum of its last hours.
 -- Parameters: experiment, window_start, window_end (the block between `params:begin` and
 --   `params:end` is replaced by postlaunch; the values here are the demo's).
--- Columns: variant, units, first_exposure, last_exposure
+-- Columns: cohort_hour, variant, units
 WITH params AS (
   -- params:begin
   SELECT 'checkout_redesign' AS experiment,
@@ -21,11 +23,10 @@ first_exposure AS (
   WHERE x.experiment = p.experiment AND x.ts < p.window_end
   GROUP BY x.user_id
 )
-SELECT CASE WHEN f.variants = 1 THEN f.variant END AS variant,
-       count(*) AS units,
-       min(f.first_ts) AS first_exposure,
-       max(f.first_ts) AS last_exposure
+SELECT date_trunc('hour', f.first_ts) AS cohort_hour,
+       CASE WHEN f.variants = 1 THEN f.variant END AS variant,
+       count(*) AS units
 FROM first_exposure f CROSS JOIN params p
 WHERE f.first_ts >= p.window_start
-GROUP BY CASE WHEN f.variants = 1 THEN f.variant END
-ORDER BY variant;
+GROUP BY date_trunc('hour', f.first_ts), CASE WHEN f.variants = 1 THEN f.variant END
+ORDER BY cohort_hour, variant;

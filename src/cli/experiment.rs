@@ -42,6 +42,11 @@ pub enum ReadoutFormat {
 /// the lake table `experiment_results`, and the hourly per-arm sufficient statistics it summed
 /// to `experiment_hourly` (re-running the same analysis replaces both).
 ///
+/// A later readout at the same --at whose window fits in a stored one (48h after 7d, or the
+/// same again as JSON) adds up the stored hours instead of scanning raw events, unless events
+/// arrived since for hours before --at; --rescan always scans. Latency quantiles do not add
+/// up: their samples are always read.
+///
 /// Exit codes: 0 the readout was produced (whatever it says); 1 with --fail-on-srm when the
 /// sample-ratio check fails; 2 runtime error; 64 bad usage or unknown experiment; 78 bad
 /// experiments file.
@@ -80,6 +85,10 @@ pub struct AnalyzeArgs {
     /// Exit with code 1 when the sample-ratio check fails (for scheduled checks).
     #[arg(long)]
     pub fail_on_srm: bool,
+    /// Scan the raw events even when stored hourly statistics at the same --at cover the
+    /// window.
+    #[arg(long)]
+    pub rescan: bool,
 }
 
 /// Parses `--at`.
@@ -148,12 +157,22 @@ fn analyze(args: AnalyzeArgs, quiet: bool) -> anyhow::Result<()> {
             Some(t) => t,
             None => experiment::default_analysis_time(&session, &exp).await?,
         };
-        anyhow::Ok(experiment::readout(&session, &exp, at, window).await?)
+        let sums = if args.rescan {
+            experiment::Sums::Rescan
+        } else {
+            experiment::Sums::ReuseStored
+        };
+        anyhow::Ok(experiment::readout(&session, &args.lake.lake, &exp, at, window, sums).await?)
     })?;
+    if let (Some(from), false) = (&readout.reused_from, quiet) {
+        eprintln!(
+            "sums added up from the stored hourly statistics in {from} (no raw scan; --rescan scans)"
+        );
+    }
     if !args.no_write {
         let path = output::write_results(&args.lake.lake, &readout)
             .context("writing the readout into `experiment_results`")?;
-        let hourly = output::write_hourly(&args.lake.lake, &readout)
+        let hourly = output::write_hourly(&args.lake.lake, &exp, &readout)
             .context("writing the hourly statistics into `experiment_hourly`")?;
         if !quiet {
             eprintln!("readout stored in the lake: {path}");

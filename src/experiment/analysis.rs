@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::config::{Experiment, Metric, MetricKind, Role};
-use super::query::{HourlyArm, UnitCounts};
+use super::query::{HourlyArm, UnitCounts, UnitHour};
 use crate::stats::multiple::Correction;
 use crate::stats::sequential::{normal_mixture, optimal_mixture_ratio};
 use crate::stats::srm::{chi_square_gof, GoodnessOfFit, SRM_ALPHA};
@@ -100,10 +100,23 @@ pub struct Readout {
     pub flags: Vec<String>,
     pub notes: Vec<String>,
     pub verdict: String,
+    /// Where the per-arm sums came from: a scan of the raw events, or the stored hourly
+    /// statistics of an earlier readout at the same analysis time (then named).
+    pub statistics: String,
     /// The hourly per-arm sufficient statistics the readout summed, per metric name (stored in
     /// `experiment_hourly`; latency metrics have none).
     #[serde(skip)]
     pub hourly: Vec<(String, HourlyArm)>,
+    /// The units per hour of first exposure and variant (stored in `experiment_hourly` with no
+    /// metric).
+    #[serde(skip)]
+    pub unit_hours: Vec<UnitHour>,
+    /// The log version of each input table the sums were computed from (stored with them).
+    #[serde(skip)]
+    pub inputs: BTreeMap<String, u64>,
+    /// The stored `experiment_hourly` file the sums were added up from, if any.
+    #[serde(skip)]
+    pub reused_from: Option<String>,
 }
 
 /// Times in JSON as RFC 3339 UTC.
@@ -365,7 +378,11 @@ pub fn analyse(
         flags,
         notes,
         verdict,
+        statistics: "scanned from the raw events".into(),
         hourly,
+        unit_hours: units.hours.clone(),
+        inputs: BTreeMap::new(),
+        reused_from: None,
     }
 }
 
@@ -661,6 +678,7 @@ event = "purchase"
             per_variant: [("control".into(), units.0), ("treatment".into(), units.1)].into(),
             multi_variant: 0,
             first_exposure: Some(at.timestamp_micros() - 48 * 3_600_000_000),
+            hours: Vec::new(),
         };
         analyse(exp, at, at - chrono::Duration::hours(48), &counts, &data)
     }

@@ -12,6 +12,8 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
 use super::analysis::Readout;
+use super::config::Experiment;
+use super::stored;
 use crate::lake::keyed::replace_derived;
 use crate::lake::LakeError;
 
@@ -152,11 +154,13 @@ pub fn write_results(lake: &Path, r: &Readout) -> Result<String, LakeError> {
         &batch,
         0,
         r.analysis_time.timestamp_micros(),
+        &[],
     )
 }
 
 /// Columns of `experiment_hourly`: per readout, metric, variant and hour of first exposure, the
-/// sums from which any window ending at the analysis time is recombined by adding hours.
+/// sums from which any window ending at the analysis time is recombined by adding hours. Rows
+/// with no metric count the units that entered per variant (no variant: seen in several).
 pub fn hourly_schema() -> SchemaRef {
     let f = |name: &str, t: DataType| Field::new(name, t, true);
     Arc::new(Schema::new(vec![
@@ -175,59 +179,97 @@ pub fn hourly_schema() -> SchemaRef {
     ]))
 }
 
-/// Writes the readout's hourly statistics into `experiment_hourly` (same key rules as
-/// [`write_results`]). Returns the file's path, or `None` when there is nothing to store.
-pub fn write_hourly(lake: &Path, r: &Readout) -> Result<Option<String>, LakeError> {
-    if r.hourly.is_empty() {
+/// Writes the readout's hourly statistics and unit counts into `experiment_hourly` (same key
+/// rules as [`write_results`]), with their provenance in the footer ([`stored`]). Returns the
+/// file's path, or `None` when there is nothing to store or the readout added up stored hours.
+pub fn write_hourly(
+    lake: &Path,
+    exp: &Experiment,
+    r: &Readout,
+) -> Result<Option<String>, LakeError> {
+    if r.reused_from.is_some() || (r.hourly.is_empty() && r.unit_hours.is_empty()) {
         return Ok(None);
     }
-    let n = r.hourly.len();
     let at = r.analysis_time.timestamp_micros();
-    let h = &r.hourly;
-    let float = |f: &dyn Fn(&crate::stats::CoMoments) -> f64| -> ArrayRef {
+    // Metric rows, then unit rows (no metric, no sums).
+    let metric_rows = r.hourly.iter().map(|(m, x)| {
+        // Back from (mean, co-moments) to plain sums: Σx = n·x̄, Σx² = Cxx + n·x̄²,
+        // Σxy = Cxy + n·x̄·ȳ.
+        let c = &x.moments;
+        let n = c.n as f64;
+        (
+            Some(m.as_str()),
+            Some(x.variant.as_str()),
+            x.cohort_hour,
+            c.n,
+            Some(x.converted),
+            [
+                n * c.mean_x,
+                c.cxx + n * c.mean_x * c.mean_x,
+                n * c.mean_y,
+                c.cyy + n * c.mean_y * c.mean_y,
+                c.cxy + n * c.mean_x * c.mean_y,
+            ]
+            .map(Some),
+        )
+    });
+    let unit_rows = r.unit_hours.iter().map(|u| {
+        (
+            None,
+            u.variant.as_deref(),
+            u.cohort_hour,
+            u.units,
+            None,
+            [None; 5],
+        )
+    });
+    let rows: Vec<_> = metric_rows.chain(unit_rows).collect();
+    let n = rows.len();
+    let sums = |k: usize| -> ArrayRef {
         Arc::new(Float64Array::from(
-            h.iter().map(|(_, x)| f(&x.moments)).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.5[k]).collect::<Vec<_>>(),
         ))
     };
-    // Back from (mean, co-moments) to plain sums: Σx = n·x̄, Σx² = Cxx + n·x̄², Σxy = Cxy + n·x̄·ȳ.
     let columns: Vec<ArrayRef> = vec![
         Arc::new(TimestampMicrosecondArray::from(vec![at; n]).with_timezone("UTC")),
         Arc::new(StringArray::from(vec![r.experiment.as_str(); n])),
         Arc::new(StringArray::from(
-            h.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
         )),
         Arc::new(StringArray::from(
-            h.iter()
-                .map(|(_, x)| x.variant.as_str())
-                .collect::<Vec<_>>(),
+            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
         )),
         Arc::new(
-            TimestampMicrosecondArray::from(
-                h.iter().map(|(_, x)| x.cohort_hour).collect::<Vec<_>>(),
-            )
-            .with_timezone("UTC"),
+            TimestampMicrosecondArray::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())
+                .with_timezone("UTC"),
         ),
         Arc::new(UInt64Array::from(
-            h.iter().map(|(_, x)| x.moments.n).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.3).collect::<Vec<_>>(),
         )),
         Arc::new(UInt64Array::from(
-            h.iter().map(|(_, x)| x.converted).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.4).collect::<Vec<_>>(),
         )),
-        float(&|m| m.n as f64 * m.mean_x),
-        float(&|m| m.cxx + m.n as f64 * m.mean_x * m.mean_x),
-        float(&|m| m.n as f64 * m.mean_y),
-        float(&|m| m.cyy + m.n as f64 * m.mean_y * m.mean_y),
-        float(&|m| m.cxy + m.n as f64 * m.mean_x * m.mean_y),
+        sums(0),
+        sums(1),
+        sums(2),
+        sums(3),
+        sums(4),
     ];
     let batch = RecordBatch::try_new(hourly_schema(), columns)
         .map_err(|e| LakeError::Inconsistent(e.to_string()))?;
-    let key = format!(
-        "{}_{}_{}h",
-        r.experiment,
-        r.analysis_time.format("%Y%m%dT%H%M%S"),
-        r.window_hours
-    );
-    replace_derived(lake, HOURLY_TABLE, &key, &batch, 0, at).map(Some)
+    let key = stored::file_key_of(&r.experiment, r.analysis_time, r.window_hours);
+    let prov = serde_json::to_string(&stored::provenance(exp, r.inputs.clone()))
+        .map_err(|e| LakeError::Inconsistent(e.to_string()))?;
+    replace_derived(
+        lake,
+        HOURLY_TABLE,
+        &key,
+        &batch,
+        0,
+        at,
+        &[(stored::PROVENANCE_KEY, prov)],
+    )
+    .map(Some)
 }
 
 fn fmt_num(x: f64) -> String {

@@ -182,14 +182,25 @@ pub(crate) fn strings(
         .collect())
 }
 
+/// Units that entered in one hour of first exposure in one variant (`None`: seen in several).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitHour {
+    /// Start of the hour of first exposure (µs since the epoch, UTC).
+    pub cohort_hour: i64,
+    pub variant: Option<String>,
+    pub units: u64,
+}
+
 /// Units entering the window, per variant, and those seen in several variants.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UnitCounts {
     pub per_variant: BTreeMap<String, u64>,
     /// Units seen in more than one variant (excluded from every metric).
     pub multi_variant: u64,
-    /// The earliest first exposure in the window (µs), if any unit entered.
+    /// Start of the hour of the earliest first exposure in the window (µs), if any unit entered.
     pub first_exposure: Option<i64>,
+    /// The counts per hour of first exposure they were summed from (stored with the readout).
+    pub hours: Vec<UnitHour>,
 }
 
 impl UnitCounts {
@@ -197,26 +208,43 @@ impl UnitCounts {
     pub fn total(&self) -> u64 {
         self.per_variant.values().sum::<u64>() + self.multi_variant
     }
+
+    /// Sums the hours of first exposure from `from` (µs) on: a window is the sum of its hours.
+    pub fn from_hours(hours: impl IntoIterator<Item = UnitHour>, from: i64) -> UnitCounts {
+        let mut out = UnitCounts::default();
+        for h in hours.into_iter().filter(|h| h.cohort_hour >= from) {
+            out.first_exposure = Some(
+                out.first_exposure
+                    .map_or(h.cohort_hour, |f: i64| f.min(h.cohort_hour)),
+            );
+            match &h.variant {
+                Some(v) => *out.per_variant.entry(v.clone()).or_default() += h.units,
+                None => out.multi_variant += h.units,
+            }
+            out.hours.push(h);
+        }
+        out
+    }
 }
 
 /// Reads the result of [`UNITS`].
 pub fn unit_counts(batches: &[RecordBatch]) -> Result<UnitCounts, SqlError> {
-    let mut out = UnitCounts::default();
+    let mut hours = Vec::new();
     for b in batches {
+        let cohorts = times(&UNITS, b, "cohort_hour")?;
         let variants = strings(&UNITS, b, "variant")?;
         let units = i64s(&UNITS, b, "units")?;
-        for t in times(&UNITS, b, "first_exposure")?.into_iter().flatten() {
-            out.first_exposure = Some(out.first_exposure.map_or(t, |f: i64| f.min(t)));
-        }
-        for (v, n) in variants.into_iter().zip(units) {
-            let n = n.unwrap_or(0).max(0) as u64;
-            match v {
-                Some(v) => *out.per_variant.entry(v).or_default() += n,
-                None => out.multi_variant += n,
+        for ((c, v), n) in cohorts.into_iter().zip(variants).zip(units) {
+            if let Some(cohort_hour) = c {
+                hours.push(UnitHour {
+                    cohort_hour,
+                    variant: v,
+                    units: n.unwrap_or(0).max(0) as u64,
+                });
             }
         }
     }
-    Ok(out)
+    Ok(UnitCounts::from_hours(hours, i64::MIN))
 }
 
 /// Sufficient statistics of one arm for units that entered in one hour.

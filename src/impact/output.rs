@@ -143,6 +143,7 @@ pub fn write_impact(lake: &Path, r: &ImpactReport) -> Result<String, LakeError> 
         &batch,
         0,
         d.finished.timestamp_micros(),
+        &[],
     )
 }
 

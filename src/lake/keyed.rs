@@ -11,6 +11,7 @@
 use std::path::Path;
 
 use arrow::record_batch::RecordBatch;
+use parquet::file::metadata::KeyValue;
 
 use super::layout::{hour_key, partition_dir, FileNamer};
 use super::log::{Commit, TableLog};
@@ -32,7 +33,8 @@ pub fn file_key(key: &str) -> String {
 
 /// Writes `batch` as the file of `key` in derived table `table`, partitioned by the timestamp
 /// (µs) `partition_ts`, replacing the live files of the same key. `ts_col` is a timestamp column
-/// for the commit log's min/max. Returns the file's path relative to the lake.
+/// for the commit log's min/max; `metadata` goes into the Parquet footer's key-value metadata.
+/// Returns the file's path relative to the lake.
 pub fn replace_derived(
     lake: &Path,
     table: &str,
@@ -40,6 +42,7 @@ pub fn replace_derived(
     batch: &RecordBatch,
     ts_col: usize,
     partition_ts: i64,
+    metadata: &[(&str, String)],
 ) -> Result<String, LakeError> {
     let key = file_key(key);
     let mut log = TableLog::open(lake, table)?;
@@ -50,7 +53,13 @@ pub fn replace_derived(
         partition_dir(hour_key(partition_ts)),
         FileNamer::new().next()
     );
-    let props = writer_properties_builder().build();
+    let kv: Vec<KeyValue> = metadata
+        .iter()
+        .map(|(k, v)| KeyValue::new(k.to_string(), v.clone()))
+        .collect();
+    let props = writer_properties_builder()
+        .set_key_value_metadata((!kv.is_empty()).then_some(kv))
+        .build();
     let entry = write_temp(
         lake,
         &rel,

@@ -191,3 +191,22 @@ def test_stored_tables_read_back_and_windows_add_up(lake: Path) -> None:
     assert (na, nb) == (conv["control_units"], conv["variant_units"])
     assert_allclose([xa / ya, xb / yb], [conv["control_value"], conv["variant_value"]], rtol=RTOL)
     assert "no full week" in " ".join(short["notes"])
+
+    # Rows with no metric count the units per cohort hour and variant (NULL: seen in several
+    # variants); the 48-hour readout's units are their last 48 hours, and it added up these
+    # stored hours instead of scanning raw events.
+    units = con.execute(
+        f"""
+        SELECT coalesce(variant, '(several)'), sum(units)
+        FROM read_parquet('{lake}/experiment_hourly/**/*.parquet', hive_partitioning = true,
+                          filename = true)
+        WHERE metric IS NULL AND filename LIKE '%_336h--%'
+          AND cohort_hour >= TIMESTAMPTZ '{AT}' - INTERVAL 48 HOUR
+        GROUP BY 1 ORDER BY 1
+        """
+    ).fetchall()
+    expected = dict(short["units"])
+    if short["excluded_multi_variant_units"]:
+        expected["(several)"] = short["excluded_multi_variant_units"]
+    assert dict(units) == expected
+    assert "added up from the stored hourly statistics" in short["statistics"]

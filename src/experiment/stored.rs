@@ -1,0 +1,268 @@
+//! Reusing stored hourly statistics: a readout whose window ends at the same analysis time as a
+//! stored one, and fits inside it, adds up the stored hours instead of scanning raw events.
+//!
+//! A unit's value counts its events from its first exposure up to the analysis time, so per-arm
+//! sums of squares only add up over hours of first exposure *for one analysis time*: the file of
+//! a readout at `at` with window `W` holds one row per metric, variant and cohort hour in
+//! `[at − W, at)`, and any window `w ≤ W` ending at `at` is the sum of its last `w` hours (a
+//! 48-hour and a 7-day readout at the same hour, a re-run for a report, JSON after the table).
+//! Latency quantiles do not add up; their samples are always read.
+//!
+//! Each file carries its provenance in the Parquet footer (key [`PROVENANCE_KEY`]): the log
+//! version of every input table and what each metric's sums are made of. A stored file is
+//! reused only when the metric definitions match and no later non-compaction commit of an input
+//! table adds data from before the analysis time (late events make it stale).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::Path;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, Float64Type, TimeUnit, UInt64Type};
+use arrow::record_batch::RecordBatch;
+use chrono::{DateTime, Utc};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde::{Deserialize, Serialize};
+
+use super::config::{Experiment, Metric, MetricKind, MetricSource, ValueKind};
+use super::output::HOURLY_TABLE;
+use super::query::{HourlyArm, UnitHour};
+use crate::lake::keyed::file_key;
+use crate::lake::log::{commits_after, TableLog};
+use crate::lake::LakeError;
+use crate::stats::CoMoments;
+
+/// Parquet footer key of the provenance of an `experiment_hourly` file.
+pub const PROVENANCE_KEY: &str = "postlaunch.experiment_hourly";
+
+/// The raw tables experiment statistics are computed from.
+pub const INPUT_TABLES: [&str; 3] = ["exposures", "events", "requests"];
+
+/// What a stored file was computed from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Input table → its commit-log version when the statistics were computed.
+    pub inputs: BTreeMap<String, u64>,
+    /// Metric name → what its sums are made of ([`definition`]).
+    pub metrics: BTreeMap<String, String>,
+}
+
+/// The current log version of every input table the lake has.
+pub fn input_versions(lake: &Path) -> Result<BTreeMap<String, u64>, LakeError> {
+    let mut out = BTreeMap::new();
+    for t in INPUT_TABLES {
+        if lake.join(t).join("_log").is_dir() {
+            out.insert(t.to_string(), TableLog::open(lake, t)?.version());
+        }
+    }
+    Ok(out)
+}
+
+/// What the stored sums of `m` depend on (`None` for latency metrics, which store none).
+pub fn definition(m: &Metric) -> Option<String> {
+    match (m.kind, m.source) {
+        (MetricKind::Latency, _) => None,
+        (_, MetricSource::Requests) => Some(format!("requests 5xx/requests service={}", m.service)),
+        (_, MetricSource::Events) => Some(format!(
+            "events x={} value={} y={}",
+            m.event,
+            match m.value {
+                ValueKind::Count => "count",
+                ValueKind::Revenue => "revenue",
+            },
+            m.denominator_event
+        )),
+    }
+}
+
+/// The provenance of a readout of `exp` computed from inputs at `inputs`.
+pub fn provenance(exp: &Experiment, inputs: BTreeMap<String, u64>) -> Provenance {
+    Provenance {
+        inputs,
+        metrics: exp
+            .metrics
+            .iter()
+            .filter_map(|m| definition(m).map(|d| (m.name.clone(), d)))
+            .collect(),
+    }
+}
+
+/// The file-name key of the hourly statistics of a readout (shared with the writer).
+pub fn file_key_of(experiment: &str, at: DateTime<Utc>, window_hours: u64) -> String {
+    file_key(&format!(
+        "{experiment}_{}_{window_hours}h",
+        at.format("%Y%m%dT%H%M%S")
+    ))
+}
+
+/// Stored statistics usable for a readout.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The file, relative to the lake.
+    pub path: String,
+    /// The window of the readout that stored it.
+    pub window_hours: u64,
+    pub units: Vec<UnitHour>,
+    /// Per metric name, the per-arm statistics of every stored cohort hour.
+    pub metrics: BTreeMap<String, Vec<HourlyArm>>,
+}
+
+/// Finds stored hourly statistics of `exp` at analysis time `at` covering `window_hours`, with
+/// matching metric definitions and no later input data from before `at`; the smallest such.
+pub fn find(
+    lake: &Path,
+    exp: &Experiment,
+    at: DateTime<Utc>,
+    window_hours: u64,
+) -> Result<Option<Stored>, LakeError> {
+    if !lake.join(HOURLY_TABLE).join("_log").is_dir() {
+        return Ok(None);
+    }
+    let log = TableLog::open(lake, HOURLY_TABLE)?;
+    let prefix = file_key(&format!("{}_{}_", exp.key, at.format("%Y%m%dT%H%M%S")));
+    let mut candidates: Vec<(u64, String)> = log
+        .files()
+        .filter_map(|f| {
+            let name = f.path.rsplit('/').next()?;
+            let rest = name.strip_prefix(&prefix)?;
+            let hours = rest.split_once("h--")?.0.parse::<u64>().ok()?;
+            (hours >= window_hours).then(|| (hours, f.path.clone()))
+        })
+        .collect();
+    candidates.sort();
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let current = input_versions(lake)?;
+    let wanted = provenance(exp, current.clone()).metrics;
+    for (hours, path) in candidates {
+        let full = lake.join(&path);
+        let file = File::open(&full).map_err(LakeError::io(&full))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| LakeError::Inconsistent(format!("{path}: {e}")))?;
+        let Some(prov) = builder
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|k| k.key == PROVENANCE_KEY))
+            .and_then(|k| k.value.as_deref())
+            .and_then(|v| serde_json::from_str::<Provenance>(v).ok())
+        else {
+            continue;
+        };
+        if wanted.iter().any(|(m, d)| prov.metrics.get(m) != Some(d))
+            || !is_fresh(lake, &prov.inputs, &current, at)?
+        {
+            continue;
+        }
+        let reader = builder
+            .build()
+            .map_err(|e| LakeError::Inconsistent(format!("{path}: {e}")))?;
+        let mut stored = Stored {
+            path: path.clone(),
+            window_hours: hours,
+            units: Vec::new(),
+            metrics: BTreeMap::new(),
+        };
+        for batch in reader {
+            let batch = batch.map_err(|e| LakeError::Inconsistent(format!("{path}: {e}")))?;
+            read_rows(&batch, &mut stored)
+                .map_err(|e| LakeError::Inconsistent(format!("{path}: {e}")))?;
+        }
+        return Ok(Some(stored));
+    }
+    Ok(None)
+}
+
+/// No input table changed since `seen` with data from before `at` (compaction rewrites the same
+/// rows and does not count).
+fn is_fresh(
+    lake: &Path,
+    seen: &BTreeMap<String, u64>,
+    current: &BTreeMap<String, u64>,
+    at: DateTime<Utc>,
+) -> Result<bool, LakeError> {
+    if seen.keys().ne(current.keys()) {
+        return Ok(false);
+    }
+    let at = at.timestamp_micros();
+    for (table, &version) in seen {
+        if current.get(table) == Some(&version) {
+            continue;
+        }
+        let late = commits_after(lake, table, version)?
+            .iter()
+            .filter(|c| c.operation != "compact")
+            .any(|c| c.add.iter().any(|f| f.min_ts < at) || !c.remove.is_empty());
+        if late {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn read_rows(b: &RecordBatch, out: &mut Stored) -> Result<(), String> {
+    let col = |name: &str| {
+        b.column_by_name(name)
+            .ok_or_else(|| format!("no column `{name}`"))
+    };
+    let string = |name: &str| -> Result<Vec<Option<String>>, String> {
+        let a = arrow::compute::cast(col(name)?, &DataType::Utf8).map_err(|e| e.to_string())?;
+        let a = a.as_string::<i32>();
+        Ok((0..a.len())
+            .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
+            .collect())
+    };
+    let uint = |name: &str| -> Result<Vec<u64>, String> {
+        let a = arrow::compute::cast(col(name)?, &DataType::UInt64).map_err(|e| e.to_string())?;
+        let a = a.as_primitive::<UInt64Type>();
+        Ok((0..a.len()).map(|i| a.value(i)).collect())
+    };
+    let float = |name: &str| -> Result<Vec<f64>, String> {
+        let a = arrow::compute::cast(col(name)?, &DataType::Float64).map_err(|e| e.to_string())?;
+        let a = a.as_primitive::<Float64Type>();
+        Ok((0..a.len())
+            .map(|i| if a.is_null(i) { 0.0 } else { a.value(i) })
+            .collect())
+    };
+    let hours = arrow::compute::cast(
+        col("cohort_hour")?,
+        &DataType::Timestamp(TimeUnit::Microsecond, None),
+    )
+    .map_err(|e| e.to_string())?;
+    let hours = hours.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+    let (metric, variant) = (string("metric")?, string("variant")?);
+    let (units, converted) = (uint("units")?, uint("converted")?);
+    let (sx, sxx, sy, syy, sxy) = (
+        float("sum_x")?,
+        float("sum_x2")?,
+        float("sum_y")?,
+        float("sum_y2")?,
+        float("sum_xy")?,
+    );
+    for i in 0..b.num_rows() {
+        if hours.is_null(i) {
+            continue;
+        }
+        let cohort_hour = hours.value(i);
+        match &metric[i] {
+            None => out.units.push(UnitHour {
+                cohort_hour,
+                variant: variant[i].clone(),
+                units: units[i],
+            }),
+            Some(m) => {
+                let Some(v) = variant[i].clone() else {
+                    continue;
+                };
+                out.metrics.entry(m.clone()).or_default().push(HourlyArm {
+                    cohort_hour,
+                    variant: v,
+                    converted: converted[i],
+                    moments: CoMoments::from_sums(units[i], sx[i], sy[i], sxx[i], syy[i], sxy[i]),
+                });
+            }
+        }
+    }
+    Ok(())
+}
