@@ -3,6 +3,7 @@
 //! them prune folders), event tables with the schema derived from `schemas/`. Queries from users
 //! are read-only: DDL, DML, `COPY` and `SET`-like statements are refused before planning.
 
+pub mod latency;
 pub mod output;
 pub mod sketch;
 pub mod udf;

@@ -265,6 +265,37 @@ impl DDSketch {
         self.sum += x;
     }
 
+    /// Adds values sorted in ascending order (NaN-free, e.g. by `f64::total_cmp`): the same
+    /// buckets and counts as [`DDSketch::add`] on each, with one logarithm per bucket instead of
+    /// one per value for the positive values.
+    pub fn extend_sorted(&mut self, xs: &[f64]) {
+        let mut i = 0;
+        while i < xs.len() {
+            let x = xs[i];
+            if !(x.is_finite() && x >= MIN_INDEXABLE) {
+                self.add(x);
+                i += 1;
+                continue;
+            }
+            // Bucket k covers (γ^(k−1), γ^k]. Values up to a bound just below γ^k are surely
+            // in k (sorted input: at least x's bucket); the one at the bound's edge, if any, is
+            // keyed on its own by the next iteration.
+            let key = self.mapping.key(x);
+            let bound = (f64::from(key) * self.mapping.ln_gamma).exp() * (1.0 - 1e-12);
+            let mut j = i + 1;
+            while j < xs.len() && xs[j] <= bound && xs[j].is_finite() {
+                j += 1;
+            }
+            let n = (j - i) as u64;
+            self.positive.add(key, n);
+            self.count += n;
+            self.min = self.min.min(x);
+            self.max = self.max.max(xs[j - 1]);
+            self.sum += xs[i..j].iter().sum::<f64>();
+            i = j;
+        }
+    }
+
     /// Adds every value of `other`, which must have the same α.
     pub fn merge(&mut self, other: &DDSketch) -> Result<(), SketchError> {
         if self.mapping.alpha.to_bits() != other.mapping.alpha.to_bits() {

@@ -27,6 +27,7 @@ pub fn register_all(ctx: &SessionContext) {
         DataType::Float64,
     )));
     super::sketch::register_all(ctx);
+    super::latency::register(ctx);
 }
 
 /// `json_get_str(json, key)` / `json_get_num(json, key)`.

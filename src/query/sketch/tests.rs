@@ -217,6 +217,42 @@ fn merge_equals_the_sketch_of_the_concatenation() {
 }
 
 #[test]
+fn extend_sorted_equals_adding_one_by_one() {
+    let mut rng = Rng::seed_from_u64(16);
+    for alpha in [0.01, 0.001, 1e-6] {
+        // Lognormal values with repeats on bucket edges, zeros, negatives and whole numbers.
+        let mut xs: Vec<f64> = (0..40_000)
+            .map(|i| match i % 50 {
+                0 => 0.0,
+                1 => -rng.lognormal(30.0, 1.0),
+                2 => rng.lognormal(100.0, 1.0).round(),
+                _ => rng.lognormal(100.0, 1.5),
+            })
+            .collect();
+        let m = Mapping::new(alpha).unwrap();
+        for k in [100, 250, 400] {
+            // Exactly at, and one ulp either side of, bucket boundaries γ^k.
+            let edge = (f64::from(k) * m.ln_gamma).exp();
+            xs.extend([
+                edge,
+                f64::from_bits(edge.to_bits() - 1),
+                f64::from_bits(edge.to_bits() + 1),
+            ]);
+        }
+        xs.sort_by(f64::total_cmp);
+        let mut sorted = DDSketch::new(alpha).unwrap();
+        sorted.extend_sorted(&xs);
+        let one_by_one = sketch_of(alpha, &xs);
+        assert_eq!(
+            without_sum(&sorted),
+            without_sum(&one_by_one),
+            "alpha {alpha}"
+        );
+        assert!((sorted.sum() - one_by_one.sum()).abs() <= 1e-9 * one_by_one.sum().abs());
+    }
+}
+
+#[test]
 fn merge_refuses_counts_that_would_overflow() {
     // A valid encoding of u64::MAX zeros: decodes, but two of them cannot be merged.
     let mut bytes = vec![FORMAT_VERSION];
