@@ -42,10 +42,11 @@ pub enum ReadoutFormat {
 /// the lake table `experiment_results`, and the hourly per-arm sufficient statistics it summed
 /// to `experiment_hourly` (re-running the same analysis replaces both).
 ///
-/// A later readout at the same --at whose window fits in a stored one (48h after 7d, or the
-/// same again as JSON) adds up the stored hours instead of scanning raw events, unless events
-/// arrived since for hours before --at; --rescan always scans. Latency quantiles do not add
-/// up: their samples are always read.
+/// A readout that scans stores the hourly statistics of at least 7 days ending at --at; a
+/// later readout at the same --at whose window fits (7d after 48h, 48h after 14d, the same
+/// again as JSON) adds up those hours instead of scanning raw events, unless events arrived
+/// since for hours before --at; --rescan always scans. Latency quantiles do not add up: their
+/// samples are always read.
 ///
 /// Exit codes: 0 the readout was produced (whatever it says); 1 with --fail-on-srm when the
 /// sample-ratio check fails; 2 runtime error; 64 bad usage or unknown experiment; 78 bad

@@ -117,6 +117,10 @@ pub struct Readout {
     /// The stored `experiment_hourly` file the sums were added up from, if any.
     #[serde(skip)]
     pub reused_from: Option<String>,
+    /// Hours of first exposure (ending at the analysis time) that `hourly` and `unit_hours`
+    /// cover: the window, or more when the scan covered more ([`crate::experiment::STORED_HOURS`]).
+    #[serde(skip)]
+    pub stored_hours: u64,
 }
 
 /// Times in JSON as RFC 3339 UTC.
@@ -383,6 +387,7 @@ pub fn analyse(
         unit_hours: units.hours.clone(),
         inputs: BTreeMap::new(),
         reused_from: None,
+        stored_hours: window_hours,
     }
 }
 

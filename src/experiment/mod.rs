@@ -70,6 +70,11 @@ pub enum Sums {
     Rescan,
 }
 
+/// Hours of first exposure a scan covers at least: a readout that has to scan stores the
+/// statistics of this many hours (or of its own window, if longer), so that the 7-day readout
+/// after a 48-hour one at the same analysis time adds stored hours too.
+pub const STORED_HOURS: u64 = 7 * 24;
+
 /// Reads what the experiment's metrics need from the lake and analyses it, for the window
 /// `[at − window, at)`.
 pub async fn readout(
@@ -80,7 +85,8 @@ pub async fn readout(
     window: std::time::Duration,
     sums: Sums,
 ) -> Result<Readout, ExperimentError> {
-    let start = at - Duration::seconds(window.as_secs() as i64);
+    let window_hours = window.as_secs() / 3600;
+    let start = at - Duration::hours(window_hours as i64);
     let has = |t: &str| session.tables.iter().any(|x| x == t);
     if !has("exposures") {
         return Err(ExperimentError::MissingTable("exposures".into()));
@@ -88,57 +94,59 @@ pub async fn readout(
     // Versions first: data committed during the scan makes the stored sums look stale, never
     // fresh.
     let inputs = stored::input_versions(lake)?;
-    let window_hours = window.as_secs() / 3600;
     let reuse = match sums {
         Sums::ReuseStored => stored::find(lake, exp, at, window_hours)?,
         Sums::Rescan => None,
     };
-    let base = vec![
-        ("experiment", Param::Text(exp.key.clone())),
-        ("window_start", Param::Time(start)),
-        ("window_end", Param::Time(at)),
-    ];
-    let from = start.timestamp_micros();
-    let units = match &reuse {
-        Some(s) => query::UnitCounts::from_hours(s.units.iter().cloned(), from),
-        None => query::unit_counts(&query::run(session, &query::UNITS, &base).await?)?,
+    // The window's own parameters (latency samples), and those of the hours a scan stores.
+    let params = |from: DateTime<Utc>| {
+        vec![
+            ("experiment", Param::Text(exp.key.clone())),
+            ("window_start", Param::Time(from)),
+            ("window_end", Param::Time(at)),
+        ]
     };
+    let scan_hours = window_hours.max(STORED_HOURS);
+    let scan = params(at - Duration::hours(scan_hours as i64));
+    let base = params(start);
+
+    let all_units = match &reuse {
+        Some(s) => s.units.clone(),
+        None => query::unit_counts(&query::run(session, &query::UNITS, &scan).await?)?.hours,
+    };
+    // Per metric: the stored or scanned hours (`None` for latency and missing tables).
+    let mut all_hours: Vec<Option<Vec<query::HourlyArm>>> = Vec::new();
     let mut data = Vec::new();
     for m in &exp.metrics {
         let stored_hours = reuse
             .as_ref()
             .filter(|_| m.kind != MetricKind::Latency)
             .and_then(|s| s.metrics.get(&m.name));
-        let d = match (m.kind, m.source) {
-            _ if stored_hours.is_some() => MetricData::Hourly(
-                stored_hours
-                    .into_iter()
-                    .flatten()
-                    .filter(|h| h.cohort_hour >= from)
-                    .cloned()
-                    .collect(),
-            ),
+        let hours = match (m.kind, m.source) {
+            _ if stored_hours.is_some() => Ok(stored_hours.cloned().unwrap_or_default()),
             (_, MetricSource::Requests) if !has("requests") => {
-                MetricData::Unavailable("requests".into())
+                Err(MetricData::Unavailable("requests".into()))
             }
-            (_, MetricSource::Events) if !has("events") => MetricData::Unavailable("events".into()),
+            (_, MetricSource::Events) if !has("events") => {
+                Err(MetricData::Unavailable("events".into()))
+            }
             (MetricKind::Latency, _) => {
                 let mut p = base.clone();
                 p.push(("service", Param::Text(m.service.clone())));
-                MetricData::Samples(query::latency_samples(
+                Err(MetricData::Samples(query::latency_samples(
                     &query::run(session, &query::LATENCY_SAMPLES, &p).await?,
-                )?)
+                )?))
             }
             (_, MetricSource::Requests) => {
-                let mut p = base.clone();
+                let mut p = scan.clone();
                 p.push(("service", Param::Text(m.service.clone())));
-                MetricData::Hourly(query::hourly_arms(
+                Ok(query::hourly_arms(
                     &query::REQUEST_METRIC_HOURLY,
                     &query::run(session, &query::REQUEST_METRIC_HOURLY, &p).await?,
                 )?)
             }
             (_, MetricSource::Events) => {
-                let mut p = base.clone();
+                let mut p = scan.clone();
                 p.push(("event", Param::Text(m.event.clone())));
                 p.push((
                     "value_kind",
@@ -154,22 +162,52 @@ pub async fn readout(
                     "denominator_event",
                     Param::Text(m.denominator_event.clone()),
                 ));
-                MetricData::Hourly(query::hourly_arms(
+                Ok(query::hourly_arms(
                     &query::EVENT_METRIC_HOURLY,
                     &query::run(session, &query::EVENT_METRIC_HOURLY, &p).await?,
                 )?)
             }
         };
-        data.push(d);
+        // The window is the sum of its last hours.
+        let from = start.timestamp_micros();
+        match hours {
+            Ok(h) => {
+                data.push(MetricData::Hourly(
+                    h.iter()
+                        .filter(|x| x.cohort_hour >= from)
+                        .cloned()
+                        .collect(),
+                ));
+                all_hours.push(Some(h));
+            }
+            Err(d) => {
+                data.push(d);
+                all_hours.push(None);
+            }
+        }
     }
+    let units = query::UnitCounts::from_hours(all_units.iter().cloned(), start.timestamp_micros());
     let mut r = analysis::analyse(exp, at, start, &units, &data);
     r.inputs = inputs;
-    if let Some(s) = reuse {
-        r.statistics = format!(
-            "added up from the stored hourly statistics of the {}-hour readout at the same time ({})",
-            s.window_hours, s.path
-        );
-        r.reused_from = Some(s.path);
+    match reuse {
+        Some(s) => {
+            r.statistics = format!(
+                "added up from the stored hourly statistics of {} hours ending at the analysis time ({})",
+                s.hours, s.path
+            );
+            r.reused_from = Some(s.path);
+        }
+        None => {
+            // Store every scanned hour, not only the window's.
+            r.stored_hours = scan_hours;
+            r.unit_hours = all_units;
+            r.hourly = exp
+                .metrics
+                .iter()
+                .zip(all_hours)
+                .flat_map(|(m, h)| h.into_iter().flatten().map(|x| (m.name.clone(), x)))
+                .collect();
+        }
     }
     Ok(r)
 }

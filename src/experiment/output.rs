@@ -257,7 +257,7 @@ pub fn write_hourly(
     ];
     let batch = RecordBatch::try_new(hourly_schema(), columns)
         .map_err(|e| LakeError::Inconsistent(e.to_string()))?;
-    let key = stored::file_key_of(&r.experiment, r.analysis_time, r.window_hours);
+    let key = stored::file_key_of(&r.experiment, r.analysis_time, r.stored_hours);
     let prov = serde_json::to_string(&stored::provenance(exp, r.inputs.clone()))
         .map_err(|e| LakeError::Inconsistent(e.to_string()))?;
     replace_derived(

@@ -2,10 +2,11 @@
 //! stored one, and fits inside it, adds up the stored hours instead of scanning raw events.
 //!
 //! A unit's value counts its events from its first exposure up to the analysis time, so per-arm
-//! sums of squares only add up over hours of first exposure *for one analysis time*: the file of
-//! a readout at `at` with window `W` holds one row per metric, variant and cohort hour in
-//! `[at − W, at)`, and any window `w ≤ W` ending at `at` is the sum of its last `w` hours (a
-//! 48-hour and a 7-day readout at the same hour, a re-run for a report, JSON after the table).
+//! sums of squares only add up over hours of first exposure *for one analysis time*: a readout
+//! at `at` that scans stores one row per metric, variant and cohort hour in `[at − H, at)`, with
+//! H its window or [`super::STORED_HOURS`] (7 days) if longer, and any window `w ≤ H` ending at
+//! `at` is the sum of its last `w` hours (the 7-day readout after the 48-hour one at the same
+//! hour, a re-run for a report, JSON after the table).
 //! Latency quantiles do not add up; their samples are always read.
 //!
 //! Each file carries its provenance in the Parquet footer (key [`PROVENANCE_KEY`]): the log
@@ -100,8 +101,8 @@ pub fn file_key_of(experiment: &str, at: DateTime<Utc>, window_hours: u64) -> St
 pub struct Stored {
     /// The file, relative to the lake.
     pub path: String,
-    /// The window of the readout that stored it.
-    pub window_hours: u64,
+    /// The hours of first exposure it covers, ending at the analysis time.
+    pub hours: u64,
     pub units: Vec<UnitHour>,
     /// Per metric name, the per-arm statistics of every stored cohort hour.
     pub metrics: BTreeMap<String, Vec<HourlyArm>>,
@@ -160,7 +161,7 @@ pub fn find(
             .map_err(|e| LakeError::Inconsistent(format!("{path}: {e}")))?;
         let mut stored = Stored {
             path: path.clone(),
-            window_hours: hours,
+            hours,
             units: Vec::new(),
             metrics: BTreeMap::new(),
         };

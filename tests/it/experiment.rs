@@ -165,8 +165,9 @@ fn assert_same_readout(a: &Value, b: &Value, rtol: f64, at: &str) {
     }
 }
 
-/// A 48-hour readout after a 14-day one at the same analysis time adds up the stored hourly
-/// statistics instead of scanning raw events, with the same result as a scan; a late event
+/// A readout that scans stores the hourly statistics of at least 7 days; a later readout at the
+/// same analysis time whose window fits (7 days after 48 hours, 48 hours after 14 days) adds up
+/// stored hours instead of scanning raw events, with the same result as a scan; a late event
 /// from before the analysis time, or a changed metric definition, makes it scan again.
 #[test]
 fn later_readouts_add_up_stored_hours_until_late_events_arrive() {
@@ -187,25 +188,37 @@ fn later_readouts_add_up_stored_hours_until_late_events_arrive() {
     ]);
     let at = ["--at", "2026-11-16T00:00:00Z"];
     let scanned = |r: &Value| r["statistics"] == "scanned from the raw events";
-    let (code, long) = analyze(&lake, &[&at[..], &["--window", "14d"]].concat());
-    assert_eq!(code, 0);
+    let added = |r: &Value, hours: u64| {
+        let s = r["statistics"].as_str().unwrap();
+        s.contains(&format!(
+            "added up from the stored hourly statistics of {hours} hours"
+        ))
+    };
+    let readout = |extra: &[&str]| analyze(&lake, &[&at[..], extra].concat()).1;
+
+    // 48 hours first: it scans and stores 168 hours; the 7-day readout then adds them up.
+    let short = readout(&["--window", "48h"]);
+    assert!(scanned(&short), "{}", short["statistics"]);
+    let week = readout(&["--window", "7d", "--no-write"]);
+    assert!(added(&week, 168), "{}", week["statistics"]);
+    assert_same_readout(
+        &week,
+        &readout(&["--window", "7d", "--no-write", "--rescan"]),
+        1e-12,
+        "7d",
+    );
+    let long = readout(&["--window", "14d"]);
     assert!(scanned(&long), "{}", long["statistics"]);
 
-    let (_, short) = analyze(
-        &lake,
-        &[&at[..], &["--window", "48h", "--no-write"]].concat(),
-    );
-    let stats = short["statistics"].as_str().unwrap();
-    assert!(
-        stats.contains("added up from the stored hourly statistics of the 336-hour readout"),
-        "{stats}"
-    );
-    let (_, rescan) = analyze(
-        &lake,
-        &[&at[..], &["--window", "48h", "--no-write", "--rescan"]].concat(),
-    );
+    // The smallest stored file that covers the window serves it.
+    let short = readout(&["--window", "48h", "--no-write"]);
+    assert!(added(&short, 168), "{}", short["statistics"]);
+    let rescan = readout(&["--window", "48h", "--no-write", "--rescan"]);
     assert!(scanned(&rescan));
-    assert_same_readout(&short, &rescan, 1e-12, "readout");
+    assert_same_readout(&short, &rescan, 1e-12, "48h");
+    let again = readout(&["--window", "14d", "--no-write"]);
+    assert!(added(&again, 336), "{}", again["statistics"]);
+    assert_same_readout(&again, &long, 1e-12, "14d");
     // Unit counts, the sample-ratio check and the multi-variant exclusion come from the stored
     // unit rows too.
     assert!(
@@ -256,14 +269,13 @@ fn later_readouts_add_up_stored_hours_until_late_events_arrive() {
         "the late purchase counts"
     );
 
-    // Stored again after the late event, reused again; a different metric definition under the
-    // same name is not.
-    analyze(&lake, &[&at[..], &["--window", "14d"]].concat());
-    let (_, again) = analyze(
-        &lake,
-        &[&at[..], &["--window", "48h", "--no-write"]].concat(),
-    );
-    assert!(!scanned(&again));
+    // Stored again after the late event (14 days), reused again: the stale 168-hour file is
+    // passed over for the fresh 336-hour one. A different metric definition under the same
+    // name is not reused.
+    readout(&["--window", "14d"]);
+    let again = readout(&["--window", "48h", "--no-write"]);
+    assert!(added(&again, 336), "{}", again["statistics"]);
+    assert_same_readout(&again, &after, 1e-12, "after the late event");
     let changed = dir.path().join("experiments.toml");
     std::fs::write(
         &changed,
