@@ -4,29 +4,45 @@
 -- Parameters: {date_from}/{date_to} (partition dates) and {from}/{to} (RFC 3339, [from, to)):
 --   the hours computed, one result row set per hour; {apdex_t_ms}.
 -- Percentiles are exact for the hour, linear interpolation between closest ranks
--- (numpy.quantile's default "linear" method). latency_summary(duration_ms) sorts each group's
--- durations once and returns p50, p95, p99, max, mean and a DDSketch (α = 1 %) of them; it
--- equals percentile_cont(q) WITHIN GROUP (ORDER BY duration_ms), max, avg and ddsketch
--- (src/query/latency.rs), in one pass instead of six.
+-- (numpy.quantile's default "linear" method).
+-- Two levels (src/query/latency.rs): the raw requests are aggregated once per hour, service,
+-- endpoint and version, keeping each group's durations as a sorted list (latency_values); the
+-- GROUPING SETS that add the all-versions rows then run over those few rows, adding up counts
+-- and merging the sorted lists. latency_summary sorts (merges) a group's durations once and
+-- returns p50, p95, p99, max, mean and a DDSketch (α = 1 %) of them: the same figures as
+-- percentile_cont(q) WITHIN GROUP (ORDER BY duration_ms), max, avg and ddsketch.
 -- Apdex: satisfied = status < 500 and duration <= T; tolerating = status < 500 and
 -- T < duration <= 4T; everything else (5xx included) is frustrated.
 -- Columns: hour_start, service, endpoint, version, requests, errors, error_rate, throughput_rps,
 --   p50_ms, p95_ms, p99_ms, max_ms, mean_ms, apdex, apdex_satisfied, apdex_tolerating, latency_sketch
-WITH per_group AS (
+WITH per_version AS (
   SELECT
     date_bin(INTERVAL '1 hour', ts) AS hour_start,
     service,
     endpoint,
-    CASE WHEN grouping(version) = 1 THEN '*' ELSE coalesce(version, 'unknown') END AS version,
+    coalesce(version, 'unknown') AS version,
     count(*) AS requests,
     sum(CASE WHEN status >= 500 THEN 1 ELSE 0 END) AS errors,
     sum(CASE WHEN status < 500 AND duration_ms <= {apdex_t_ms} THEN 1 ELSE 0 END) AS apdex_satisfied,
     sum(CASE WHEN status < 500 AND duration_ms > {apdex_t_ms} AND duration_ms <= 4 * {apdex_t_ms} THEN 1 ELSE 0 END) AS apdex_tolerating,
-    latency_summary(duration_ms) AS latency
+    latency_values(duration_ms) AS durations
   FROM requests
   WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}'
-  GROUP BY GROUPING SETS ((date_bin(INTERVAL '1 hour', ts), service, endpoint),
-                          (date_bin(INTERVAL '1 hour', ts), service, endpoint, version))
+  GROUP BY date_bin(INTERVAL '1 hour', ts), service, endpoint, coalesce(version, 'unknown')
+),
+per_group AS (
+  SELECT
+    hour_start,
+    service,
+    endpoint,
+    CASE WHEN grouping(version) = 1 THEN '*' ELSE version END AS version,
+    sum(requests) AS requests,
+    sum(errors) AS errors,
+    sum(apdex_satisfied) AS apdex_satisfied,
+    sum(apdex_tolerating) AS apdex_tolerating,
+    latency_summary(durations) AS latency
+  FROM per_version
+  GROUP BY GROUPING SETS ((hour_start, service, endpoint), (hour_start, service, endpoint, version))
 )
 SELECT
   hour_start,

@@ -1,18 +1,26 @@
-//! `latency_summary(value)`: the latency figures of the hourly service table in one aggregate.
+//! `latency_summary` and `latency_values`: the latency figures of the hourly service table.
 //!
 //! An hour of `hourly_service_metrics` needs exact p50/p95/p99, the maximum, the mean and a
-//! DDSketch of the same durations. As six aggregates (three `percentile_cont`, `max`, `avg`,
-//! `ddsketch`), DataFusion copies every duration into three separate buffers, sorts each, and
-//! takes logarithms for the sketch; this aggregate keeps one buffer per group, sorts it once, and
-//! reads all six from the sorted values (the sketch with one logarithm per bucket,
-//! [`DDSketch::extend_sorted`]). It is a [`GroupsAccumulator`], so DataFusion feeds it whole
-//! batches with group indexes instead of slicing them per group.
+//! DDSketch of the same durations, for each version and for all versions together. As six
+//! aggregates (three `percentile_cont`, `max`, `avg`, `ddsketch`) under GROUPING SETS, DataFusion
+//! copies every duration into three buffers per grouping set, sorts each, and takes a logarithm
+//! per value for the sketch. Instead:
 //!
-//! Returns a struct `{p50, p95, p99, max, mean, sketch}` (NULL fields for an empty group).
-//! Percentiles use linear interpolation between closest ranks: for n sorted values and level q,
-//! h = (n − 1)·q and the result is x⌊h⌋ + (h − ⌊h⌋)·(x⌊h⌋+1 − x⌊h⌋), numpy.quantile's default
-//! "linear" method (exactly, with no quantised weight). NULL and NaN values are skipped; the
-//! partial state is the list of values.
+//! * `latency_values(value)` collects a group's values and returns them sorted, as a list;
+//! * `latency_summary(value)` — or `latency_summary(list)` over such lists — sorts a group's
+//!   values once and reads all six figures from them (the sketch with one logarithm per bucket,
+//!   [`DDSketch::extend_sorted`]). The sort is Rust's stable, run-adaptive one: lists that are
+//!   already sorted runs are merged in about linear time, so summarising per-version lists again
+//!   for all versions costs little.
+//!
+//! Both are [`GroupsAccumulator`]s: DataFusion feeds them whole batches with group indexes
+//! instead of slicing them per group.
+//!
+//! `latency_summary` returns a struct `{p50, p95, p99, max, mean, sketch}` (NULL fields for an
+//! empty group). Percentiles use linear interpolation between closest ranks: for n sorted values
+//! and level q, h = (n − 1)·q and the result is x⌊h⌋ + (h − ⌊h⌋)·(x⌊h⌋+1 − x⌊h⌋), numpy.quantile's
+//! default "linear" method (exactly, with no quantised weight). NULL and NaN values are skipped
+//! (NULL lists too); the partial state of both is the list of values.
 
 use std::sync::Arc;
 
@@ -35,9 +43,14 @@ use super::sketch::DDSketch;
 /// The percentile levels of the summary, with their field names.
 const LEVELS: [(&str, f64); 3] = [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)];
 
-/// Registers `latency_summary`.
+/// Registers `latency_summary` and `latency_values`.
 pub fn register(ctx: &SessionContext) {
-    ctx.register_udaf(AggregateUDF::from(LatencySummary::new()));
+    ctx.register_udaf(AggregateUDF::from(LatencyAgg::new(Output::Summary)));
+    ctx.register_udaf(AggregateUDF::from(LatencyAgg::new(Output::Values)));
+}
+
+fn list_type() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)))
 }
 
 /// The fields of the returned struct.
@@ -68,11 +81,18 @@ struct Summary {
     sketch: Vec<u8>,
 }
 
+/// Sorts `xs` with the stable, run-adaptive sort: linear on sorted runs, and on random values
+/// within a few percent of the unstable one (the final stage of a two-phase aggregation cannot
+/// tell which it got).
+fn sort_adaptive(xs: &mut [f64]) {
+    xs.sort_by(f64::total_cmp);
+}
+
 fn summarise(xs: &mut [f64]) -> Option<Summary> {
     if xs.is_empty() {
         return None;
     }
-    xs.sort_unstable_by(f64::total_cmp);
+    sort_adaptive(xs);
     let mut sketch = DDSketch::default();
     sketch.extend_sorted(xs);
     Some(Summary {
@@ -141,23 +161,37 @@ fn float_values(a: &ArrayRef) -> Result<&Float64Array> {
     }
 }
 
-/// The `latency_summary` aggregate.
+/// What an aggregate returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Output {
+    /// `latency_summary`: the struct of figures.
+    Summary,
+    /// `latency_values`: the sorted values.
+    Values,
+}
+
+/// The `latency_summary` and `latency_values` aggregates.
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct LatencySummary {
+struct LatencyAgg {
+    output: Output,
     signature: Signature,
 }
 
-impl LatencySummary {
-    fn new() -> LatencySummary {
-        LatencySummary {
+impl LatencyAgg {
+    fn new(output: Output) -> LatencyAgg {
+        LatencyAgg {
+            output,
             signature: Signature::user_defined(Volatility::Immutable),
         }
     }
 }
 
-impl AggregateUDFImpl for LatencySummary {
+impl AggregateUDFImpl for LatencyAgg {
     fn name(&self) -> &str {
-        "latency_summary"
+        match self.output {
+            Output::Summary => "latency_summary",
+            Output::Values => "latency_values",
+        }
     }
 
     fn signature(&self) -> &Signature {
@@ -167,25 +201,39 @@ impl AggregateUDFImpl for LatencySummary {
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         match arg_types {
             [t] if t.is_numeric() || t.is_null() => Ok(vec![DataType::Float64]),
-            _ => plan_err!("latency_summary takes one numeric argument, got {arg_types:?}"),
+            [DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)]
+                if f.data_type().is_numeric() || f.data_type().is_null() =>
+            {
+                Ok(vec![list_type()])
+            }
+            _ => plan_err!(
+                "{} takes one numeric argument or a list of numbers, got {arg_types:?}",
+                self.name()
+            ),
         }
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Struct(fields()))
+        Ok(match self.output {
+            Output::Summary => DataType::Struct(fields()),
+            Output::Values => list_type(),
+        })
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         if args.is_distinct {
-            return not_impl_err!("latency_summary(DISTINCT …) is not supported");
+            return not_impl_err!("{}(DISTINCT …) is not supported", self.name());
         }
-        Ok(Box::new(SummaryAccumulator::default()))
+        Ok(Box::new(SummaryAccumulator {
+            values: Vec::new(),
+            output: self.output,
+        }))
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         Ok(vec![Arc::new(Field::new(
             format_state_name(args.name, "values"),
-            DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true))),
+            list_type(),
             true,
         ))])
     }
@@ -198,30 +246,63 @@ impl AggregateUDFImpl for LatencySummary {
         &self,
         _args: AccumulatorArgs,
     ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(SummaryGroups::default()))
+        Ok(Box::new(SummaryGroups {
+            groups: Vec::new(),
+            held: 0,
+            output: self.output,
+        }))
+    }
+}
+
+/// Appends the non-NULL, non-NaN values of list `i` of `lists` to `out`; returns how many.
+fn extend_from_list(out: &mut Vec<f64>, lists: &ListArray, i: usize) -> Result<usize> {
+    if !lists.is_valid(i) {
+        return Ok(0);
+    }
+    let v = lists.value(i);
+    let v = float_values(&v)?;
+    let before = out.len();
+    out.extend(v.iter().flatten().filter(|x| !x.is_nan()));
+    Ok(out.len() - before)
+}
+
+fn as_lists(a: &ArrayRef) -> Result<&ListArray> {
+    match a.as_list_opt::<i32>() {
+        Some(l) => Ok(l),
+        None => exec_err!("expected a list of DOUBLE values, got {}", a.data_type()),
     }
 }
 
 /// Every group's values, by group index.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct SummaryGroups {
     groups: Vec<Vec<f64>>,
     /// Values held, for [`GroupsAccumulator::size`].
     held: usize,
+    output: Output,
 }
 
 impl SummaryGroups {
-    fn push(&mut self, group: usize, x: f64) {
-        if !x.is_nan() {
-            self.groups[group].push(x);
-            self.held += 1;
-        }
-    }
-
     fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<f64>> {
         let taken = emit_to.take_needed(&mut self.groups);
         self.held = self.groups.iter().map(Vec::len).sum();
         taken
+    }
+
+    /// Adds list rows (partial states, or `latency_summary(list)` input) to their groups.
+    fn add_lists(
+        &mut self,
+        a: &ArrayRef,
+        group_indices: &[usize],
+        keep: impl Fn(usize) -> bool,
+    ) -> Result<()> {
+        let lists = as_lists(a)?;
+        for (i, &g) in group_indices.iter().enumerate() {
+            if keep(i) {
+                self.held += extend_from_list(&mut self.groups[g], lists, i)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -236,25 +317,44 @@ impl GroupsAccumulator for SummaryGroups {
         let Some(a) = values.first() else {
             return exec_err!("latency_summary: no argument column");
         };
-        let a = float_values(a)?;
         self.groups.resize_with(total_num_groups, Vec::new);
         let filter = |i: usize| opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
+        if matches!(a.data_type(), DataType::List(_)) {
+            return self.add_lists(a, group_indices, filter);
+        }
+        let a = float_values(a)?;
+        let before: usize = self.held;
+        let mut added = 0;
         if a.null_count() == 0 && opt_filter.is_none() {
             for (&g, &x) in group_indices.iter().zip(a.values().iter()) {
-                self.push(g, x);
+                if !x.is_nan() {
+                    self.groups[g].push(x);
+                    added += 1;
+                }
             }
         } else {
             for (i, &g) in group_indices.iter().enumerate() {
-                if a.is_valid(i) && filter(i) {
-                    self.push(g, a.value(i));
+                if a.is_valid(i) && filter(i) && !a.value(i).is_nan() {
+                    self.groups[g].push(a.value(i));
+                    added += 1;
                 }
             }
         }
+        self.held = before + added;
         Ok(())
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        evaluate_groups(self.take(emit_to))
+        let mut groups = self.take(emit_to);
+        match self.output {
+            Output::Summary => evaluate_groups(groups),
+            Output::Values => {
+                for g in &mut groups {
+                    sort_adaptive(g);
+                }
+                Ok(to_list(groups))
+            }
+        }
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
@@ -270,22 +370,8 @@ impl GroupsAccumulator for SummaryGroups {
         let Some(a) = values.first() else {
             return exec_err!("latency_summary: no state column");
         };
-        let Some(lists) = a.as_list_opt::<i32>() else {
-            return exec_err!(
-                "latency_summary: expected a list state, got {}",
-                a.data_type()
-            );
-        };
         self.groups.resize_with(total_num_groups, Vec::new);
-        for (i, &g) in group_indices.iter().enumerate() {
-            if lists.is_valid(i) {
-                let v = lists.value(i);
-                let v = float_values(&v)?;
-                self.groups[g].extend(v.iter().flatten());
-                self.held += v.len();
-            }
-        }
-        Ok(())
+        self.add_lists(a, group_indices, |_| true)
     }
 
     fn convert_to_state(
@@ -296,19 +382,30 @@ impl GroupsAccumulator for SummaryGroups {
         let Some(a) = values.first() else {
             return exec_err!("latency_summary: no argument column");
         };
-        let a = float_values(a)?;
-        let rows = (0..a.len())
-            .map(|i| {
-                let keep = a.is_valid(i)
-                    && !a.value(i).is_nan()
-                    && opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
-                if keep {
-                    vec![a.value(i)]
-                } else {
-                    Vec::new()
-                }
-            })
-            .collect();
+        let keep = |i: usize| opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
+        let rows: Vec<Vec<f64>> = if matches!(a.data_type(), DataType::List(_)) {
+            let lists = as_lists(a)?;
+            (0..a.len())
+                .map(|i| {
+                    let mut v = Vec::new();
+                    if keep(i) {
+                        extend_from_list(&mut v, lists, i)?;
+                    }
+                    Ok(v)
+                })
+                .collect::<Result<_>>()?
+        } else {
+            let a = float_values(a)?;
+            (0..a.len())
+                .map(|i| {
+                    if a.is_valid(i) && !a.value(i).is_nan() && keep(i) {
+                        vec![a.value(i)]
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect()
+        };
         Ok(vec![to_list(rows)])
     }
 
@@ -318,9 +415,10 @@ impl GroupsAccumulator for SummaryGroups {
 }
 
 /// One group's values (aggregates without GROUP BY).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct SummaryAccumulator {
     values: Vec<f64>,
+    output: Output,
 }
 
 impl Accumulator for SummaryAccumulator {
@@ -328,6 +426,9 @@ impl Accumulator for SummaryAccumulator {
         let Some(a) = values.first() else {
             return exec_err!("latency_summary: no argument column");
         };
+        if matches!(a.data_type(), DataType::List(_)) {
+            return self.merge_batch(values);
+        }
         let a = float_values(a)?;
         self.values
             .extend(a.iter().flatten().filter(|x| !x.is_nan()));
@@ -338,17 +439,9 @@ impl Accumulator for SummaryAccumulator {
         let Some(a) = states.first() else {
             return exec_err!("latency_summary: no state column");
         };
-        let Some(lists) = a.as_list_opt::<i32>() else {
-            return exec_err!(
-                "latency_summary: expected a list state, got {}",
-                a.data_type()
-            );
-        };
+        let lists = as_lists(a)?;
         for i in 0..lists.len() {
-            if lists.is_valid(i) {
-                let v = lists.value(i);
-                self.values.extend(float_values(&v)?.iter().flatten());
-            }
+            extend_from_list(&mut self.values, lists, i)?;
         }
         Ok(())
     }
@@ -359,7 +452,14 @@ impl Accumulator for SummaryAccumulator {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let out = evaluate_groups(vec![std::mem::take(&mut self.values)])?;
+        let mut values = std::mem::take(&mut self.values);
+        let out = match self.output {
+            Output::Summary => evaluate_groups(vec![values])?,
+            Output::Values => {
+                sort_adaptive(&mut values);
+                to_list(vec![values])
+            }
+        };
         ScalarValue::try_from_array(&out, 0)
     }
 
@@ -392,6 +492,90 @@ mod tests {
         let mut one = vec![7.0];
         let s = summarise(&mut one).unwrap();
         assert!(s.quantiles.iter().all(|q| (q - 7.0).abs() <= 1e-12));
+    }
+
+    /// Two levels, as `sql/hourly/service_metrics.sql` uses them: sorted lists per (g, h), then
+    /// `latency_summary` over the lists under GROUPING SETS, equal the summaries of the raw
+    /// values per g and per (g, h).
+    #[tokio::test]
+    async fn summary_of_sorted_lists_equals_summary_of_values() {
+        let mut rng = Rng::seed_from_u64(8);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("g", DataType::Utf8, false),
+            Field::new("h", DataType::Int64, false),
+            Field::new("x", DataType::Float64, true),
+        ]));
+        let parts: Vec<Vec<RecordBatch>> = (0..2)
+            .map(|_| {
+                let n = 6_000;
+                vec![RecordBatch::try_new(
+                    schema.clone(),
+                    vec![
+                        Arc::new(StringArray::from(
+                            (0..n).map(|i| ["a", "b"][i % 2]).collect::<Vec<_>>(),
+                        )),
+                        Arc::new(arrow::array::Int64Array::from(
+                            (0..n).map(|i| (i % 7 % 3) as i64).collect::<Vec<_>>(),
+                        )),
+                        Arc::new(Float64Array::from(
+                            (0..n)
+                                .map(|i| (i % 89 != 0).then(|| rng.lognormal(80.0, 1.1)))
+                                .collect::<Vec<_>>(),
+                        )),
+                    ],
+                )
+                .unwrap()]
+            })
+            .collect();
+        let ctx = SessionContext::new();
+        register(&ctx);
+        crate::query::sketch::register_all(&ctx);
+        ctx.register_table("t", Arc::new(MemTable::try_new(schema, parts).unwrap()))
+            .unwrap();
+        let fields = "s['p50'], s['p95'], s['p99'], s['max'], s['mean'], \
+                      ddsketch_count(s['sketch']), ddsketch_quantile(s['sketch'], 0.9)";
+        let two_level = format!(
+            "WITH v AS (SELECT g, h, latency_values(x) AS xs FROM t GROUP BY g, h)
+             SELECT g, h, {fields}
+             FROM (SELECT g, CASE WHEN grouping(h) = 1 THEN -1 ELSE h END AS h,
+                          latency_summary(xs) AS s
+                   FROM v GROUP BY GROUPING SETS ((g), (g, h)))
+             ORDER BY 1, 2"
+        );
+        let direct = format!(
+            "SELECT g, h, {fields}
+             FROM (SELECT g, CASE WHEN grouping(h) = 1 THEN -1 ELSE h END AS h,
+                          latency_summary(x) AS s
+                   FROM t GROUP BY GROUPING SETS ((g), (g, h)))
+             ORDER BY 1, 2"
+        );
+        let run = |sql: String| {
+            let ctx = ctx.clone();
+            async move {
+                let b = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+                arrow::compute::concat_batches(&b[0].schema(), &b).unwrap()
+            }
+        };
+        let (a, b) = (run(two_level).await, run(direct).await);
+        assert_eq!(a.num_rows(), 8, "2 groups + 2 × 3 (g, h) groups");
+        assert_eq!(a.column(0).as_ref(), b.column(0).as_ref());
+        for c in 1..a.num_columns() {
+            let x = arrow::compute::cast(a.column(c), &DataType::Float64).unwrap();
+            let y = arrow::compute::cast(b.column(c), &DataType::Float64).unwrap();
+            for (x, y) in x
+                .as_primitive::<Float64Type>()
+                .iter()
+                .zip(y.as_primitive::<Float64Type>().iter())
+            {
+                let (x, y) = (x.unwrap(), y.unwrap());
+                // The same values sorted the same way: equal up to nothing but the order of the
+                // mean's sum, which is also the same.
+                assert!(
+                    (x - y).abs() <= 1e-12 * y.abs().max(1.0),
+                    "column {c}: {x} vs {y}"
+                );
+            }
+        }
     }
 
     /// Through SQL, on a table split into partitions (partial and final aggregation, and the
