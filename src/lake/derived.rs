@@ -14,7 +14,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use super::layout::{partition_dir, FileNamer};
 use super::log::{Commit, TableLog};
-use super::writer::{write_temp, writer_properties_builder};
+use super::writer::{derived_writer_properties, write_temp};
 use super::LakeError;
 
 /// What a partition replacement did.
@@ -98,7 +98,7 @@ pub fn replace_partitions(
     };
     let mut log = TableLog::open(lake, table)?;
     log.recover()?;
-    let props = writer_properties_builder().build();
+    let props = derived_writer_properties().build();
     let namer = FileNamer::new();
     let (mut add, mut remove, mut rows) = (Vec::new(), Vec::new(), 0u64);
     for (hour_key, batches) in parts {

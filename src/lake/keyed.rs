@@ -15,7 +15,7 @@ use parquet::file::metadata::KeyValue;
 
 use super::layout::{hour_key, partition_dir, FileNamer};
 use super::log::{Commit, TableLog};
-use super::writer::{write_temp, writer_properties_builder};
+use super::writer::{derived_writer_properties, write_temp};
 use super::LakeError;
 
 /// Makes `key` safe as the start of a file name: `[A-Za-z0-9_-]`, others become `_`.
@@ -57,7 +57,7 @@ pub fn replace_derived(
         .iter()
         .map(|(k, v)| KeyValue::new(k.to_string(), v.clone()))
         .collect();
-    let props = writer_properties_builder()
+    let props = derived_writer_properties()
         .set_key_value_metadata((!kv.is_empty()).then_some(kv))
         .build();
     let entry = write_temp(

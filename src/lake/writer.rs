@@ -30,6 +30,15 @@ pub fn writer_properties_builder() -> WriterPropertiesBuilder {
         .set_created_by(format!("postlaunch {}", env!("CARGO_PKG_VERSION")))
 }
 
+/// Settings of derived tables (hourly, daily and weekly results, experiment and impact tables):
+/// small files, many of them read together (a weekly percentile merges 168 hourly files).
+/// Uncompressed: a ZSTD column chunk costs its reader a fresh compression and decompression
+/// context, which for files of a few kilobytes takes longer than reading the bytes saved
+/// (measured on the weekly p95 of `scripts/bench-hourly.sh`).
+pub fn derived_writer_properties() -> WriterPropertiesBuilder {
+    writer_properties_builder().set_compression(Compression::UNCOMPRESSED)
+}
+
 /// Settings of `_rejected` files: payloads are unique, no dictionary for them.
 pub fn rejected_writer_properties() -> WriterProperties {
     writer_properties_builder()
