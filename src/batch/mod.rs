@@ -2,12 +2,15 @@
 //! table, plus [`Rejection`]s for the records that cannot be stored.
 //!
 //! Per chunk: a key scan ([`scan`]) checks each record's shape, extracts `ts` ([`time`]) and raw
-//! JSON fields, and counts unknown fields; arrow-json decodes all records that passed, in one call,
-//! against the table's decode schema; the result is validated column by column ([`validate`]).
+//! JSON fields, and counts unknown fields. Records whose other values are all plain (strings
+//! without escapes, numbers, booleans, nulls of the right types) go straight from the scan's
+//! spans into Arrow builders ([`fast`]); arrow-json decodes the rest, in one call, against the
+//! table's decode schema. The result is validated column by column ([`validate`]).
 //! When arrow-json refuses the batch (a wrong type in one record), the batch is bisected until the
 //! offending records are isolated, so clean input pays nothing and one bad record never costs its
 //! neighbours their place in the lake.
 
+pub mod fast;
 pub mod rejected;
 pub mod scan;
 pub mod time;
@@ -53,6 +56,9 @@ pub struct Decoder {
     /// Position of each decoded (non-extracted) field in the decode schema, by field index.
     decode_pos: Vec<Option<usize>>,
     scanned: scan::Scanned,
+    /// Plain records go straight from the scan's spans into columns ([`fast`]); `None` for
+    /// tables with map fields, which arrow-json decodes.
+    fast: Option<fast::FastColumns>,
 }
 
 impl Decoder {
@@ -78,6 +84,15 @@ impl Decoder {
                 next += 1;
             }
         }
+        let fast = fast::FastColumns::new(&table);
+        if fast.is_some() {
+            // The fast path reads every decoded field from its span.
+            for (i, p) in decode_pos.iter().enumerate() {
+                if p.is_some() {
+                    want_spans |= 1 << i;
+                }
+            }
+        }
         Decoder {
             table,
             known,
@@ -85,6 +100,7 @@ impl Decoder {
             raw_json_fields,
             decode_pos,
             scanned: scan::Scanned::default(),
+            fast,
         }
     }
 
@@ -102,7 +118,12 @@ impl Decoder {
         let mut ts = vec![0i64; n];
         let mut raw_spans: Vec<Vec<(usize, usize)>> =
             vec![vec![(0, 0); n]; self.raw_json_fields.len()];
+        // Records for arrow-json, and those the fast path took.
         let mut passed: Vec<u32> = Vec::with_capacity(n);
+        let mut fast_rows: Vec<u32> = Vec::with_capacity(n);
+        if let Some(f) = &mut self.fast {
+            f.begin(n);
+        }
         let known: Vec<&[u8]> = self.known.iter().map(Vec::as_slice).collect();
         let table_name = self.table.name.as_str();
         let ts_index = self.table.ts_index;
@@ -168,11 +189,27 @@ impl Decoder {
                 }
             }
             if raw_ok {
-                passed.push(i as u32);
+                let spans = &self.scanned.spans;
+                if self.fast.as_mut().is_some_and(|f| f.push(bytes, spans)) {
+                    fast_rows.push(i as u32);
+                } else {
+                    passed.push(i as u32);
+                }
             }
         }
 
         let mut pieces = Vec::new();
+        if let Some(f) = self.fast.as_mut().filter(|f| f.rows() > 0) {
+            match f.finish() {
+                Ok(batch) => pieces.push((batch, fast_rows)),
+                // Cannot happen (the columns follow the decode schema); if it did, arrow-json
+                // decodes those records instead.
+                Err(_) => {
+                    passed.extend(fast_rows);
+                    passed.sort_unstable();
+                }
+            }
+        }
         self.decode_rows(chunk, &passed, &mut pieces, &mut rejected, now_micros);
 
         let mut batches = Vec::with_capacity(pieces.len());
