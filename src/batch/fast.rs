@@ -6,7 +6,7 @@
 //! to build the columns; arrow-json would tokenise every record a second time. A record is taken
 //! here only when every decoded field is such a plain value of its column's type, read exactly as
 //! arrow-json reads it. Anything else (an escape in a string, a number where a string belongs, a
-//! string holding a number, a map field, invalid UTF-8, a malformed literal) sends the record to
+//! string holding a number, a map field, a record that is not UTF-8, a malformed literal) sends the record to
 //! arrow-json, which decodes it or names what is wrong with it. Results and messages therefore do
 //! not depend on the path.
 
@@ -97,6 +97,11 @@ impl FastColumns {
     /// Appends the record `bytes`, whose known fields' value spans are `spans` (indexed by table
     /// field, `(0, 0)` when absent), if every decoded value is plain. Returns whether it did.
     pub fn push(&mut self, bytes: &[u8], spans: &[(usize, usize)]) -> bool {
+        // One UTF-8 check per record (fast on ASCII); string spans start and end at quotes, so
+        // they are character boundaries of `text`.
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return false;
+        };
         self.staged.clear();
         for &(field, kind) in &self.fields {
             let (s, e) = spans[field];
@@ -114,8 +119,7 @@ impl FastColumns {
         for (col, staged) in self.columns.iter_mut().zip(&self.staged) {
             match (col, *staged) {
                 (Column::Str(b), Staged::Str(s, e)) => {
-                    // Checked to be UTF-8 by `stage`.
-                    b.append_value(std::str::from_utf8(&bytes[s..e]).unwrap_or_default())
+                    b.append_value(text.get(s..e).unwrap_or_default())
                 }
                 (Column::Int(b), Staged::Int(x)) => b.append_value(x),
                 (Column::Float(b), Staged::Float(x)) => b.append_value(x),
@@ -163,7 +167,7 @@ fn stage(kind: FieldKind, v: &[u8], at: usize) -> Option<Staged> {
                 return None;
             }
             let inner = &v[1..v.len() - 1];
-            if memchr::memchr(b'\\', inner).is_some() || std::str::from_utf8(inner).is_err() {
+            if memchr::memchr(b'\\', inner).is_some() {
                 return None;
             }
             Some(Staged::Str(at + 1, at + v.len() - 1))
