@@ -5,7 +5,9 @@
 //! and nulls. For those, the spans the key scan ([`super::scan`]) already found are all it takes
 //! to build the columns; arrow-json would tokenise every record a second time. A record is taken
 //! here only when every decoded field is such a plain value of its column's type, read exactly as
-//! arrow-json reads it. Anything else (an escape in a string, a number where a string belongs, a
+//! arrow-json reads it, and nothing else in it needs arrow-json's checks: no unknown keys (the
+//! scan does not look inside their values, nor unescape key names) and raw JSON fields that are
+//! valid JSON ([`is_valid_json`]; the caller checks both). Anything else (an escape in a string, a number where a string belongs, a
 //! string holding a number, a map field, a record that is not UTF-8, a malformed literal) sends the record to
 //! arrow-json, which decodes it or names what is wrong with it. Results and messages therefore do
 //! not depend on the path.
@@ -200,6 +202,14 @@ fn stage(kind: FieldKind, v: &[u8], at: usize) -> Option<Staged> {
         },
         _ => None,
     }
+}
+
+/// `v` is one valid JSON value without escapes, by serde_json's rules, which are stricter than
+/// arrow-json's (no raw control characters in strings, a nesting limit): what passes here,
+/// arrow-json accepts too; what fails goes to arrow-json, which decides. Values with escapes
+/// always go to arrow-json (skipping a value, serde_json does not check `\u` surrogates).
+pub fn is_valid_json(v: &[u8]) -> bool {
+    memchr::memchr(b'\\', v).is_none() && serde_json::from_slice::<serde::de::IgnoredAny>(v).is_ok()
 }
 
 /// `v` is a JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.

@@ -140,9 +140,13 @@ impl Decoder {
                 )));
                 continue;
             }
-            let mut saw_unknown = |k: &[u8]| match unknown.iter_mut().find(|(name, _)| name == k) {
-                Some((_, c)) => *c += 1,
-                None => unknown.push((k.to_vec(), 1)),
+            let mut has_unknown = false;
+            let mut saw_unknown = |k: &[u8]| {
+                has_unknown = true;
+                match unknown.iter_mut().find(|(name, _)| name == k) {
+                    Some((_, c)) => *c += 1,
+                    None => unknown.push((k.to_vec(), 1)),
+                }
             };
             if let Err(e) = scan::scan(
                 bytes,
@@ -172,6 +176,11 @@ impl Decoder {
                 }
             }
             let mut raw_ok = true;
+            // The fast path reads only the decoded fields' spans; arrow-json also checks every
+            // other value of the record. So a record goes the fast way only when nothing else
+            // needs checking: no unknown key (nor an escaped spelling of a known one) and raw
+            // JSON fields that are valid JSON.
+            let mut fast_ok = !has_unknown;
             for (k, &f) in self.raw_json_fields.iter().enumerate() {
                 let (s, e) = self.scanned.spans[f];
                 let v = &bytes[s..e];
@@ -186,11 +195,12 @@ impl Decoder {
                         break;
                     }
                     raw_spans[k][i] = (s, e);
+                    fast_ok = fast_ok && fast::is_valid_json(v);
                 }
             }
             if raw_ok {
                 let spans = &self.scanned.spans;
-                if self.fast.as_mut().is_some_and(|f| f.push(bytes, spans)) {
+                if fast_ok && self.fast.as_mut().is_some_and(|f| f.push(bytes, spans)) {
                     fast_rows.push(i as u32);
                 } else {
                     passed.push(i as u32);

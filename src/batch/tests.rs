@@ -146,10 +146,41 @@ fn fast_path_and_arrow_json_agree_record_by_record() {
         r#"{"ts":"2026-11-27T13:00:07Z","service":12,"endpoint":"GET /x","status":200,"duration_ms":7}"#,
         r#"{"ts":"2026-11-27T13:00:08Z","service":"ünïcode","endpoint":"GET /y","status":302,"duration_ms":0.1234567890123456789}"#,
     ];
-    let c = chunk(&lines);
-    let mut with_fast = decoder("requests");
+    assert_paths_agree("requests", &lines);
+}
+
+/// Values the fast path does not read must still pass arrow-json's checks: a bad literal in an
+/// unknown field or in a raw JSON field (`events.properties`), an escaped spelling of a known key
+/// (arrow-json unescapes key names; the last of two duplicates wins). Both paths must store and
+/// reject the same records.
+#[test]
+fn fast_path_leaves_records_with_unchecked_values_to_arrow_json() {
+    let requests = [
+        r#"{"ts":"2026-11-27T13:00:00Z","service":"api","endpoint":"/x","status":200,"duration_ms":1,"extra":undefined}"#,
+        r#"{"ts":"2026-11-27T13:00:01Z","service":"api","endpoint":"/x","st\u0061tus":500,"duration_ms":1}"#,
+        r#"{"ts":"2026-11-27T13:00:02Z","service":"api","endpoint":"/x","status":200,"st\u0061tus":503,"duration_ms":1}"#,
+        r#"{"ts":"2026-11-27T13:00:03Z","service":"api","endpoint":"/x","status":200,"duration_ms":1,"extra":{"a":[1,tru]}}"#,
+        r#"{"ts":"2026-11-27T13:00:04Z","service":"api","endpoint":"/x","status":200,"duration_ms":1}"#,
+    ];
+    assert_paths_agree("requests", &requests);
+    let events = [
+        r#"{"ts":"2026-11-27T13:00:00Z","event":"view","user_id":"u1","properties":{"ratio":NaN}}"#,
+        r#"{"ts":"2026-11-27T13:00:01Z","event":"view","user_id":"u1","properties":{"a":"\u00e9","b":[1,2]}}"#,
+        r#"{"ts":"2026-11-27T13:00:02Z","event":"view","user_id":"u1","properties":{"a":"\ud800"}}"#,
+        r#"{"ts":"2026-11-27T13:00:03Z","event":"view","user_id":"u1","properties":{"a" 1}}"#,
+        r#"{"ts":"2026-11-27T13:00:04Z","event":"view","user_id":"u1","properties":{"plan":"pro","n":3}}"#,
+        r#"{"ts":"2026-11-27T13:00:05Z","event":"view","user_id":"u1"}"#,
+    ];
+    assert_paths_agree("events", &events);
+}
+
+/// Decodes `lines` of `table` with and without the fast path and checks that the same records
+/// are stored, value for value, and the same are rejected, for the same reasons.
+fn assert_paths_agree(table: &str, lines: &[&str]) {
+    let c = chunk(lines);
+    let mut with_fast = decoder(table);
     assert!(with_fast.fast.is_some());
-    let mut without = decoder("requests");
+    let mut without = decoder(table);
     without.fast = None;
     let (a, b) = (with_fast.decode(&c, NOW), without.decode(&c, NOW));
     let reasons = |d: &DecodedChunk| {

@@ -73,8 +73,8 @@ pub struct AnalyzeArgs {
     /// Analysis window ending at --at (overrides the file), e.g. `48h`, `7d`.
     #[arg(long, value_parser = super::parse_duration)]
     pub window: Option<std::time::Duration>,
-    /// Analysis time (end of the window): RFC 3339, `YYYY-MM-DDTHH:MM` (UTC) or a date
-    /// (midnight UTC). Default: the end of the hour of the latest exposure.
+    /// Analysis time (end of the window), on the hour: RFC 3339, `YYYY-MM-DDTHH:MM` (UTC) or a
+    /// date (midnight UTC). Default: the end of the hour of the latest exposure.
     #[arg(long, value_parser = parse_time)]
     pub at: Option<DateTime<Utc>>,
     /// Output format.
@@ -137,6 +137,17 @@ fn analyze(args: AnalyzeArgs, quiet: bool) -> anyhow::Result<()> {
             ))
         })?
         .clone();
+    // Readouts add up hours of first exposure: the window must start and end on the hour.
+    if let Some(at) = args.at {
+        if at.timestamp_micros().rem_euclid(3_600_000_000) != 0 {
+            return Err(CliError::Usage(format!(
+                "--at is {}, expected a time on the hour (e.g. {}): readouts add up whole hours of first exposure",
+                at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                at.format("%Y-%m-%dT%H:00:00Z")
+            ))
+            .into());
+        }
+    }
     let window = args.window.unwrap_or(exp.window);
     if window.as_secs() < 3600 || !window.as_secs().is_multiple_of(3600) {
         return Err(CliError::Usage(format!(

@@ -165,10 +165,16 @@ pub fn find(
             units: Vec::new(),
             metrics: BTreeMap::new(),
         };
+        let mut foreign = false;
         for batch in reader {
             let batch = batch.map_err(|e| LakeError::Inconsistent(format!("{path}: {e}")))?;
-            read_rows(&batch, &mut stored)
+            foreign |= read_rows(&batch, &exp.key, &mut stored)
                 .map_err(|e| LakeError::Inconsistent(format!("{path}: {e}")))?;
+        }
+        // File keys replace characters outside [A-Za-z0-9_-]: `checkout.v2` and `checkout_v2`
+        // share one. Only a file of this very experiment is used.
+        if foreign {
+            continue;
         }
         return Ok(Some(stored));
     }
@@ -202,7 +208,9 @@ fn is_fresh(
     Ok(true)
 }
 
-fn read_rows(b: &RecordBatch, out: &mut Stored) -> Result<(), String> {
+/// Adds the rows of `b` to `out`; returns whether any row belongs to another experiment than
+/// `experiment`.
+fn read_rows(b: &RecordBatch, experiment: &str, out: &mut Stored) -> Result<bool, String> {
     let col = |name: &str| {
         b.column_by_name(name)
             .ok_or_else(|| format!("no column `{name}`"))
@@ -232,6 +240,12 @@ fn read_rows(b: &RecordBatch, out: &mut Stored) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     let hours = hours.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+    if string("experiment")?
+        .iter()
+        .any(|e| e.as_deref() != Some(experiment))
+    {
+        return Ok(true);
+    }
     let (metric, variant) = (string("metric")?, string("variant")?);
     let (units, converted) = (uint("units")?, uint("converted")?);
     let (sx, sxx, sy, syy, sxy) = (
@@ -265,5 +279,5 @@ fn read_rows(b: &RecordBatch, out: &mut Stored) -> Result<(), String> {
             }
         }
     }
-    Ok(())
+    Ok(false)
 }

@@ -495,33 +495,37 @@ impl ConsumeLoop {
         }
     }
 
-    /// Whether every assigned partition has been read up to its end (the high watermark when it
-    /// was first seen) and nothing is waiting in a chunk builder.
     /// The high watermark of every partition of the subscribed topics, asked before the first
     /// poll: later, each such request waits behind the consumer's long-polling fetches on the
     /// same broker connection (up to `fetch.wait.max.ms` per partition; seconds at the end of a
-    /// backfill). Partitions it misses are asked when first seen.
+    /// backfill). Partitions it misses are asked when first seen; the first failure (a broker
+    /// not answering within a second) ends the prefetch.
     fn ends_at_start(&self, ends: &mut HashMap<(String, i32), i64>) {
         for topic in self.table_of_topic.keys() {
             let Ok(meta) = self
                 .consumer
-                .fetch_metadata(Some(topic), Duration::from_secs(5))
+                .fetch_metadata(Some(topic), Duration::from_secs(1))
             else {
-                continue;
+                return;
             };
             for t in meta.topics().iter().filter(|t| t.name() == topic) {
                 for p in t.partitions() {
-                    if let Ok((_, high)) =
-                        self.consumer
-                            .fetch_watermarks(topic, p.id(), Duration::from_secs(5))
+                    match self
+                        .consumer
+                        .fetch_watermarks(topic, p.id(), Duration::from_secs(1))
                     {
-                        ends.insert((topic.clone(), p.id()), high);
+                        Ok((_, high)) => {
+                            ends.insert((topic.clone(), p.id()), high);
+                        }
+                        Err(_) => return,
                     }
                 }
             }
         }
     }
 
+    /// Whether every assigned partition has been read up to its end (its high watermark at start,
+    /// or when first seen) and nothing is waiting in a chunk builder.
     fn caught_up(&self, ends: &mut HashMap<(String, i32), i64>) -> bool {
         let assigned = self
             .assignments

@@ -452,13 +452,13 @@ impl Accumulator for SummaryAccumulator {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let mut values = std::mem::take(&mut self.values);
+        // Must not consume the values: window frames evaluate the same accumulator again as
+        // rows are added. Sorting them in place changes nothing that matters.
+        sort_adaptive(&mut self.values);
+        let values = vec![self.values.clone()];
         let out = match self.output {
-            Output::Summary => evaluate_groups(vec![values])?,
-            Output::Values => {
-                sort_adaptive(&mut values);
-                to_list(vec![values])
-            }
+            Output::Summary => evaluate_groups(values)?,
+            Output::Values => to_list(values),
         };
         ScalarValue::try_from_array(&out, 0)
     }

@@ -342,6 +342,25 @@ fn bad_usage_and_config_have_their_exit_codes() {
     ]);
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("checkout_redesign"));
+    // Windows are whole hours of first exposure: an analysis time off the hour is refused.
+    let out = run(&[
+        "experiment",
+        "analyze",
+        "checkout_redesign",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--config",
+        &config(),
+        "--at",
+        "2026-11-10T14:30",
+    ]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--at is 2026-11-10T14:30:00Z, expected a time on the hour"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bad = dir.path().join("bad.toml");
     std::fs::write(
         &bad,
