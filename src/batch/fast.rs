@@ -71,11 +71,12 @@ impl FastColumns {
             staged: Vec::new(),
             rows: 0,
         };
-        fast.reset(0);
+        fast.begin(0);
         Some(fast)
     }
 
-    fn reset(&mut self, capacity: usize) {
+    /// Starts a chunk of about `capacity` records.
+    pub fn begin(&mut self, capacity: usize) {
         self.rows = 0;
         self.columns = self
             .fields
@@ -89,11 +90,6 @@ impl FastColumns {
                 _ => Column::Bool(BooleanBuilder::with_capacity(capacity)),
             })
             .collect();
-    }
-
-    /// Starts a chunk of about `capacity` records.
-    pub fn begin(&mut self, capacity: usize) {
-        self.reset(capacity);
     }
 
     /// Appends the record `bytes`, whose known fields' value spans are `spans` (indexed by table

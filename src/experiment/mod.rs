@@ -112,7 +112,7 @@ pub async fn readout(
 
     let all_units = match &reuse {
         Some(s) => s.units.clone(),
-        None => query::unit_counts(&query::run(session, &query::UNITS, &scan).await?)?.hours,
+        None => query::unit_hours(&query::run(session, &query::UNITS, &scan).await?)?,
     };
     // Per metric: the stored or scanned hours (`None` for latency and missing tables).
     let mut all_hours: Vec<Option<Vec<query::HourlyArm>>> = Vec::new();

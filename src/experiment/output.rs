@@ -141,12 +141,7 @@ pub fn results_batch(r: &Readout) -> Result<RecordBatch, arrow::error::ArrowErro
 /// experiment, analysis time and window). Returns the file's path relative to the lake.
 pub fn write_results(lake: &Path, r: &Readout) -> Result<String, LakeError> {
     let batch = results_batch(r).map_err(|e| LakeError::Inconsistent(e.to_string()))?;
-    let key = format!(
-        "{}_{}_{}h",
-        r.experiment,
-        r.analysis_time.format("%Y%m%dT%H%M%S"),
-        r.window_hours
-    );
+    let key = stored::file_key_of(&r.experiment, r.analysis_time, r.window_hours);
     replace_derived(
         lake,
         RESULTS_TABLE,
@@ -272,7 +267,7 @@ pub fn write_hourly(
     .map(Some)
 }
 
-fn fmt_num(x: f64) -> String {
+pub(crate) fn fmt_num(x: f64) -> String {
     if !x.is_finite() {
         "n/a".into()
     } else if x.abs() >= 100.0 {
@@ -282,7 +277,7 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
-fn fmt_p(p: f64) -> String {
+pub(crate) fn fmt_p(p: f64) -> String {
     if !p.is_finite() {
         "n/a".into()
     } else if p < 1e-4 {
@@ -292,11 +287,41 @@ fn fmt_p(p: f64) -> String {
     }
 }
 
-fn fmt_pct(x: f64) -> String {
+pub(crate) fn fmt_pct(x: f64) -> String {
     if x.is_finite() {
         format!("{:+.1}%", 100.0 * x)
     } else {
         "n/a".into()
+    }
+}
+
+/// Writes `lines` (the first is the header) as columns aligned on their widest cell, two spaces
+/// apart.
+pub(crate) fn write_aligned(s: &mut String, lines: &[Vec<String>]) {
+    let columns = lines.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            lines
+                .iter()
+                .map(|l| l[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for l in lines {
+        let cells: Vec<String> = l
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, w))| {
+                if i + 1 == l.len() {
+                    c.clone()
+                } else {
+                    format!("{c:<w$}")
+                }
+            })
+            .collect();
+        let _ = writeln!(s, "{}", cells.join("  ").trim_end());
     }
 }
 
@@ -365,30 +390,7 @@ pub fn report(r: &Readout) -> String {
             x.verdict.clone(),
         ]);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            lines
-                .iter()
-                .map(|l| l[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for l in &lines {
-        let cells: Vec<String> = l
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                if i + 1 == l.len() {
-                    c.clone()
-                } else {
-                    format!("{c:<w$}")
-                }
-            })
-            .collect();
-        let _ = writeln!(s, "{}", cells.join("  ").trim_end());
-    }
+    write_aligned(&mut s, &lines);
     let _ = writeln!(s);
     if !r.flags.is_empty() {
         let _ = writeln!(s, "Flags: {}", r.flags.join(", "));

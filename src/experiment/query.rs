@@ -110,23 +110,21 @@ pub async fn run(
     Ok(batches)
 }
 
-/// A column of `batch` by name, cast to `to`.
+/// A column of `batch` by name, cast to `to`. `file` names where the batch came from (a SQL
+/// file's path, or a stored table), for the error.
 fn column(
-    file: &SqlFile,
+    file: &'static str,
     batch: &RecordBatch,
     name: &'static str,
     to: &DataType,
 ) -> Result<std::sync::Arc<dyn Array>, SqlError> {
-    let err = || SqlError::Column {
-        file: file.path,
-        column: name,
-    };
+    let err = || SqlError::Column { file, column: name };
     let c = batch.column_by_name(name).ok_or_else(err)?;
     arrow::compute::cast(c, to).map_err(|_| err())
 }
 
 pub(crate) fn f64s(
-    file: &SqlFile,
+    file: &'static str,
     b: &RecordBatch,
     name: &'static str,
 ) -> Result<Vec<f64>, SqlError> {
@@ -138,7 +136,7 @@ pub(crate) fn f64s(
 }
 
 pub(crate) fn i64s(
-    file: &SqlFile,
+    file: &'static str,
     b: &RecordBatch,
     name: &'static str,
 ) -> Result<Vec<Option<i64>>, SqlError> {
@@ -150,7 +148,7 @@ pub(crate) fn i64s(
 }
 
 pub(crate) fn times(
-    file: &SqlFile,
+    file: &'static str,
     b: &RecordBatch,
     name: &'static str,
 ) -> Result<Vec<Option<i64>>, SqlError> {
@@ -160,10 +158,8 @@ pub(crate) fn times(
         name,
         &DataType::Timestamp(TimeUnit::Microsecond, None),
     )?;
-    let a = arrow::compute::cast(&a, &DataType::Int64).map_err(|_| SqlError::Column {
-        file: file.path,
-        column: name,
-    })?;
+    let a = arrow::compute::cast(&a, &DataType::Int64)
+        .map_err(|_| SqlError::Column { file, column: name })?;
     let a = a.as_primitive::<Int64Type>();
     Ok((0..a.len())
         .map(|i| (!a.is_null(i)).then(|| a.value(i)))
@@ -171,7 +167,7 @@ pub(crate) fn times(
 }
 
 pub(crate) fn strings(
-    file: &SqlFile,
+    file: &'static str,
     b: &RecordBatch,
     name: &'static str,
 ) -> Result<Vec<Option<String>>, SqlError> {
@@ -227,13 +223,13 @@ impl UnitCounts {
     }
 }
 
-/// Reads the result of [`UNITS`].
-pub fn unit_counts(batches: &[RecordBatch]) -> Result<UnitCounts, SqlError> {
+/// Reads the result of [`UNITS`]: units per hour of first exposure and variant.
+pub fn unit_hours(batches: &[RecordBatch]) -> Result<Vec<UnitHour>, SqlError> {
     let mut hours = Vec::new();
     for b in batches {
-        let cohorts = times(&UNITS, b, "cohort_hour")?;
-        let variants = strings(&UNITS, b, "variant")?;
-        let units = i64s(&UNITS, b, "units")?;
+        let cohorts = times(UNITS.path, b, "cohort_hour")?;
+        let variants = strings(UNITS.path, b, "variant")?;
+        let units = i64s(UNITS.path, b, "units")?;
         for ((c, v), n) in cohorts.into_iter().zip(variants).zip(units) {
             if let Some(cohort_hour) = c {
                 hours.push(UnitHour {
@@ -244,7 +240,7 @@ pub fn unit_counts(batches: &[RecordBatch]) -> Result<UnitCounts, SqlError> {
             }
         }
     }
-    Ok(UnitCounts::from_hours(hours, i64::MIN))
+    Ok(hours)
 }
 
 /// Sufficient statistics of one arm for units that entered in one hour.
@@ -263,13 +259,13 @@ pub struct HourlyArm {
 pub fn hourly_arms(file: &SqlFile, batches: &[RecordBatch]) -> Result<Vec<HourlyArm>, SqlError> {
     let mut out = Vec::new();
     for b in batches {
-        let hours = times(file, b, "cohort_hour")?;
-        let variants = strings(file, b, "variant")?;
-        let units = i64s(file, b, "units")?;
-        let converted = i64s(file, b, "converted")?;
-        let (sx, sxx) = (f64s(file, b, "sum_x")?, f64s(file, b, "sum_x2")?);
-        let (sy, syy) = (f64s(file, b, "sum_y")?, f64s(file, b, "sum_y2")?);
-        let sxy = f64s(file, b, "sum_xy")?;
+        let hours = times(file.path, b, "cohort_hour")?;
+        let variants = strings(file.path, b, "variant")?;
+        let units = i64s(file.path, b, "units")?;
+        let converted = i64s(file.path, b, "converted")?;
+        let (sx, sxx) = (f64s(file.path, b, "sum_x")?, f64s(file.path, b, "sum_x2")?);
+        let (sy, syy) = (f64s(file.path, b, "sum_y")?, f64s(file.path, b, "sum_y2")?);
+        let sxy = f64s(file.path, b, "sum_xy")?;
         for i in 0..b.num_rows() {
             let (Some(hour), Some(variant)) = (hours[i], variants[i].clone()) else {
                 continue;
@@ -293,9 +289,9 @@ pub fn latency_samples(
     let mut out: BTreeMap<String, Vec<(f64, u64)>> = BTreeMap::new();
     let mut users: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     for b in batches {
-        let variants = strings(&LATENCY_SAMPLES, b, "variant")?;
-        let user_ids = strings(&LATENCY_SAMPLES, b, "user_id")?;
-        let durations = f64s(&LATENCY_SAMPLES, b, "duration_ms")?;
+        let variants = strings(LATENCY_SAMPLES.path, b, "variant")?;
+        let user_ids = strings(LATENCY_SAMPLES.path, b, "user_id")?;
+        let durations = f64s(LATENCY_SAMPLES.path, b, "duration_ms")?;
         for ((v, u), d) in variants.into_iter().zip(user_ids).zip(durations) {
             if let (Some(v), Some(u)) = (v, u) {
                 let next = users.len() as u64;
@@ -310,7 +306,7 @@ pub fn latency_samples(
 /// Reads the result of [`LAST_EXPOSURE`]: the latest exposure (µs), if any.
 pub fn last_exposure(batches: &[RecordBatch]) -> Result<Option<i64>, SqlError> {
     for b in batches {
-        if let Some(Some(t)) = times(&LAST_EXPOSURE, b, "last_exposure")?.first() {
+        if let Some(Some(t)) = times(LAST_EXPOSURE.path, b, "last_exposure")?.first() {
             return Ok(Some(*t));
         }
     }

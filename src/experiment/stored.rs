@@ -18,8 +18,6 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::Path;
 
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::{DataType, Float64Type, TimeUnit, UInt64Type};
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Utc};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -27,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{Experiment, Metric, MetricKind, MetricSource, ValueKind};
 use super::output::HOURLY_TABLE;
-use super::query::{HourlyArm, UnitHour};
+use super::query::{f64s, i64s, strings, times, HourlyArm, SqlError, UnitHour};
 use crate::lake::keyed::file_key;
 use crate::lake::log::{commits_after, TableLog};
 use crate::lake::LakeError;
@@ -88,12 +86,15 @@ pub fn provenance(exp: &Experiment, inputs: BTreeMap<String, u64>) -> Provenance
     }
 }
 
-/// The file-name key of the hourly statistics of a readout (shared with the writer).
+/// The file-name key of a readout of `window_hours` (in `experiment_results`) or of its stored
+/// hours (in `experiment_hourly`): [`key_prefix`] then `<hours>h`.
 pub fn file_key_of(experiment: &str, at: DateTime<Utc>, window_hours: u64) -> String {
-    file_key(&format!(
-        "{experiment}_{}_{window_hours}h",
-        at.format("%Y%m%dT%H%M%S")
-    ))
+    format!("{}{window_hours}h", key_prefix(experiment, at))
+}
+
+/// The start of the file-name keys of every readout of `experiment` at `at`.
+fn key_prefix(experiment: &str, at: DateTime<Utc>) -> String {
+    file_key(&format!("{experiment}_{}_", at.format("%Y%m%dT%H%M%S")))
 }
 
 /// Stored statistics usable for a readout.
@@ -120,7 +121,7 @@ pub fn find(
         return Ok(None);
     }
     let log = TableLog::open(lake, HOURLY_TABLE)?;
-    let prefix = file_key(&format!("{}_{}_", exp.key, at.format("%Y%m%dT%H%M%S")));
+    let prefix = key_prefix(&exp.key, at);
     let mut candidates: Vec<(u64, String)> = log
         .files()
         .filter_map(|f| {
@@ -210,61 +211,34 @@ fn is_fresh(
 
 /// Adds the rows of `b` to `out`; returns whether any row belongs to another experiment than
 /// `experiment`.
-fn read_rows(b: &RecordBatch, experiment: &str, out: &mut Stored) -> Result<bool, String> {
-    let col = |name: &str| {
-        b.column_by_name(name)
-            .ok_or_else(|| format!("no column `{name}`"))
-    };
-    let string = |name: &str| -> Result<Vec<Option<String>>, String> {
-        let a = arrow::compute::cast(col(name)?, &DataType::Utf8).map_err(|e| e.to_string())?;
-        let a = a.as_string::<i32>();
-        Ok((0..a.len())
-            .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
-            .collect())
-    };
-    let uint = |name: &str| -> Result<Vec<u64>, String> {
-        let a = arrow::compute::cast(col(name)?, &DataType::UInt64).map_err(|e| e.to_string())?;
-        let a = a.as_primitive::<UInt64Type>();
-        Ok((0..a.len()).map(|i| a.value(i)).collect())
-    };
-    let float = |name: &str| -> Result<Vec<f64>, String> {
-        let a = arrow::compute::cast(col(name)?, &DataType::Float64).map_err(|e| e.to_string())?;
-        let a = a.as_primitive::<Float64Type>();
-        Ok((0..a.len())
-            .map(|i| if a.is_null(i) { 0.0 } else { a.value(i) })
-            .collect())
-    };
-    let hours = arrow::compute::cast(
-        col("cohort_hour")?,
-        &DataType::Timestamp(TimeUnit::Microsecond, None),
-    )
-    .map_err(|e| e.to_string())?;
-    let hours = hours.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
-    if string("experiment")?
+fn read_rows(b: &RecordBatch, experiment: &str, out: &mut Stored) -> Result<bool, SqlError> {
+    let t = HOURLY_TABLE;
+    if strings(t, b, "experiment")?
         .iter()
         .any(|e| e.as_deref() != Some(experiment))
     {
         return Ok(true);
     }
-    let (metric, variant) = (string("metric")?, string("variant")?);
-    let (units, converted) = (uint("units")?, uint("converted")?);
+    let hours = times(t, b, "cohort_hour")?;
+    let (metric, variant) = (strings(t, b, "metric")?, strings(t, b, "variant")?);
+    let (units, converted) = (i64s(t, b, "units")?, i64s(t, b, "converted")?);
+    let count = |x: Option<i64>| x.unwrap_or(0).max(0) as u64;
     let (sx, sxx, sy, syy, sxy) = (
-        float("sum_x")?,
-        float("sum_x2")?,
-        float("sum_y")?,
-        float("sum_y2")?,
-        float("sum_xy")?,
+        f64s(t, b, "sum_x")?,
+        f64s(t, b, "sum_x2")?,
+        f64s(t, b, "sum_y")?,
+        f64s(t, b, "sum_y2")?,
+        f64s(t, b, "sum_xy")?,
     );
     for i in 0..b.num_rows() {
-        if hours.is_null(i) {
+        let Some(cohort_hour) = hours[i] else {
             continue;
-        }
-        let cohort_hour = hours.value(i);
+        };
         match &metric[i] {
             None => out.units.push(UnitHour {
                 cohort_hour,
                 variant: variant[i].clone(),
-                units: units[i],
+                units: count(units[i]),
             }),
             Some(m) => {
                 let Some(v) = variant[i].clone() else {
@@ -273,8 +247,15 @@ fn read_rows(b: &RecordBatch, experiment: &str, out: &mut Stored) -> Result<bool
                 out.metrics.entry(m.clone()).or_default().push(HourlyArm {
                     cohort_hour,
                     variant: v,
-                    converted: converted[i],
-                    moments: CoMoments::from_sums(units[i], sx[i], sy[i], sxx[i], syy[i], sxy[i]),
+                    converted: count(converted[i]),
+                    moments: CoMoments::from_sums(
+                        count(units[i]),
+                        sx[i],
+                        sy[i],
+                        sxx[i],
+                        syy[i],
+                        sxy[i],
+                    ),
                 });
             }
         }

@@ -171,6 +171,18 @@ pub async fn events_span(session: &LakeSession) -> Result<Option<(i64, i64)>, Qu
     }
 }
 
+/// The time of the latest event (µs), `None` when `events` is empty; for the reports that run
+/// funnels (trends, opportunities).
+pub async fn latest_event(session: &LakeSession) -> Result<Option<i64>, FunnelError> {
+    events_span(session)
+        .await
+        .map(|span| span.map(|(_, last)| last))
+        .map_err(|source| FunnelError::Query {
+            funnel: String::new(),
+            source,
+        })
+}
+
 /// Computes a funnel over entries in `period`. `latest` is the latest event time (µs), for the
 /// incomplete flag.
 pub async fn compute(

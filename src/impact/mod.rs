@@ -138,11 +138,11 @@ async fn deployment(
     .await?;
     let mut phases: Vec<(String, i64, String, String, String)> = Vec::new();
     for b in &batches {
-        let phase = sqlq::strings(&DEPLOYMENT, b, "phase")?;
-        let ts = sqlq::times(&DEPLOYMENT, b, "ts")?;
-        let strategy = sqlq::strings(&DEPLOYMENT, b, "strategy")?;
-        let change = sqlq::strings(&DEPLOYMENT, b, "change_id")?;
-        let desc = sqlq::strings(&DEPLOYMENT, b, "description")?;
+        let phase = sqlq::strings(DEPLOYMENT.path, b, "phase")?;
+        let ts = sqlq::times(DEPLOYMENT.path, b, "ts")?;
+        let strategy = sqlq::strings(DEPLOYMENT.path, b, "strategy")?;
+        let change = sqlq::strings(DEPLOYMENT.path, b, "change_id")?;
+        let desc = sqlq::strings(DEPLOYMENT.path, b, "description")?;
         for i in 0..b.num_rows() {
             if let (Some(p), Some(t)) = (phase[i].clone(), ts[i]) {
                 phases.push((
@@ -201,10 +201,10 @@ async fn samples(
     let mut users: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut next: u64 = 0;
     for b in &sqlq::run(session, &LATENCY_SAMPLES, params).await? {
-        let arm = sqlq::strings(&LATENCY_SAMPLES, b, "arm")?;
-        let user = sqlq::strings(&LATENCY_SAMPLES, b, "user_id")?;
-        let d = sqlq::f64s(&LATENCY_SAMPLES, b, "duration_ms")?;
-        let e = sqlq::i64s(&LATENCY_SAMPLES, b, "is_error")?;
+        let arm = sqlq::strings(LATENCY_SAMPLES.path, b, "arm")?;
+        let user = sqlq::strings(LATENCY_SAMPLES.path, b, "user_id")?;
+        let d = sqlq::f64s(LATENCY_SAMPLES.path, b, "duration_ms")?;
+        let e = sqlq::i64s(LATENCY_SAMPLES.path, b, "is_error")?;
         for i in 0..b.num_rows() {
             if let Some(a) = &arm[i] {
                 let cluster = match &user[i] {
@@ -376,8 +376,8 @@ pub async fn report(
     )
     .await?
     {
-        range.0 = sqlq::times(&REQUEST_RANGE, b, "first_ts")?[0];
-        range.1 = sqlq::times(&REQUEST_RANGE, b, "last_ts")?[0];
+        range.0 = sqlq::times(REQUEST_RANGE.path, b, "first_ts")?[0];
+        range.1 = sqlq::times(REQUEST_RANGE.path, b, "last_ts")?[0];
     }
     let first = range.0.and_then(DateTime::from_timestamp_micros);
     let last = range.1.and_then(DateTime::from_timestamp_micros);
@@ -436,10 +436,10 @@ pub async fn report(
     // Hourly requests and users (throughput); cost and conversion when the lake has them.
     let mut users: BTreeMap<(String, i64), f64> = BTreeMap::new();
     for b in &sqlq::run(session, &HOURLY_REQUESTS, &periods).await? {
-        let arm = sqlq::strings(&HOURLY_REQUESTS, b, "arm")?;
-        let hour = sqlq::times(&HOURLY_REQUESTS, b, "hour")?;
-        let requests = sqlq::f64s(&HOURLY_REQUESTS, b, "requests")?;
-        let u = sqlq::f64s(&HOURLY_REQUESTS, b, "users")?;
+        let arm = sqlq::strings(HOURLY_REQUESTS.path, b, "arm")?;
+        let hour = sqlq::times(HOURLY_REQUESTS.path, b, "hour")?;
+        let requests = sqlq::f64s(HOURLY_REQUESTS.path, b, "requests")?;
+        let u = sqlq::f64s(HOURLY_REQUESTS.path, b, "users")?;
         for i in 0..b.num_rows() {
             if let (Some(a), Some(h)) = (&arm[i], hour[i]) {
                 arms.entry(a.clone())
@@ -455,11 +455,11 @@ pub async fn report(
         .all(|t| session.tables.iter().any(|x| x == t))
     {
         for b in &sqlq::run(session, &HOURLY_BUSINESS, &periods).await? {
-            let arm = sqlq::strings(&HOURLY_BUSINESS, b, "arm")?;
-            let hour = sqlq::times(&HOURLY_BUSINESS, b, "hour")?;
-            let cost = sqlq::f64s(&HOURLY_BUSINESS, b, "cost_usd")?;
-            let checkout = sqlq::i64s(&HOURLY_BUSINESS, b, "checkout_sessions")?;
-            let purchase = sqlq::i64s(&HOURLY_BUSINESS, b, "purchase_sessions")?;
+            let arm = sqlq::strings(HOURLY_BUSINESS.path, b, "arm")?;
+            let hour = sqlq::times(HOURLY_BUSINESS.path, b, "hour")?;
+            let cost = sqlq::f64s(HOURLY_BUSINESS.path, b, "cost_usd")?;
+            let checkout = sqlq::i64s(HOURLY_BUSINESS.path, b, "checkout_sessions")?;
+            let purchase = sqlq::i64s(HOURLY_BUSINESS.path, b, "purchase_sessions")?;
             for i in 0..b.num_rows() {
                 if let (Some(a), Some(h)) = (&arm[i], hour[i]) {
                     let x = arms.entry(a.clone()).or_default();

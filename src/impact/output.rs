@@ -12,7 +12,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
 use super::{ImpactReport, ImpactRow};
-use crate::experiment::output::num;
+use crate::experiment::output::{fmt_num, fmt_p, fmt_pct, num, write_aligned};
 use crate::lake::keyed::replace_derived;
 use crate::lake::LakeError;
 
@@ -147,34 +147,6 @@ pub fn write_impact(lake: &Path, r: &ImpactReport) -> Result<String, LakeError> 
     )
 }
 
-fn fmt_num(x: f64) -> String {
-    if !x.is_finite() {
-        "n/a".into()
-    } else if x.abs() >= 100.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.4}")
-    }
-}
-
-fn fmt_pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:+.1}%", 100.0 * x)
-    } else {
-        "n/a".into()
-    }
-}
-
-fn fmt_p(p: f64) -> String {
-    if !p.is_finite() {
-        "n/a".into()
-    } else if p < 1e-4 {
-        format!("{p:.1e}")
-    } else {
-        format!("{p:.4}")
-    }
-}
-
 /// The text report.
 pub fn report(r: &ImpactReport) -> String {
     let d = &r.deployment;
@@ -239,23 +211,7 @@ pub fn report(r: &ImpactReport) -> String {
             },
         ]);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            lines
-                .iter()
-                .map(|l| l[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for l in &lines {
-        let cells: Vec<String> = l
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        let _ = writeln!(s, "{}", cells.join("  ").trim_end());
-    }
+    write_aligned(&mut s, &lines);
     let _ = writeln!(s);
     for n in &r.notes {
         let _ = writeln!(s, "Note: {n}");

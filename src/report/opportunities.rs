@@ -95,15 +95,8 @@ pub async fn funnel_drop_offs(
     funnels: &[crate::funnel::config::Funnel],
     periods: Periods,
 ) -> Result<Vec<Opportunity>, crate::funnel::FunnelError> {
-    use crate::funnel::{compute, events_span, Period};
-    let Some((_, latest)) =
-        events_span(session)
-            .await
-            .map_err(|source| crate::funnel::FunnelError::Query {
-                funnel: String::new(),
-                source,
-            })?
-    else {
+    use crate::funnel::{compute, latest_event, Period};
+    let Some(latest) = latest_event(session).await? else {
         return Ok(Vec::new());
     };
     let period = Period {

@@ -85,15 +85,8 @@ pub async fn funnel_trends(
     funnels: &[crate::funnel::config::Funnel],
     periods: Periods,
 ) -> Result<Vec<Trend>, crate::funnel::FunnelError> {
-    use crate::funnel::{compute, events_span, Period};
-    let Some((_, latest)) =
-        events_span(session)
-            .await
-            .map_err(|source| crate::funnel::FunnelError::Query {
-                funnel: String::new(),
-                source,
-            })?
-    else {
+    use crate::funnel::{compute, latest_event, Period};
+    let Some(latest) = latest_event(session).await? else {
         return Ok(Vec::new());
     };
     let overall = |rows: &[crate::funnel::StepRow]| -> Option<(u64, u64)> {

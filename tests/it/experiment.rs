@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::{ok, run, sql};
+use crate::{demo_lake, ok, run, sql};
 
 fn config() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -21,10 +21,6 @@ fn config() -> String {
 /// scale where a +12 % conversion lift is detectable over the 14 days.
 fn demo(lake: &Path, extra: &[&str]) {
     let mut args = vec![
-        "demo",
-        "-q",
-        "--lake",
-        lake.to_str().unwrap(),
         "--days",
         "14",
         "--scale",
@@ -34,7 +30,7 @@ fn demo(lake: &Path, extra: &[&str]) {
         "--no-malformed",
     ];
     args.extend(extra);
-    ok(&args);
+    demo_lake(lake, &args);
 }
 
 fn analyze(lake: &Path, extra: &[&str]) -> (i32, Value) {
@@ -173,19 +169,18 @@ fn assert_same_readout(a: &Value, b: &Value, rtol: f64, at: &str) {
 fn later_readouts_add_up_stored_hours_until_late_events_arrive() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    ok(&[
-        "demo",
-        "-q",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--days",
-        "14",
-        "--scale",
-        "1",
-        "--tables",
-        "events,exposures",
-        "--no-malformed",
-    ]);
+    demo_lake(
+        &lake,
+        &[
+            "--days",
+            "14",
+            "--scale",
+            "1",
+            "--tables",
+            "events,exposures",
+            "--no-malformed",
+        ],
+    );
     let at = ["--at", "2026-11-16T00:00:00Z"];
     let scanned = |r: &Value| r["statistics"] == "scanned from the raw events";
     let added = |r: &Value, hours: u64| {
@@ -395,19 +390,18 @@ fn bad_usage_and_config_have_their_exit_codes() {
 fn impact_shows_the_checkout_p95_regression_and_the_backfire() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    ok(&[
-        "demo",
-        "-q",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--days",
-        "14",
-        "--scale",
-        "1",
-        "--tables",
-        "requests,deployments",
-        "--no-malformed",
-    ]);
+    demo_lake(
+        &lake,
+        &[
+            "--days",
+            "14",
+            "--scale",
+            "1",
+            "--tables",
+            "requests,deployments",
+            "--no-malformed",
+        ],
+    );
     let optimizations = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("pipelines/optimizations.toml")
         .display()

@@ -81,6 +81,13 @@ impl XorShift {
     }
 }
 
+/// `postlaunch demo -q --lake LAKE ARGS…` (e.g. `--days`, `--scale`, `--tables`).
+pub fn demo_lake(lake: &Path, args: &[&str]) {
+    let mut all = vec!["demo", "-q", "--lake", lake.to_str().unwrap()];
+    all.extend(args);
+    ok(&all);
+}
+
 /// `postlaunch demo --emit DIR --tables requests` for `days` at `scale`; returns the file.
 pub fn emit_requests(dir: &Path, days: &str, scale: &str, malformed: bool) -> PathBuf {
     let mut args = vec![

@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use serde_json::Value;
 
-use crate::{ok, sql};
+use crate::{demo_lake, sql};
 
 /// The relative accuracy of SQL `ddsketch(value)`; float rounding at bucket edges adds ~1e-15.
 const ALPHA: f64 = 0.01;
@@ -116,16 +116,7 @@ fn write_hourly_sketches(lake: &Path, table: &str, rows: &[Value]) {
 fn sketch_percentiles_are_within_alpha_of_exact_ones_directly_and_from_stored_hourly_sketches() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    ok(&[
-        "demo",
-        "-q",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--days",
-        "1",
-        "--scale",
-        "0.2",
-    ]);
+    demo_lake(&lake, &["--days", "1", "--scale", "0.2"]);
     let exact = sql(&lake, &exact_sql());
 
     // 1. GROUP BY service over raw rows (partial + final aggregation over many files).

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::ok;
+use crate::{demo_lake, ok};
 
 fn sql_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -25,16 +25,7 @@ fn sql_files(dir: &Path) -> Vec<PathBuf> {
 fn every_sql_file_runs_on_the_demo_and_returns_its_documented_columns() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    ok(&[
-        "demo",
-        "-q",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--days",
-        "2",
-        "--scale",
-        "0.2",
-    ]);
+    demo_lake(&lake, &["--days", "2", "--scale", "0.2"]);
     let files = sql_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sql"));
     assert!(!files.is_empty());
     for f in files.into_iter().filter(|f| !is_job_template(f)) {
@@ -104,7 +95,7 @@ fn the_hourly_job_writes_every_template_s_documented_columns() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let l = lake.to_str().unwrap();
-    ok(&["demo", "-q", "--lake", l, "--days", "2", "--scale", "0.2"]);
+    demo_lake(&lake, &["--days", "2", "--scale", "0.2"]);
     ok(&["hourly", "-q", "--lake", l, "--all"]);
     let files: Vec<PathBuf> = sql_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sql"))
         .into_iter()
