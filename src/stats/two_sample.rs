@@ -107,6 +107,23 @@ impl Comparison {
     }
 }
 
+/// The z-test of two independent arms' estimates: standard error √(se_a² + se_b²), normal
+/// two-sided p-value. `what` names the test in the error for a zero or undefined standard error.
+fn z_test(
+    test: TestKind,
+    a: ArmEstimate,
+    b: ArmEstimate,
+    alpha: f64,
+    what: &'static str,
+) -> Result<Comparison, StatsError> {
+    let se = (a.se * a.se + b.se * b.se).sqrt();
+    if !(se.is_finite() && se > 0.0) {
+        return Err(StatsError::ZeroVariance { what });
+    }
+    let z = (b.estimate - a.estimate) / se;
+    Ok(compare(test, a, b, se, z, None, normal_two_sided(z), alpha))
+}
+
 /// Builds the comparison from arm estimates, the SE of the effect and the test's p-value.
 #[allow(clippy::too_many_arguments)]
 fn compare(
@@ -296,22 +313,13 @@ pub fn ratio_delta(
             se: var.sqrt(),
         })
     };
-    let (a, b) = (arm(control)?, arm(treatment)?);
-    let se = (a.se * a.se + b.se * b.se).sqrt();
-    if se == 0.0 || !se.is_finite() {
-        return Err(StatsError::ZeroVariance { what: WHAT });
-    }
-    let z = (b.estimate - a.estimate) / se;
-    Ok(compare(
+    z_test(
         TestKind::DeltaRatio,
-        a,
-        b,
-        se,
-        z,
-        None,
-        normal_two_sided(z),
+        arm(control)?,
+        arm(treatment)?,
         alpha,
-    ))
+        WHAT,
+    )
 }
 
 /// The `q`-quantile of a sorted sample by the nearest-rank rule, x_(⌈nq⌉), and its
@@ -367,22 +375,13 @@ pub fn quantile_test(
             se,
         }
     };
-    let (a, b) = (arm(control), arm(treatment));
-    let se = (a.se * a.se + b.se * b.se).sqrt();
-    if se == 0.0 || !se.is_finite() {
-        return Err(StatsError::ZeroVariance { what: WHAT });
-    }
-    let z = (b.estimate - a.estimate) / se;
-    Ok(compare(
+    z_test(
         TestKind::QuantileZ,
-        a,
-        b,
-        se,
-        z,
-        None,
-        normal_two_sided(z),
+        arm(control),
+        arm(treatment),
         alpha,
-    ))
+        WHAT,
+    )
 }
 
 /// The `q`-quantile of observations grouped in clusters (e.g. requests of users), with a
@@ -457,20 +456,11 @@ pub fn clustered_quantile_test(
             se,
         }
     };
-    let (a, b) = (arm(control), arm(treatment));
-    let se = (a.se * a.se + b.se * b.se).sqrt();
-    if se == 0.0 || !se.is_finite() {
-        return Err(StatsError::ZeroVariance { what: WHAT });
-    }
-    let z = (b.estimate - a.estimate) / se;
-    Ok(compare(
+    z_test(
         TestKind::ClusteredQuantileZ,
-        a,
-        b,
-        se,
-        z,
-        None,
-        normal_two_sided(z),
+        arm(control),
+        arm(treatment),
         alpha,
-    ))
+        WHAT,
+    )
 }
