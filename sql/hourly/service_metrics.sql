@@ -1,8 +1,11 @@
 -- hourly_service_metrics: RED metrics of every service and endpoint per hour, for all
 -- versions together (version = '*') and per deployed version.
 -- Tables: requests
--- Parameters: {date_from}/{date_to} (partition dates) and {from}/{to} (RFC 3339, [from, to)):
---   the hours computed, one result row set per hour; {apdex_t_ms}.
+-- Parameters: {date_from}/{date_to} (partition dates) and {partition_from}/{partition_to}
+--   (`YYYY-MM-DDTHH`, [from, to)): the hours computed, one result row set per hour; {apdex_t_ms}.
+-- Hours are the lake's `date`/`hour` partitions, which hold exactly the events whose `ts` falls
+-- in that UTC hour (src/lake/layout.rs): grouping by them instead of date_bin(ts) reads no `ts`
+-- column, and lets each core aggregate whole hours in one step (LakeSession::group_by_partitions).
 -- Percentiles are exact for the hour, linear interpolation between closest ranks
 -- (numpy.quantile's default "linear" method).
 -- Two levels (src/query/latency.rs): the raw requests are aggregated once per hour, service,
@@ -17,7 +20,8 @@
 --   p50_ms, p95_ms, p99_ms, max_ms, mean_ms, apdex, apdex_satisfied, apdex_tolerating, latency_sketch
 WITH per_version AS (
   SELECT
-    date_bin(INTERVAL '1 hour', ts) AS hour_start,
+    date,
+    hour,
     service,
     endpoint,
     coalesce(version, 'unknown') AS version,
@@ -27,12 +31,14 @@ WITH per_version AS (
     sum(CASE WHEN status < 500 AND duration_ms > {apdex_t_ms} AND duration_ms <= 4 * {apdex_t_ms} THEN 1 ELSE 0 END) AS apdex_tolerating,
     latency_values(duration_ms) AS durations
   FROM requests
-  WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}'
-  GROUP BY date_bin(INTERVAL '1 hour', ts), service, endpoint, coalesce(version, 'unknown')
+  WHERE date >= '{date_from}' AND date <= '{date_to}'
+    AND concat(date, 'T', hour) >= '{partition_from}' AND concat(date, 'T', hour) < '{partition_to}'
+  GROUP BY date, hour, service, endpoint, coalesce(version, 'unknown')
 ),
 per_group AS (
   SELECT
-    hour_start,
+    date,
+    hour,
     service,
     endpoint,
     CASE WHEN grouping(version) = 1 THEN '*' ELSE version END AS version,
@@ -42,10 +48,10 @@ per_group AS (
     sum(apdex_tolerating) AS apdex_tolerating,
     latency_summary(durations) AS latency
   FROM per_version
-  GROUP BY GROUPING SETS ((hour_start, service, endpoint), (hour_start, service, endpoint, version))
+  GROUP BY GROUPING SETS ((date, hour, service, endpoint), (date, hour, service, endpoint, version))
 )
 SELECT
-  hour_start,
+  to_timestamp(concat(date, 'T', hour, ':00:00Z')) AS hour_start,
   service,
   endpoint,
   version,

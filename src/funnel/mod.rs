@@ -217,10 +217,10 @@ pub async fn compute(
     };
     let mut by_group: BTreeMap<Option<String>, Vec<(String, Vec<i64>)>> = BTreeMap::new();
     for b in &batches {
-        let uid = b
-            .column(0)
-            .as_string_opt::<i32>()
-            .ok_or_else(|| bad(format!("uid is {}", b.column(0).data_type())))?;
+        // Strings come back as views or plain, depending on the plan.
+        let uid = arrow::compute::cast(b.column(0), &DataType::Utf8)
+            .map_err(|_| bad(format!("uid is {}", b.column(0).data_type())))?;
+        let uid = uid.as_string::<i32>();
         let r = b
             .column(1)
             .as_list_opt::<i32>()

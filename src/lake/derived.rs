@@ -27,8 +27,8 @@ pub struct Replaced {
 }
 
 /// The stored form of a result schema: every field nullable (a period with no data for a
-/// column must not change the table's schema) and timestamps as microseconds in UTC, like the
-/// event tables. The first timestamp column is the one whose range the commit log records.
+/// column must not change the table's schema), timestamps as microseconds in UTC and strings
+/// and binaries as plain `Utf8`/`Binary`, like the event tables. The first timestamp column is the one whose range the commit log records.
 pub fn stored_schema(schema: &Schema) -> SchemaRef {
     let fields: Vec<Field> = schema
         .fields()
@@ -38,6 +38,10 @@ pub fn stored_schema(schema: &Schema) -> SchemaRef {
                 DataType::Timestamp(_, _) => {
                     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
                 }
+                // Sessions read strings as views (`query::view_types`); tables store them
+                // plainly, the type every Parquet reader maps `BYTE_ARRAY` strings to.
+                DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+                DataType::BinaryView | DataType::LargeBinary => DataType::Binary,
                 other => other.clone(),
             };
             Field::new(f.name(), dt, true)

@@ -88,11 +88,42 @@ fn sort_adaptive(xs: &mut [f64]) {
     xs.sort_by(f64::total_cmp);
 }
 
+/// Writes `xs` sorted by `f64::total_cmp` into `out`, for values in no particular order (one
+/// group's raw values): as integer keys with the same order, sorted by the unstable sort, which
+/// takes about half the time of the run-adaptive one with a comparison closure here.
+fn sort_values(xs: &[f64], out: &mut Vec<f64>) {
+    const SIGN: u64 = 1 << 63;
+    // Positive values get the sign bit set; negative ones have every bit flipped, so that a
+    // larger magnitude sorts lower: the order of `total_cmp`, NaNs and -0.0 included.
+    let mut keys: Vec<u64> = xs
+        .iter()
+        .map(|x| {
+            let b = x.to_bits();
+            if b & SIGN == 0 {
+                b | SIGN
+            } else {
+                !b
+            }
+        })
+        .collect();
+    keys.sort_unstable();
+    out.extend(
+        keys.into_iter()
+            .map(|k| f64::from_bits(if k & SIGN != 0 { k & !SIGN } else { !k })),
+    );
+}
+
+#[cfg(test)]
 fn summarise(xs: &mut [f64]) -> Option<Summary> {
+    sort_adaptive(xs);
+    summarise_sorted(xs)
+}
+
+/// The summary of ascending `xs`.
+fn summarise_sorted(xs: &[f64]) -> Option<Summary> {
     if xs.is_empty() {
         return None;
     }
-    sort_adaptive(xs);
     let mut sketch = DDSketch::default();
     sketch.extend_sorted(xs);
     Some(Summary {
@@ -103,8 +134,8 @@ fn summarise(xs: &mut [f64]) -> Option<Summary> {
     })
 }
 
-/// Builds the result struct array from per-group value buffers.
-fn evaluate_groups(groups: Vec<Vec<f64>>) -> Result<ArrayRef> {
+/// Builds the result struct array from per-group values.
+fn evaluate_groups(groups: Vec<GroupValues>) -> Result<ArrayRef> {
     let n = groups.len();
     let mut q: Vec<Float64Builder> = (0..LEVELS.len())
         .map(|_| Float64Builder::with_capacity(n))
@@ -112,8 +143,9 @@ fn evaluate_groups(groups: Vec<Vec<f64>>) -> Result<ArrayRef> {
     let mut max = Float64Builder::with_capacity(n);
     let mut mean = Float64Builder::with_capacity(n);
     let mut sketch = BinaryBuilder::with_capacity(n, 64 * n);
-    for mut xs in groups {
-        match summarise(&mut xs) {
+    let mut scratch = Vec::new();
+    for g in groups {
+        match summarise_sorted(g.sorted(&mut scratch)) {
             Some(s) => {
                 for (b, v) in q.iter_mut().zip(s.quantiles) {
                     b.append_value(v);
@@ -142,10 +174,18 @@ fn evaluate_groups(groups: Vec<Vec<f64>>) -> Result<ArrayRef> {
     Ok(Arc::new(StructArray::try_new(fields(), columns, None)?))
 }
 
-/// Per-group buffers as a list array (the partial state).
-fn to_list(groups: Vec<Vec<f64>>) -> ArrayRef {
-    let offsets = OffsetBuffer::from_lengths(groups.iter().map(Vec::len));
-    let values: Float64Array = groups.into_iter().flatten().collect::<Vec<f64>>().into();
+/// Per-group values, each sorted, as a list array (the partial state, and `latency_values`).
+fn to_list(groups: Vec<GroupValues>) -> ArrayRef {
+    let mut values = Vec::with_capacity(groups.iter().map(GroupValues::len).sum());
+    let mut lengths = Vec::with_capacity(groups.len());
+    let mut scratch = Vec::new();
+    for g in groups {
+        let xs = g.sorted(&mut scratch);
+        values.extend_from_slice(xs);
+        lengths.push(xs.len());
+    }
+    let offsets = OffsetBuffer::from_lengths(lengths);
+    let values = Float64Array::from(values);
     Arc::new(ListArray::new(
         Arc::new(Field::new_list_field(DataType::Float64, true)),
         offsets,
@@ -254,16 +294,73 @@ impl AggregateUDFImpl for LatencyAgg {
     }
 }
 
-/// Appends the non-NULL, non-NaN values of list `i` of `lists` to `out`; returns how many.
-fn extend_from_list(out: &mut Vec<f64>, lists: &ListArray, i: usize) -> Result<usize> {
-    if !lists.is_valid(i) {
-        return Ok(0);
+/// One group's values: values added one by one, and runs of values borrowed from input lists
+/// (zero-copy slices of their buffers; no NULL or NaN among them).
+///
+/// Over lists, as in the second level of `sql/hourly/service_metrics.sql`, most groups get a
+/// single list that is already sorted (one version's durations): borrowing it instead of
+/// copying it into a buffer, sorting it and copying it out again saved about a third of that
+/// level's time.
+#[derive(Debug, Default)]
+struct GroupValues {
+    owned: Vec<f64>,
+    runs: Vec<Float64Array>,
+}
+
+impl GroupValues {
+    fn len(&self) -> usize {
+        self.owned.len() + self.runs.iter().map(Array::len).sum::<usize>()
     }
-    let v = lists.value(i);
-    let v = float_values(&v)?;
-    let before = out.len();
-    out.extend(v.iter().flatten().filter(|x| !x.is_nan()));
-    Ok(out.len() - before)
+
+    /// Adds the non-NULL, non-NaN values of list `i` of `lists`; returns how many.
+    fn add_list(&mut self, lists: &ListArray, i: usize) -> Result<usize> {
+        if !lists.is_valid(i) {
+            return Ok(0);
+        }
+        let v = lists.value(i);
+        let v = float_values(&v)?;
+        if v.null_count() == 0 && !v.values().iter().any(|x| x.is_nan()) {
+            if !v.is_empty() {
+                self.runs.push(v.clone());
+            }
+            return Ok(v.len());
+        }
+        let before = self.owned.len();
+        self.owned
+            .extend(v.iter().flatten().filter(|x| !x.is_nan()));
+        Ok(self.owned.len() - before)
+    }
+
+    /// The values in ascending order: a single sorted run as it is, anything else gathered
+    /// into `scratch` and sorted there.
+    fn sorted<'a>(&'a self, scratch: &'a mut Vec<f64>) -> &'a [f64] {
+        if let ([], [run]) = (self.owned.as_slice(), self.runs.as_slice()) {
+            let xs = run.values().as_ref();
+            if xs.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
+                return xs;
+            }
+        }
+        scratch.clear();
+        if self.runs.is_empty() {
+            sort_values(&self.owned, scratch);
+            return scratch;
+        }
+        scratch.extend_from_slice(&self.owned);
+        for run in &self.runs {
+            scratch.extend_from_slice(run.values());
+        }
+        sort_adaptive(scratch);
+        scratch
+    }
+}
+
+/// Appends the non-NULL, non-NaN values of list `i` of `lists` to `out`.
+fn extend_from_list(out: &mut Vec<f64>, lists: &ListArray, i: usize) -> Result<()> {
+    if lists.is_valid(i) {
+        let v = lists.value(i);
+        out.extend(float_values(&v)?.iter().flatten().filter(|x| !x.is_nan()));
+    }
+    Ok(())
 }
 
 fn as_lists(a: &ArrayRef) -> Result<&ListArray> {
@@ -276,16 +373,16 @@ fn as_lists(a: &ArrayRef) -> Result<&ListArray> {
 /// Every group's values, by group index.
 #[derive(Debug)]
 struct SummaryGroups {
-    groups: Vec<Vec<f64>>,
+    groups: Vec<GroupValues>,
     /// Values held, for [`GroupsAccumulator::size`].
     held: usize,
     output: Output,
 }
 
 impl SummaryGroups {
-    fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<f64>> {
+    fn take(&mut self, emit_to: EmitTo) -> Vec<GroupValues> {
         let taken = emit_to.take_needed(&mut self.groups);
-        self.held = self.groups.iter().map(Vec::len).sum();
+        self.held = self.groups.iter().map(GroupValues::len).sum();
         taken
     }
 
@@ -299,7 +396,7 @@ impl SummaryGroups {
         let lists = as_lists(a)?;
         for (i, &g) in group_indices.iter().enumerate() {
             if keep(i) {
-                self.held += extend_from_list(&mut self.groups[g], lists, i)?;
+                self.held += self.groups[g].add_list(lists, i)?;
             }
         }
         Ok(())
@@ -317,7 +414,8 @@ impl GroupsAccumulator for SummaryGroups {
         let Some(a) = values.first() else {
             return exec_err!("latency_summary: no argument column");
         };
-        self.groups.resize_with(total_num_groups, Vec::new);
+        self.groups
+            .resize_with(total_num_groups, GroupValues::default);
         let filter = |i: usize| opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
         if matches!(a.data_type(), DataType::List(_)) {
             return self.add_lists(a, group_indices, filter);
@@ -328,14 +426,14 @@ impl GroupsAccumulator for SummaryGroups {
         if a.null_count() == 0 && opt_filter.is_none() {
             for (&g, &x) in group_indices.iter().zip(a.values().iter()) {
                 if !x.is_nan() {
-                    self.groups[g].push(x);
+                    self.groups[g].owned.push(x);
                     added += 1;
                 }
             }
         } else {
             for (i, &g) in group_indices.iter().enumerate() {
                 if a.is_valid(i) && filter(i) && !a.value(i).is_nan() {
-                    self.groups[g].push(a.value(i));
+                    self.groups[g].owned.push(a.value(i));
                     added += 1;
                 }
             }
@@ -345,15 +443,10 @@ impl GroupsAccumulator for SummaryGroups {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let mut groups = self.take(emit_to);
+        let groups = self.take(emit_to);
         match self.output {
             Output::Summary => evaluate_groups(groups),
-            Output::Values => {
-                for g in &mut groups {
-                    sort_adaptive(g);
-                }
-                Ok(to_list(groups))
-            }
+            Output::Values => Ok(to_list(groups)),
         }
     }
 
@@ -370,7 +463,8 @@ impl GroupsAccumulator for SummaryGroups {
         let Some(a) = values.first() else {
             return exec_err!("latency_summary: no state column");
         };
-        self.groups.resize_with(total_num_groups, Vec::new);
+        self.groups
+            .resize_with(total_num_groups, GroupValues::default);
         self.add_lists(a, group_indices, |_| true)
     }
 
@@ -383,13 +477,13 @@ impl GroupsAccumulator for SummaryGroups {
             return exec_err!("latency_summary: no argument column");
         };
         let keep = |i: usize| opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
-        let rows: Vec<Vec<f64>> = if matches!(a.data_type(), DataType::List(_)) {
+        let rows: Vec<GroupValues> = if matches!(a.data_type(), DataType::List(_)) {
             let lists = as_lists(a)?;
             (0..a.len())
                 .map(|i| {
-                    let mut v = Vec::new();
+                    let mut v = GroupValues::default();
                     if keep(i) {
-                        extend_from_list(&mut v, lists, i)?;
+                        v.add_list(lists, i)?;
                     }
                     Ok(v)
                 })
@@ -397,12 +491,13 @@ impl GroupsAccumulator for SummaryGroups {
         } else {
             let a = float_values(a)?;
             (0..a.len())
-                .map(|i| {
-                    if a.is_valid(i) && !a.value(i).is_nan() && keep(i) {
+                .map(|i| GroupValues {
+                    owned: if a.is_valid(i) && !a.value(i).is_nan() && keep(i) {
                         vec![a.value(i)]
                     } else {
                         Vec::new()
-                    }
+                    },
+                    runs: Vec::new(),
                 })
                 .collect()
         };
@@ -410,7 +505,7 @@ impl GroupsAccumulator for SummaryGroups {
     }
 
     fn size(&self) -> usize {
-        size_of_val(self) + 24 * self.groups.capacity() + 8 * self.held
+        size_of_val(self) + size_of::<GroupValues>() * self.groups.capacity() + 8 * self.held
     }
 }
 
@@ -419,6 +514,15 @@ impl GroupsAccumulator for SummaryGroups {
 struct SummaryAccumulator {
     values: Vec<f64>,
     output: Output,
+}
+
+impl SummaryAccumulator {
+    fn group(&self) -> GroupValues {
+        GroupValues {
+            owned: self.values.clone(),
+            runs: Vec::new(),
+        }
+    }
 }
 
 impl Accumulator for SummaryAccumulator {
@@ -447,7 +551,7 @@ impl Accumulator for SummaryAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let list = to_list(vec![self.values.clone()]);
+        let list = to_list(vec![self.group()]);
         Ok(vec![ScalarValue::try_from_array(&list, 0)?])
     }
 
@@ -455,7 +559,7 @@ impl Accumulator for SummaryAccumulator {
         // Must not consume the values: window frames evaluate the same accumulator again as
         // rows are added. Sorting them in place changes nothing that matters.
         sort_adaptive(&mut self.values);
-        let values = vec![self.values.clone()];
+        let values = vec![self.group()];
         let out = match self.output {
             Output::Summary => evaluate_groups(values)?,
             Output::Values => to_list(values),
@@ -492,6 +596,69 @@ mod tests {
         let mut one = vec![7.0];
         let s = summarise(&mut one).unwrap();
         assert!(s.quantiles.iter().all(|q| (q - 7.0).abs() <= 1e-12));
+    }
+
+    /// The integer-key sort gives `total_cmp`'s order, special values included.
+    #[test]
+    fn sort_values_orders_like_total_cmp() {
+        let mut rng = Rng::seed_from_u64(3);
+        let mut xs: Vec<f64> = (0..2_000).map(|_| rng.lognormal(1.0, 2.0) - 3.0).collect();
+        xs.extend([
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::MIN,
+        ]);
+        let mut want = xs.clone();
+        want.sort_by(f64::total_cmp);
+        let mut got = Vec::new();
+        sort_values(&xs, &mut got);
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g.to_bits(), w.to_bits());
+        }
+    }
+
+    /// Lists given to `latency_summary` directly need not be sorted nor clean: unsorted lists,
+    /// NULL and NaN elements and NULL lists give the summary of the remaining values.
+    #[tokio::test]
+    async fn summary_of_unsorted_and_unclean_lists() {
+        let ctx = SessionContext::new();
+        register(&ctx);
+        let sql = "SELECT g, s['p50'] AS p50, s['p95'] AS p95, s['max'] AS mx, s['mean'] AS mn
+                   FROM (SELECT g, latency_summary(xs) AS s FROM (VALUES
+                         ('a', [5.0, 1.0, 3.0]), ('a', [4.0, 2.0]),
+                         ('b', [9.0, NULL, 7.0]), ('b', [CAST('NaN' AS DOUBLE), 8.0]),
+                         ('b', NULL), ('c', [6.0, 5.0, 4.0])) AS t(g, xs)
+                         GROUP BY g) ORDER BY g";
+        let b = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let b = arrow::compute::concat_batches(&b[0].schema(), &b).unwrap();
+        // numpy.quantile([1, 2, 3, 4, 5], [0.5, 0.95]) = [3, 4.8];
+        // numpy.quantile([7, 8, 9], [0.5, 0.95]) = [8, 8.9];
+        // numpy.quantile([4, 5, 6], [0.5, 0.95]) = [5, 5.9].
+        let want = [
+            [3.0, 4.8, 5.0, 3.0],
+            [8.0, 8.9, 9.0, 8.0],
+            [5.0, 5.9, 6.0, 5.0],
+        ];
+        assert_eq!(b.num_rows(), 3);
+        for (c, col) in (1..5).zip(0..4) {
+            let got = b.column(c).as_primitive::<Float64Type>();
+            for (row, w) in want.iter().enumerate() {
+                let g = got.value(row);
+                assert!(
+                    (g - w[col]).abs() <= 1e-12,
+                    "row {row} column {c}: {g} vs {}",
+                    w[col]
+                );
+            }
+        }
     }
 
     /// Two levels, as `sql/hourly/service_metrics.sql` uses them: sorted lists per (g, h), then

@@ -278,6 +278,51 @@ def test_a_regression_is_reported_with_its_deployment(tmp_path: Path) -> None:
     assert r["deployment"] == "checkout@2.4.0" and r["baseline_samples"] == 1200
 
 
+@pytest.mark.parametrize("baseline", [
+    'kind = "launch"\nfrom = "2026-11-10T12:00:00Z"\nto = "2026-11-10T13:00:00Z"\n',
+    # The deployment started at 13:30: its hour starts at 13:00, and the hour before it is 12:00.
+    'kind = "pre_deployment"\nwindow = "1h"\n',
+])
+def test_launch_and_pre_deployment_baselines(tmp_path: Path, baseline: str) -> None:
+    """The baseline hour 12:00 (durations lognormal(5, 0.4)) and the deployment hour 14:00 (the
+    same x 1.5) of one day; 10:00 (x 3, outside either baseline) must not be compared: the
+    ratio is about 1.5, not 0.5. Then a re-run with a baseline that finds no regression leaves
+    the table with no files, and the lake stays queryable."""
+    lake = tmp_path / "lake"
+    rng = np.random.default_rng(5)
+    rows = []
+    for hour, f in (("2026-11-10T10", 3.0), ("2026-11-10T12", 1.0), (HOUR, 1.5)):
+        rows += [{"ts": ts(i * 3, hour), "service": "checkout", "endpoint": "POST /pay",
+                  "status": 200, "duration_ms": float(d) * f, "version": "2.4.0"}
+                 for i, d in enumerate(rng.lognormal(5, 0.4, 1200))]
+    ingest(lake, "requests", rows)
+    ingest(lake, "deployments", [
+        {"ts": "2026-11-10T13:30:00Z", "service": "checkout", "version": "2.4.0",
+         "strategy": "canary", "phase": phase} for phase in ("started", "completed")
+    ])
+    pipeline = tmp_path / "p.toml"
+    kafka = '[kafka]\nbrokers = "127.0.0.1:1"\ngroup_id = "g"\n[[topics]]\ntopic = "r"\ntable = "requests"\n'
+    pipeline.write_text(f"{kafka}[hourly.baseline]\n{baseline}")
+    hours = ["--from", "2026-11-10T10", "--to", "2026-11-10T15"]
+    _run(["hourly", "-q", "--lake", str(lake), "--pipeline", str(pipeline), *hours], 600)
+    # (The launch baseline also flags 10:00 itself, x 3 against 12:00.)
+    rows = [r for r in read(lake, "hourly_regressions") if r["hour_start"].hour >= 12]
+    assert [(r["hour_start"].hour, r["metric"], r["baseline_samples"]) for r in rows] == [
+        (14, "p95_ms", 1200)
+    ]
+    assert 1.3 < rows[0]["ratio"] < 1.7, rows[0]
+    assert rows[0]["deployment"] == "checkout@2.4.0"
+    # The 10:00 hour (x 3) as the baseline: 14:00 is no regression, and the table is emptied.
+    pipeline.write_text(
+        f'{kafka}[hourly.baseline]\nkind = "launch"\n'
+        'from = "2026-11-10T10:00:00Z"\nto = "2026-11-10T11:00:00Z"\n'
+    )
+    _run(["hourly", "-q", "--lake", str(lake), "--pipeline", str(pipeline), "--only", "regressions",
+          *hours], 600)
+    assert not list((lake / "hourly_regressions").rglob("*.parquet"))
+    assert pl_sql(lake, "SELECT count(*) AS n FROM hourly_service_metrics")[0]["n"] == 6
+
+
 def test_opportunities_list_the_regression_the_slow_endpoint_and_ticket_categories(
     tmp_path: Path,
 ) -> None:
