@@ -9,9 +9,11 @@
 -- Percentiles are exact for the hour, linear interpolation between closest ranks
 -- (numpy.quantile's default "linear" method).
 -- Two levels (src/query/latency.rs): the raw requests are aggregated once per hour, service,
--- endpoint and version, keeping each group's durations as a sorted list (latency_values); the
--- GROUPING SETS that add the all-versions rows then run over those few rows, adding up counts
--- and merging the sorted lists. latency_summary sorts (merges) a group's durations once and
+-- endpoint and version, keeping each group's durations as a sorted list (latency_values); then
+-- each of those few rows counts twice, for its version and for all versions ('*'), adding up
+-- counts and merging the sorted lists. (The same as GROUPING SETS, which DataFusion would
+-- aggregate in two steps with a repartition between them, copying every list three times.)
+-- latency_summary sorts (merges) a group's durations once and
 -- returns p50, p95, p99, max, mean and a DDSketch (α = 1 %) of them: the same figures as
 -- percentile_cont(q) WITHIN GROUP (ORDER BY duration_ms), max, avg and ddsketch.
 -- Apdex: satisfied = status < 500 and duration <= T; tolerating = status < 500 and
@@ -41,14 +43,14 @@ per_group AS (
     hour,
     service,
     endpoint,
-    CASE WHEN grouping(version) = 1 THEN '*' ELSE version END AS version,
+    counted_as AS version,
     sum(requests) AS requests,
     sum(errors) AS errors,
     sum(apdex_satisfied) AS apdex_satisfied,
     sum(apdex_tolerating) AS apdex_tolerating,
     latency_summary(durations) AS latency
-  FROM per_version
-  GROUP BY GROUPING SETS ((date, hour, service, endpoint), (date, hour, service, endpoint, version))
+  FROM (SELECT *, unnest(make_array(version, '*')) AS counted_as FROM per_version)
+  GROUP BY date, hour, service, endpoint, counted_as
 )
 SELECT
   to_timestamp(concat(date, 'T', hour, ':00:00Z')) AS hour_start,

@@ -13,7 +13,7 @@ use arrow::array::{ArrayRef, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use super::layout::{partition_dir, FileNamer};
-use super::log::{Commit, TableLog};
+use super::log::{Commit, FileEntry, TableLog};
 use super::writer::{derived_writer_properties, write_temp};
 use super::LakeError;
 
@@ -104,7 +104,7 @@ pub fn replace_partitions(
     log.recover()?;
     let props = derived_writer_properties().build();
     let namer = FileNamer::new();
-    let (mut add, mut remove, mut rows) = (Vec::new(), Vec::new(), 0u64);
+    let (mut files, mut remove, mut rows) = (Vec::new(), Vec::new(), 0u64);
     for (hour_key, batches) in parts {
         let batches = batches
             .iter()
@@ -119,13 +119,51 @@ pub fn replace_partitions(
         );
         let n: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
         if n > 0 {
-            let rel = format!("{dir}{}", namer.next());
-            add.push(write_temp(
-                lake, &rel, table, &stored, &props, &batches, ts_col,
-            )?);
+            files.push((format!("{dir}{}", namer.next()), batches));
             rows += n;
         }
     }
+    // One writer thread per core: most of a file's time is creating its folder and file and
+    // waiting for its fsync, which run side by side.
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(files.len());
+    let add: Vec<FileEntry> = if threads <= 1 {
+        files
+            .iter()
+            .map(|(rel, batches)| write_temp(lake, rel, table, &stored, &props, batches, ts_col))
+            .collect::<Result<_, _>>()?
+    } else {
+        let chunk = files.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| {
+                    let (stored, props) = (&stored, &props);
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(rel, batches)| {
+                                write_temp(lake, rel, table, stored, props, batches, ts_col)
+                            })
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join().unwrap_or_else(|_| {
+                        Err(LakeError::Inconsistent(
+                            "a file writer thread panicked".into(),
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<Vec<_>>, _>>()
+        })?
+        .into_iter()
+        .flatten()
+        .collect()
+    };
     if add.is_empty() && remove.is_empty() {
         return Ok(Replaced::default());
     }
