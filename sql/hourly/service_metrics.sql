@@ -28,9 +28,9 @@ WITH per_version AS (
     endpoint,
     coalesce(version, 'unknown') AS version,
     count(*) AS requests,
-    sum(CASE WHEN status >= 500 THEN 1 ELSE 0 END) AS errors,
-    sum(CASE WHEN status < 500 AND duration_ms <= {apdex_t_ms} THEN 1 ELSE 0 END) AS apdex_satisfied,
-    sum(CASE WHEN status < 500 AND duration_ms > {apdex_t_ms} AND duration_ms <= 4 * {apdex_t_ms} THEN 1 ELSE 0 END) AS apdex_tolerating,
+    count(*) FILTER (WHERE status >= 500) AS errors,
+    count(*) FILTER (WHERE status < 500 AND duration_ms <= {apdex_t_ms}) AS apdex_satisfied,
+    count(*) FILTER (WHERE status < 500 AND duration_ms > {apdex_t_ms} AND duration_ms <= 4 * {apdex_t_ms}) AS apdex_tolerating,
     latency_values(duration_ms) AS durations
   FROM requests
   WHERE date >= '{date_from}' AND date <= '{date_to}'
