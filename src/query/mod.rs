@@ -70,7 +70,7 @@ impl LakeSession {
         }
         let config = SessionConfig::new()
             .with_information_schema(true)
-            .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
+            .with_target_partitions(cores());
         // No list-files cache: the lake changes under a long-lived session (new ingest commits,
         // the hourly job replacing a partition), and a cached listing would name removed files.
         let cache = datafusion::execution::cache::cache_manager::CacheManagerConfig::default()
@@ -116,9 +116,9 @@ impl LakeSession {
     /// Plans scans so that each execution partition reads whole lake partitions (all files of
     /// an hour in one), and lets aggregations grouped by `date` and `hour` (and more) run in one
     /// step per partition instead of a partial step, a hash repartition and a final step. Only
-    /// for many-hour scans such as the hourly job's batches: a query over fewer partitions than
-    /// cores keeps the usual plan, and a grouping whose keys are mostly one hour would run on
-    /// one core.
+    /// for many-hour scans such as the hourly job's batches: a query over fewer lake partitions
+    /// than execution partitions keeps the usual plan, and a grouping whose keys are mostly one
+    /// hour would run on one core.
     ///
     /// Also plans without file statistics: gathering them reads every file's footer on one
     /// thread while planning (a third of the planning time of a day's batch), and the job's
@@ -127,10 +127,14 @@ impl LakeSession {
         let state = self.ctx.state_ref();
         let mut state = state.write();
         let config = state.config_mut();
-        let cores = config.target_partitions();
+        // Two partitions per core: hours differ in size, and a core whose partition is done
+        // takes another instead of waiting for the slowest (the hourly benchmark's median fell
+        // from 0.47 s to 0.44 s).
+        let partitions = 2 * cores();
+        config.options_mut().execution.target_partitions = partitions;
         let optimizer = &mut config.options_mut().optimizer;
-        optimizer.preserve_file_partitions = cores;
-        optimizer.subset_repartition_threshold = cores;
+        optimizer.preserve_file_partitions = partitions;
+        optimizer.subset_repartition_threshold = partitions;
         config.options_mut().execution.collect_statistics = false;
     }
 
@@ -182,6 +186,11 @@ impl LakeSession {
         let batches = df.collect().await?;
         Ok((schema, batches))
     }
+}
+
+/// The cores DataFusion may use.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// Whether `dir` holds a Parquet file at any depth (hidden temporary files aside).
