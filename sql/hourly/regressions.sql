@@ -4,7 +4,9 @@
 -- Parameters (built by the job from [hourly.baseline] and [hourly.regressions]):
 --   {hour_start}, {hour_end} (the hour computed), {current_where} and {baseline_where}
 --   (predicates on hourly_service_metrics rows: the current window ending with this hour, and
---   the baseline hours), {baseline_kind}, {threshold}, {min_samples}, {z_critical}.
+--   the baseline hours), {current_partitions} and {baseline_partitions} (the same hours as
+--   predicates on the date/hour partition columns, whole hours around them, so that only their
+--   files are read), {baseline_kind}, {threshold}, {min_samples}, {z_critical}.
 -- p95 on both sides comes from merging the hours' DDSketches (1 % relative accuracy).
 -- Each regression must also be significant, so that noise on a quiet endpoint does not flap:
 -- * error rate: one-sided pooled two-proportion z-test, z > {z_critical};
@@ -20,26 +22,26 @@ WITH cur AS (
   SELECT service, endpoint, sum(requests) AS requests, sum(errors) AS errors,
          ddsketch_merge(latency_sketch) AS sketch
   FROM hourly_service_metrics
-  WHERE version = '*' AND ({current_where})
+  WHERE version = '*' AND ({current_where}) AND ({current_partitions})
   GROUP BY service, endpoint
 ),
 base AS (
   SELECT service, endpoint, sum(requests) AS requests, sum(errors) AS errors,
          ddsketch_merge(latency_sketch) AS sketch
   FROM hourly_service_metrics
-  WHERE version = '*' AND ({baseline_where})
+  WHERE version = '*' AND ({baseline_where}) AND ({baseline_partitions})
   GROUP BY service, endpoint
 ),
 pooled AS (
-  SELECT service, endpoint, ddsketch_quantile(ddsketch_merge(latency_sketch), 0.95) AS t
-  FROM hourly_service_metrics
-  WHERE version = '*' AND (({current_where}) OR ({baseline_where}))
+  -- Merging the two sides' merged sketches gives the buckets of all their hours together.
+  SELECT service, endpoint, ddsketch_quantile(ddsketch_merge(sketch), 0.95) AS t
+  FROM (SELECT service, endpoint, sketch FROM cur UNION ALL SELECT service, endpoint, sketch FROM base)
   GROUP BY service, endpoint
 ),
 ver AS (
   SELECT service, endpoint, array_to_string(array_agg(DISTINCT version), ',') AS versions
   FROM hourly_service_metrics
-  WHERE version <> '*' AND ({current_where})
+  WHERE version <> '*' AND ({current_where}) AND ({current_partitions})
   GROUP BY service, endpoint
 ),
 dep AS (

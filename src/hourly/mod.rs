@@ -428,7 +428,8 @@ impl HourlyJob {
         Ok(())
     }
 
-    /// `{current_where}`, `{baseline_where}` and the thresholds of `regressions.sql`.
+    /// `{current_where}`, `{baseline_where}`, their `{…_partitions}` and the thresholds of
+    /// `regressions.sql`.
     async fn regression_params(
         &self,
         session: &LakeSession,
@@ -444,6 +445,8 @@ impl HourlyJob {
             rfc3339(cur_from),
             rfc3339(end)
         );
+        // The hour ranges each side reads, for `partitions_of`.
+        let mut baseline_windows = Vec::new();
         let baseline = match b.kind.as_str() {
             "launch" => {
                 let from = b.from.clone().unwrap_or_default();
@@ -452,10 +455,15 @@ impl HourlyJob {
                     .map_err(HourlyError::Invalid)?;
                 let t = crate::config::parse_instant(&to, "hourly.baseline.to")
                     .map_err(HourlyError::Invalid)?;
+                let (f, t) = (
+                    Utc.timestamp_micros(f).single().unwrap_or_default(),
+                    Utc.timestamp_micros(t).single().unwrap_or_default(),
+                );
+                baseline_windows.push((f, t));
                 format!(
                     "hour_start >= TIMESTAMP '{}' AND hour_start < TIMESTAMP '{}'",
-                    rfc3339(Utc.timestamp_micros(f).single().unwrap_or_default()),
-                    rfc3339(Utc.timestamp_micros(t).single().unwrap_or_default())
+                    rfc3339(f),
+                    rfc3339(t)
                 )
             }
             "pre_deployment" => {
@@ -486,6 +494,7 @@ impl HourlyJob {
                         let from = to
                             - ChronoDuration::from_std(b.window)
                                 .unwrap_or(ChronoDuration::hours(24));
+                        baseline_windows.push((from, to));
                         parts.push(format!(
                             "(service = '{}' AND hour_start >= TIMESTAMP '{}' AND hour_start < TIMESTAMP '{}')",
                             services.value(i).replace('\'', "''"),
@@ -504,10 +513,15 @@ impl HourlyJob {
                 // same_hour_of_week: the current window shifted back by 1..=weeks weeks.
                 let parts: Vec<String> = (1..=b.weeks as i64)
                     .map(|w| {
+                        let (f, t) = (
+                            cur_from - ChronoDuration::weeks(w),
+                            end - ChronoDuration::weeks(w),
+                        );
+                        baseline_windows.push((f, t));
                         format!(
                             "(hour_start >= TIMESTAMP '{}' AND hour_start < TIMESTAMP '{}')",
-                            rfc3339(cur_from - ChronoDuration::weeks(w)),
-                            rfc3339(end - ChronoDuration::weeks(w))
+                            rfc3339(f),
+                            rfc3339(t)
                         )
                     })
                     .collect();
@@ -517,6 +531,8 @@ impl HourlyJob {
         Ok(vec![
             ("current_where", current),
             ("baseline_where", baseline),
+            ("current_partitions", partitions_of(&[(cur_from, end)])),
+            ("baseline_partitions", partitions_of(&baseline_windows)),
             ("baseline_kind", b.kind.clone()),
             ("threshold", format!("{}", r.threshold)),
             ("min_samples", r.min_samples.to_string()),
@@ -602,6 +618,53 @@ impl HourlyJob {
 /// moving, and costs far less than one query per hour.
 const BATCH_HOURS: i64 = 24;
 
+/// A predicate on the `date`/`hour` partition columns that holds for every hour overlapping
+/// one of `windows` (`[from, to)`). Made of partition columns only, it lets DataFusion read only
+/// those hours' files; for a single window within one day it also pins `date` (and `hour`, for
+/// a single hour) by equality, so that only that day's (hour's) folder is listed.
+/// `regressions.sql` scans `hourly_service_metrics` several times per hour: filtered on
+/// `hour_start` alone, each scan listed and opened every file of the table (a two-week demo
+/// backfill spent 74 s in regressions).
+fn partitions_of(windows: &[(DateTime<Utc>, DateTime<Utc>)]) -> String {
+    let key = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H").to_string();
+    let hours: Vec<(DateTime<Utc>, DateTime<Utc>)> = windows
+        .iter()
+        .map(|&(from, to)| {
+            let first = hour_start(from.timestamp_micros().div_euclid(HOUR_MICROS));
+            let end = hour_start((to.timestamp_micros() + HOUR_MICROS - 1).div_euclid(HOUR_MICROS));
+            (first, end.max(first))
+        })
+        .collect();
+    let range = |(first, end): (DateTime<Utc>, DateTime<Utc>)| {
+        format!(
+            "concat(date, 'T', hour) >= '{}' AND concat(date, 'T', hour) < '{}'",
+            key(first),
+            key(end)
+        )
+    };
+    match hours.as_slice() {
+        [] => "FALSE".to_string(),
+        [(first, end)] if *end == *first + ChronoDuration::hours(1) => format!(
+            "date = '{}' AND hour = '{}'",
+            first.format("%Y-%m-%d"),
+            first.format("%H")
+        ),
+        [(first, end)] if first.date_naive() == (*end - ChronoDuration::hours(1)).date_naive() => {
+            format!(
+                "date = '{}' AND {}",
+                first.format("%Y-%m-%d"),
+                range((*first, *end))
+            )
+        }
+        [one] => range(*one),
+        many => many
+            .iter()
+            .map(|w| format!("({})", range(*w)))
+            .collect::<Vec<_>>()
+            .join(" OR "),
+    }
+}
+
 /// Splits a set of hours into runs of consecutive hours, each at most `max` long, as `[from, to)`.
 pub fn batches(hours: &BTreeSet<i64>, max: i64) -> Vec<(i64, i64)> {
     let mut out: Vec<(i64, i64)> = Vec::new();
@@ -686,6 +749,37 @@ mod tests {
             hour_start(monday * 24).format("%Y-%m-%d").to_string(),
             "2026-11-23"
         );
+    }
+
+    #[test]
+    fn partition_predicates_cover_whole_hours_and_pin_what_they_can() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let w = |a: &str, b: &str| (t(a), t(b));
+        // One hour: both columns by equality (DataFusion lists that folder only).
+        assert_eq!(
+            partitions_of(&[w("2026-11-10T14:00:00Z", "2026-11-10T15:00:00Z")]),
+            "date = '2026-11-10' AND hour = '14'"
+        );
+        // Within a day, off the hour: the day pinned, the hours widened to whole ones.
+        assert_eq!(
+            partitions_of(&[w("2026-11-10T11:30:00Z", "2026-11-10T13:10:00Z")]),
+            "date = '2026-11-10' AND concat(date, 'T', hour) >= '2026-11-10T11' \
+             AND concat(date, 'T', hour) < '2026-11-10T14'"
+        );
+        // Across midnight: a range; several windows: one range each.
+        assert_eq!(
+            partitions_of(&[w("2026-11-10T23:00:00Z", "2026-11-11T01:00:00Z")]),
+            "concat(date, 'T', hour) >= '2026-11-10T23' AND concat(date, 'T', hour) < '2026-11-11T01'"
+        );
+        assert_eq!(
+            partitions_of(&[
+                w("2026-11-03T14:00:00Z", "2026-11-03T15:00:00Z"),
+                w("2026-10-27T14:00:00Z", "2026-10-27T15:00:00Z")
+            ]),
+            "(concat(date, 'T', hour) >= '2026-11-03T14' AND concat(date, 'T', hour) < '2026-11-03T15') \
+             OR (concat(date, 'T', hour) >= '2026-10-27T14' AND concat(date, 'T', hour) < '2026-10-27T15')"
+        );
+        assert_eq!(partitions_of(&[]), "FALSE");
     }
 
     #[test]
