@@ -193,31 +193,40 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// The schema of a derived table, read from its newest file: the last file of its last
-/// partition (partition folders and file names sort by time). DataFusion's own inference reads
+/// The schema of a derived table, read from its newest file: the last file of the last
+/// partition that has one (partition folders and file names sort by time). DataFusion's own inference reads
 /// the footer of every file and merges them, which made opening the two-week demo lake (11
 /// derived tables of 336 files) take a quarter of a second for every command. Older files that
 /// lack a newer column read it as NULL; columns only older files have are not shown. `None`
 /// (then DataFusion infers) when no file can be read.
 fn newest_file_schema(dir: &Path) -> Option<SchemaRef> {
-    fn last_entry(dir: &Path, keep: impl Fn(&str, bool) -> bool) -> Option<std::path::PathBuf> {
-        let mut names: Vec<(String, bool)> = std::fs::read_dir(dir)
-            .ok()?
+    /// `dir`'s entries that `keep` accepts, newest (greatest name) first.
+    fn newest_first(dir: &Path, keep: impl Fn(&str, bool) -> bool) -> Vec<std::path::PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
             .flatten()
             .filter_map(|e| {
                 let is_dir = e.file_type().ok()?.is_dir();
-                Some((e.file_name().into_string().ok()?, is_dir))
+                let name = e.file_name().into_string().ok()?;
+                keep(&name, is_dir).then_some(name)
             })
-            .filter(|(n, is_dir)| keep(n, *is_dir))
             .collect();
-        names.sort();
-        names.pop().map(|(n, _)| dir.join(n))
+        names.sort_unstable_by(|a, b| b.cmp(a));
+        names.into_iter().map(|n| dir.join(n)).collect()
     }
-    let day = last_entry(dir, |n, d| d && n.starts_with("date="))?;
-    let hour = last_entry(&day, |n, d| d && n.starts_with("hour="))?;
-    let file = last_entry(&hour, |n, d| {
-        !d && !n.starts_with('.') && n.ends_with(".parquet")
-    })?;
+    // The newest partition with a file (an hour replaced by an empty result keeps its folder).
+    let file = newest_first(dir, |n, d| d && n.starts_with("date="))
+        .into_iter()
+        .flat_map(|day| newest_first(&day, |n, d| d && n.starts_with("hour=")))
+        .find_map(|hour| {
+            newest_first(&hour, |n, d| {
+                !d && !n.starts_with('.') && n.ends_with(".parquet")
+            })
+            .into_iter()
+            .next()
+        })?;
     let reader = std::fs::File::open(&file).ok()?;
     let builder =
         parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(reader).ok()?;
@@ -338,6 +347,8 @@ mod tests {
         let t = lake.path().join("hourly_x");
         write(&t, "date=2026-11-01/hour=23", &[("a", 1)]);
         write(&t, "date=2026-11-02/hour=00", &[("a", 2), ("b", 20)]);
+        // A newer hour whose rows were all replaced by an empty result: folder, no file.
+        std::fs::create_dir_all(t.join("date=2026-11-02/hour=01")).unwrap();
         std::fs::create_dir_all(lake.path().join("hourly_empty/date=2026-11-01/hour=00")).unwrap();
         let catalog = Catalog::builtin().unwrap();
         let session = LakeSession::open(lake.path(), &catalog).await.unwrap();
