@@ -28,7 +28,8 @@ pub struct Replaced {
 
 /// The stored form of a result schema: every field nullable (a period with no data for a
 /// column must not change the table's schema), timestamps as microseconds in UTC and strings
-/// and binaries as plain `Utf8`/`Binary`, like the event tables. The first timestamp column is the one whose range the commit log records.
+/// and binaries as plain `Utf8`/`Binary`, like the event tables. The first timestamp column is
+/// the one whose range the commit log records.
 pub fn stored_schema(schema: &Schema) -> SchemaRef {
     let fields: Vec<Field> = schema
         .fields()
@@ -128,25 +129,18 @@ pub fn replace_partitions(
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(files.len());
+    let write = |(rel, batches): &(String, Vec<RecordBatch>)| {
+        write_temp(lake, rel, table, &stored, &props, batches, ts_col)
+    };
     let add: Vec<FileEntry> = if threads <= 1 {
-        files
-            .iter()
-            .map(|(rel, batches)| write_temp(lake, rel, table, &stored, &props, batches, ts_col))
-            .collect::<Result<_, _>>()?
+        files.iter().map(write).collect::<Result<_, _>>()?
     } else {
-        let chunk = files.len().div_ceil(threads);
+        let write = &write;
         std::thread::scope(|scope| {
             let workers: Vec<_> = files
-                .chunks(chunk)
+                .chunks(files.len().div_ceil(threads))
                 .map(|part| {
-                    let (stored, props) = (&stored, &props);
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|(rel, batches)| {
-                                write_temp(lake, rel, table, stored, props, batches, ts_col)
-                            })
-                            .collect::<Result<Vec<_>, _>>()
-                    })
+                    scope.spawn(move || part.iter().map(write).collect::<Result<Vec<_>, _>>())
                 })
                 .collect();
             workers

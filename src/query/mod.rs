@@ -89,14 +89,20 @@ impl LakeSession {
             } else {
                 catalog.get(&name).ok().map(|t| t.stored.clone())
             };
-            if known.is_none() && !has_data_files(&lake.join(&name)) {
-                // A derived table whose every partition was replaced by an empty result (no
-                // regressions any more): no files to read its schema from, and no rows. As if
-                // absent, rather than failing every query of the lake.
-                tracing::debug!(table = %name, "Table folder without data files; not registered.");
-                continue;
-            }
-            register(&ctx, &lake, &name, known).await?;
+            let schema = match known {
+                Some(s) => Some(s),
+                None => match newest_data_file(&lake.join(&name)) {
+                    Some(file) => file_schema(&file),
+                    // A derived table whose every partition was replaced by an empty result
+                    // (no regressions any more): no files to read its schema from, and no
+                    // rows. As if absent, rather than failing every query of the lake.
+                    None => {
+                        tracing::debug!(table = %name, "Table folder without data files; not registered.");
+                        continue;
+                    }
+                },
+            };
+            register(&ctx, &lake, &name, schema).await?;
             tables.push(name);
         }
         Ok(LakeSession { ctx, tables })
@@ -107,7 +113,8 @@ impl LakeSession {
     pub async fn register(&mut self, lake: &Path, name: &str) -> Result<(), QueryError> {
         let lake = std::fs::canonicalize(lake)
             .map_err(|_| QueryError::NoLake(lake.display().to_string()))?;
-        register(&self.ctx, &lake, name, None).await?;
+        let schema = newest_data_file(&lake.join(name)).and_then(|f| file_schema(&f));
+        register(&self.ctx, &lake, name, schema).await?;
         self.tables.push(name.to_string());
         self.tables.sort();
         Ok(())
@@ -193,13 +200,15 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// The schema of a derived table, read from its newest file: the last file of the last
-/// partition that has one (partition folders and file names sort by time). DataFusion's own inference reads
-/// the footer of every file and merges them, which made opening the two-week demo lake (11
-/// derived tables of 336 files) take a quarter of a second for every command. Older files that
-/// lack a newer column read it as NULL; columns only older files have are not shown. `None`
-/// (then DataFusion infers) when no file can be read.
-fn newest_file_schema(dir: &Path) -> Option<SchemaRef> {
+/// The newest data file of a derived table: the last file of the last partition that has one
+/// (partition folders and file names sort by time; an hour replaced by an empty result keeps
+/// its folder). `None` when the table has no data file.
+///
+/// A derived table's schema is read from this file alone. DataFusion's own inference reads the
+/// footer of every file and merges them, which made opening the two-week demo lake (11 derived
+/// tables of 336 files) take a quarter of a second for every command. Older files that lack a
+/// newer column read it as NULL; columns only older files have are not shown.
+fn newest_data_file(dir: &Path) -> Option<std::path::PathBuf> {
     /// `dir`'s entries that `keep` accepts, newest (greatest name) first.
     fn newest_first(dir: &Path, keep: impl Fn(&str, bool) -> bool) -> Vec<std::path::PathBuf> {
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -216,8 +225,7 @@ fn newest_file_schema(dir: &Path) -> Option<SchemaRef> {
         names.sort_unstable_by(|a, b| b.cmp(a));
         names.into_iter().map(|n| dir.join(n)).collect()
     }
-    // The newest partition with a file (an hour replaced by an empty result keeps its folder).
-    let file = newest_first(dir, |n, d| d && n.starts_with("date="))
+    newest_first(dir, |n, d| d && n.starts_with("date="))
         .into_iter()
         .flat_map(|day| newest_first(&day, |n, d| d && n.starts_with("hour=")))
         .find_map(|hour| {
@@ -226,37 +234,26 @@ fn newest_file_schema(dir: &Path) -> Option<SchemaRef> {
             })
             .into_iter()
             .next()
-        })?;
-    let reader = std::fs::File::open(&file).ok()?;
+        })
+}
+
+/// The Arrow schema of Parquet file `file`, without the file's key-value metadata (notes of
+/// one file, such as provenance, not the table's). `None` when it cannot be read: DataFusion's
+/// inference then reports the problem.
+fn file_schema(file: &Path) -> Option<SchemaRef> {
+    let reader = std::fs::File::open(file).ok()?;
     let builder =
         parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(reader).ok()?;
-    // Without the file's key-value metadata (provenance notes of one file, not the table's).
     Some(Arc::new(arrow::datatypes::Schema::new(
         builder.schema().fields().clone(),
     )))
 }
 
-/// Whether `dir` holds a Parquet file at any depth (hidden temporary files aside).
-fn has_data_files(dir: &Path) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    entries.flatten().any(|e| {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        match e.file_type() {
-            Ok(t) if t.is_dir() => has_data_files(&e.path()),
-            Ok(_) => !name.starts_with('.') && name.ends_with(".parquet"),
-            Err(_) => false,
-        }
-    })
-}
-
 /// `schema` with strings and binaries read as Arrow's view types (`Utf8View`, `BinaryView`), as
 /// DataFusion does for schemas it infers: decoding a dictionary-encoded Parquet column into
 /// views copies 16-byte views instead of every string's bytes, and grouping and comparing use
-/// the views' inline prefixes. The hourly backfill of `scripts/bench-hourly.sh` took a fifth
-/// less time with them. Results keep whatever type a query gives; derived tables are stored
+/// the views' inline prefixes. The hourly service query over the week of
+/// `scripts/bench-hourly.sh` took 0.76 s with them instead of 0.94 s (`postlaunch sql`). Results keep whatever type a query gives; derived tables are stored
 /// with plain types ([`crate::lake::derived::stored_schema`]).
 pub fn view_types(schema: &SchemaRef) -> SchemaRef {
     let fields: Vec<arrow::datatypes::FieldRef> = schema
@@ -298,7 +295,7 @@ async fn register(
                 .map(|c| (c.to_string(), DataType::Utf8View))
                 .collect(),
         );
-    let schema = match schema.or_else(|| newest_file_schema(&dir)) {
+    let schema = match schema {
         Some(s) => s,
         None => options
             .infer_schema(&ctx.state(), &url)

@@ -17,20 +17,25 @@ fn config() -> String {
         .to_string()
 }
 
-/// A demo lake with only the tables experiments read from events (fast in a debug build), at a
-/// scale where a +12 % conversion lift is detectable over the 14 days.
-fn demo(lake: &Path, extra: &[&str]) {
+/// A 14-day demo lake of only `tables` (fast in a debug build), without malformed lines.
+fn two_weeks(lake: &Path, scale: &str, tables: &str, extra: &[&str]) {
     let mut args = vec![
         "--days",
         "14",
         "--scale",
-        "3",
+        scale,
         "--tables",
-        "events,exposures",
+        tables,
         "--no-malformed",
     ];
     args.extend(extra);
     demo_lake(lake, &args);
+}
+
+/// A demo lake with only the tables experiments read from events, at a scale where a +12 %
+/// conversion lift is detectable over the 14 days.
+fn demo(lake: &Path, extra: &[&str]) {
+    two_weeks(lake, "3", "events,exposures", extra);
 }
 
 fn analyze(lake: &Path, extra: &[&str]) -> (i32, Value) {
@@ -169,18 +174,7 @@ fn assert_same_readout(a: &Value, b: &Value, rtol: f64, at: &str) {
 fn later_readouts_add_up_stored_hours_until_late_events_arrive() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    demo_lake(
-        &lake,
-        &[
-            "--days",
-            "14",
-            "--scale",
-            "1",
-            "--tables",
-            "events,exposures",
-            "--no-malformed",
-        ],
-    );
+    two_weeks(&lake, "1", "events,exposures", &[]);
     let at = ["--at", "2026-11-16T00:00:00Z"];
     let scanned = |r: &Value| r["statistics"] == "scanned from the raw events";
     let added = |r: &Value, hours: u64| {
@@ -390,18 +384,7 @@ fn bad_usage_and_config_have_their_exit_codes() {
 fn impact_shows_the_checkout_p95_regression_and_the_backfire() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    demo_lake(
-        &lake,
-        &[
-            "--days",
-            "14",
-            "--scale",
-            "1",
-            "--tables",
-            "requests,deployments",
-            "--no-malformed",
-        ],
-    );
+    two_weeks(&lake, "1", "requests,deployments", &[]);
     let optimizations = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("pipelines/optimizations.toml")
         .display()
