@@ -1,8 +1,8 @@
 -- hourly_service_metrics: RED metrics of every service and endpoint per hour, for all
 -- versions together (version = '*') and per deployed version.
 -- Tables: requests
--- Parameters: {date_from}/{date_to} (partition dates) and {partition_from}/{partition_to}
---   (`YYYY-MM-DDTHH`, [from, to)): the hours computed, one result row set per hour; {apdex_t_ms}.
+-- Parameters: {partitions} (a predicate on the date/hour partition columns: the hours computed,
+--   one result row set per hour); {apdex_t_ms}.
 -- Hours are the lake's `date`/`hour` partitions, which hold exactly the events whose `ts` falls
 -- in that UTC hour (src/lake/layout.rs): grouping by them instead of date_bin(ts) reads no `ts`
 -- column, and lets each core aggregate whole hours in one step (LakeSession::group_by_partitions).
@@ -12,7 +12,7 @@
 -- endpoint and version, keeping each group's durations as a sorted list (latency_values); then
 -- each of those few rows counts twice, for its version and for all versions ('*'), adding up
 -- counts and merging the sorted lists. (The same as GROUPING SETS, which DataFusion would
--- aggregate in two steps with a repartition between them, copying every list three times.)
+-- aggregate in two steps with a repartition between them, copying the lists between steps.)
 -- latency_summary sorts (merges) a group's durations once and
 -- returns p50, p95, p99, max, mean and a DDSketch (α = 1 %) of them: the same figures as
 -- percentile_cont(q) WITHIN GROUP (ORDER BY duration_ms), max, avg and ddsketch.
@@ -33,8 +33,7 @@ WITH per_version AS (
     count(*) FILTER (WHERE status < 500 AND duration_ms > {apdex_t_ms} AND duration_ms <= 4 * {apdex_t_ms}) AS apdex_tolerating,
     latency_values(duration_ms) AS durations
   FROM requests
-  WHERE date >= '{date_from}' AND date <= '{date_to}'
-    AND concat(date, 'T', hour) >= '{partition_from}' AND concat(date, 'T', hour) < '{partition_to}'
+  WHERE {partitions}
   GROUP BY date, hour, service, endpoint, coalesce(version, 'unknown')
 ),
 per_group AS (

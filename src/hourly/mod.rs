@@ -354,8 +354,7 @@ impl HourlyJob {
             ),
             ("from", rfc3339(start)),
             ("to", rfc3339(end)),
-            ("partition_from", start.format("%Y-%m-%dT%H").to_string()),
-            ("partition_to", end.format("%Y-%m-%dT%H").to_string()),
+            ("partitions", partitions_of(&[(start, end)])),
             (
                 "apdex_t_ms",
                 format!("{}", self.cfg.apdex_t.as_secs_f64() * 1000.0),
@@ -619,9 +618,10 @@ impl HourlyJob {
 const BATCH_HOURS: i64 = 24;
 
 /// A predicate on the `date`/`hour` partition columns that holds for every hour overlapping
-/// one of `windows` (`[from, to)`). Made of partition columns only, it lets DataFusion read only
-/// those hours' files; for a single window within one day it also pins `date` (and `hour`, for
-/// a single hour) by equality, so that only that day's (hour's) folder is listed.
+/// one of `windows` (`[from, to)`): `{partitions}` of a batch's queries, and the two sides of
+/// `regressions.sql`. Made of partition columns only, it lets DataFusion read only those hours'
+/// files; for a single window within one day it also pins `date` (and `hour`, for a single
+/// hour) by equality, so that only that day's (hour's) folder is listed.
 /// `regressions.sql` scans `hourly_service_metrics` several times per hour: filtered on
 /// `hour_start` alone, each scan listed and opened every file of the table (a two-week demo
 /// backfill spent 74 s in regressions).
