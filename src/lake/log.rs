@@ -29,7 +29,8 @@ pub struct FileEntry {
     pub max_ts: i64,
 }
 
-/// Source positions covered by a commit (inclusive range).
+/// Source positions covered by a commit (inclusive range): the commit holds the records of these
+/// positions, stored or rejected, and nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceRange {
     pub source: String,
@@ -37,6 +38,11 @@ pub struct SourceRange {
     pub partition: Option<i32>,
     pub first: i64,
     pub last: i64,
+    /// Records of the range that the commit's files hold (stored rows plus `_rejected` rows;
+    /// positions without a record, such as blank lines or Kafka transaction markers, count
+    /// nothing). Written by every ingest commit; `None` only in logs of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<u64>,
 }
 
 /// One commit file.
@@ -68,16 +74,27 @@ impl Commit {
             version: 0,
             committed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             operation: operation.to_string(),
-            writer: format!(
-                "{}:{}",
-                std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into()),
-                std::process::id()
-            ),
+            writer: writer_id().to_string(),
             add,
             remove,
             sources,
         }
     }
+}
+
+/// `host:pid` of this process, as recorded in its commits: the machine's real host name, so that
+/// writers on different machines sharing one lake can be told apart.
+pub fn writer_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        let host = if host.is_empty() {
+            "unknown-host".into()
+        } else {
+            host
+        };
+        format!("{host}:{}", std::process::id())
+    })
 }
 
 /// Disjoint, sorted, inclusive ranges of positions.
@@ -265,33 +282,25 @@ impl TableLog {
         self.coverage.iter()
     }
 
-    /// Publishes `commit` (assigning its version) and then makes its files visible. Fails with
-    /// [`LakeError::Conflict`] if a concurrent writer committed an overlapping source range or
-    /// removed a file this commit removes; the caller then discards its temporary files.
+    /// Publishes `commit` (assigning its version) and then makes its files visible.
+    ///
+    /// The commit is checked against every commit in the log, including those another writer
+    /// published since this one last looked (the check is repeated after a lost publishing race):
+    /// - [`LakeError::Conflict`] (the caller re-reads and retries or gives the positions up) when
+    ///   a claimed source range overlaps committed positions, when a Kafka partition's claim does
+    ///   not continue the partition's committed positions without a gap (the writer read from a
+    ///   position that is no longer the lake's: it lost the partition), or when a file it removes
+    ///   is no longer live;
+    /// - [`LakeError::Refused`] (a writer bug, never retried) when its rows are not exactly the
+    ///   records of the ranges it claims: see [`TableLog::check_rows`].
+    ///
+    /// On an error the caller discards its temporary files.
     pub fn commit(&mut self, mut commit: Commit) -> Result<u64, LakeError> {
         let dir = self.log_dir();
         std::fs::create_dir_all(&dir).map_err(LakeError::io(&dir))?;
         loop {
-            for s in &commit.sources {
-                if self
-                    .coverage(&s.source, s.partition)
-                    .is_some_and(|r| r.overlaps(s.first, s.last))
-                {
-                    return Err(LakeError::Conflict {
-                        table: self.table.clone(),
-                        message: format!(
-                            "positions {}..={} of `{}` are already committed (by another writer?)",
-                            s.first, s.last, s.source
-                        ),
-                    });
-                }
-            }
-            if let Some(gone) = commit.remove.iter().find(|r| !self.files.contains_key(*r)) {
-                return Err(LakeError::Conflict {
-                    table: self.table.clone(),
-                    message: format!("file `{gone}` is no longer live"),
-                });
-            }
+            self.check_positions(&commit)?;
+            self.check_rows(&commit)?;
             commit.version = self.version + 1;
             let final_path = dir.join(format!("{:020}.json", commit.version));
             let tmp = dir.join(format!(
@@ -329,6 +338,136 @@ impl TableLog {
         self.apply(&commit);
         self.finalize(&commit)?;
         Ok(commit.version)
+    }
+
+    /// Claimed positions against the log: no overlap with committed ones (nor within the
+    /// commit), and a Kafka partition's claims continue its committed positions without a gap.
+    fn check_positions(&self, commit: &Commit) -> Result<(), LakeError> {
+        let conflict = |message: String| LakeError::Conflict {
+            table: self.table.clone(),
+            message,
+        };
+        // Positions claimed earlier in this commit, and the next position each Kafka partition
+        // must continue from.
+        let mut claimed: HashMap<(&str, Option<i32>), RangeSet> = HashMap::new();
+        let mut next: HashMap<(&str, Option<i32>), i64> = HashMap::new();
+        for s in &commit.sources {
+            let key = (s.source.as_str(), s.partition);
+            let committed = self.coverage(&s.source, s.partition);
+            if committed.is_some_and(|r| r.overlaps(s.first, s.last)) {
+                return Err(conflict(format!(
+                    "positions {}..={} of `{}`{} are already committed (by another writer?)",
+                    s.first,
+                    s.last,
+                    s.source,
+                    partition_label(s.partition)
+                )));
+            }
+            let mine = claimed.entry(key).or_default();
+            if mine.overlaps(s.first, s.last) {
+                return Err(LakeError::Refused {
+                    table: self.table.clone(),
+                    message: format!(
+                        "it claims positions {}..={} of `{}`{} twice",
+                        s.first,
+                        s.last,
+                        s.source,
+                        partition_label(s.partition)
+                    ),
+                });
+            }
+            mine.insert(s.first, s.last);
+            if s.partition.is_some() {
+                let expected = next.get(&key).copied().or_else(|| {
+                    committed.and_then(|c| c.ranges().last().map(|&(_, last)| last + 1))
+                });
+                if let Some(expected) = expected.filter(|&e| e != s.first) {
+                    return Err(conflict(format!(
+                        "offsets {}..={} of `{}`{} do not continue the committed ones (next is {expected}): this writer read from a position that is no longer the lake's",
+                        s.first,
+                        s.last,
+                        s.source,
+                        partition_label(s.partition)
+                    )));
+                }
+                next.insert(key, s.last + 1);
+            }
+        }
+        if let Some(gone) = commit.remove.iter().find(|r| !self.files.contains_key(*r)) {
+            return Err(conflict(format!("file `{gone}` is no longer live")));
+        }
+        Ok(())
+    }
+
+    /// A commit's rows are exactly the records of the source ranges it claims:
+    /// - `ingest`: each claimed range says how many records it holds (at most one per position),
+    ///   and the rows of the files it adds (data and `_rejected`) add up to exactly that; a commit
+    ///   that adds rows without claiming positions is refused;
+    /// - `compact`: claims nothing and adds exactly the rows it removes;
+    /// - `derive` (derived tables, recomputed from other tables): claims nothing.
+    pub fn check_rows(&self, commit: &Commit) -> Result<(), LakeError> {
+        let refused = |message: String| {
+            Err(LakeError::Refused {
+                table: self.table.clone(),
+                message,
+            })
+        };
+        let added: u64 = commit.add.iter().map(|f| f.rows).sum();
+        match commit.operation.as_str() {
+            "ingest" => {
+                if added > 0 && commit.sources.is_empty() {
+                    return refused(format!(
+                        "it adds {added} rows and claims no source positions"
+                    ));
+                }
+                if !commit.remove.is_empty() {
+                    return refused("an ingest commit removes files".into());
+                }
+                let mut claimed = 0u64;
+                for s in &commit.sources {
+                    let span = (s.last - s.first + 1).max(0) as u64;
+                    match s.records {
+                        Some(n) if n <= span => claimed += n,
+                        Some(n) => {
+                            return refused(format!(
+                                "it says positions {}..={} of `{}` hold {n} records, more than the {span} positions",
+                                s.first, s.last, s.source
+                            ))
+                        }
+                        None => {
+                            return refused(format!(
+                                "positions {}..={} of `{}` are claimed without a record count",
+                                s.first, s.last, s.source
+                            ))
+                        }
+                    }
+                }
+                if claimed != added {
+                    return refused(format!(
+                        "it adds {added} rows but the source ranges it claims hold {claimed} records"
+                    ));
+                }
+            }
+            operation => {
+                if !commit.sources.is_empty() {
+                    return refused(format!("a `{operation}` commit claims source positions"));
+                }
+                if operation == "compact" {
+                    let removed: u64 = commit
+                        .remove
+                        .iter()
+                        .filter_map(|r| self.files.get(r))
+                        .map(|f| f.rows)
+                        .sum();
+                    if removed != added {
+                        return refused(format!(
+                            "the compaction adds {added} rows and removes {removed}"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Renames the committed files to their final names and deletes removed ones (idempotent).
@@ -413,6 +552,11 @@ impl TableLog {
         }
         Ok(report)
     }
+}
+
+/// `" partition N"` for a Kafka partition, nothing for a file.
+fn partition_label(partition: Option<i32>) -> String {
+    partition.map_or_else(String::new, |p| format!(" partition {p}"))
 }
 
 /// Every file under `dir` (recursively), skipping `_log`.
@@ -513,18 +657,19 @@ mod tests {
         let p = "t/date=2026-01-01/hour=00/a.parquet";
         std::fs::write(temp_path(&lake.join(p), "t"), b"x").unwrap();
         let mut log = TableLog::open(lake, "t").unwrap();
-        let src = |a, b| SourceRange {
+        let src = |a, b, records| SourceRange {
             source: "s".into(),
             partition: None,
             first: a,
             last: b,
+            records: Some(records),
         };
         assert_eq!(
             log.commit(Commit::new(
                 "ingest",
                 vec![entry(p)],
                 vec![],
-                vec![src(1, 10)]
+                vec![src(1, 10, 1)]
             ))
             .unwrap(),
             1
@@ -536,7 +681,7 @@ mod tests {
         stale.version = 0;
         stale.coverage.clear();
         let err = stale
-            .commit(Commit::new("ingest", vec![], vec![], vec![src(5, 12)]))
+            .commit(Commit::new("ingest", vec![], vec![], vec![src(5, 12, 0)]))
             .unwrap_err();
         assert!(matches!(err, LakeError::Conflict { .. }), "{err}");
 
@@ -544,6 +689,134 @@ mod tests {
         assert_eq!(again.version(), 1);
         assert!(again.coverage("s", None).unwrap().contains(10));
         assert_eq!(again.files().count(), 1);
+    }
+
+    fn claim(partition: Option<i32>, first: i64, last: i64, records: u64) -> SourceRange {
+        SourceRange {
+            source: "kafka:t".into(),
+            partition,
+            first,
+            last,
+            records: Some(records),
+        }
+    }
+
+    fn rows(path: &str, rows: u64) -> FileEntry {
+        FileEntry {
+            rows,
+            ..entry(path)
+        }
+    }
+
+    /// Regression (issue 12): a writer that had lost a partition committed its buffered rows
+    /// with the overlapping positions left out of its claim: 165 rows claiming nothing.
+    #[test]
+    fn a_commit_holds_exactly_the_records_it_claims() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = TableLog::open(dir.path(), "t").unwrap();
+        let refused = |log: &mut TableLog, c: Commit, needle: &str| {
+            let err = log.commit(c).unwrap_err();
+            assert!(matches!(err, LakeError::Refused { .. }), "{err}");
+            assert!(err.to_string().contains(needle), "`{needle}` not in: {err}");
+        };
+        let ingest = |add, sources| Commit::new("ingest", add, vec![], sources);
+        refused(
+            &mut log,
+            ingest(vec![rows("t/a", 165)], vec![]),
+            "adds 165 rows and claims no source positions",
+        );
+        refused(
+            &mut log,
+            ingest(
+                vec![rows("t/a", 165)],
+                vec![claim(Some(2), 1882, 2045, 164)],
+            ),
+            "adds 165 rows but the source ranges it claims hold 164",
+        );
+        refused(
+            &mut log,
+            ingest(vec![rows("t/a", 11)], vec![claim(Some(2), 0, 9, 11)]),
+            "hold 11 records, more than the 10 positions",
+        );
+        let mut unknown = claim(Some(2), 0, 9, 10);
+        unknown.records = None;
+        refused(
+            &mut log,
+            ingest(vec![rows("t/a", 10)], vec![unknown]),
+            "without a record count",
+        );
+        refused(
+            &mut log,
+            ingest(
+                vec![rows("t/a", 10)],
+                vec![claim(None, 0, 9, 5), claim(None, 5, 9, 5)],
+            ),
+            "claims positions 5..=9",
+        );
+        assert_eq!(log.version(), 0, "nothing refused was published");
+        // rows and rejections together (files of both tables) equal the claimed records; a
+        // Kafka range may hold fewer records than positions (transaction markers)
+        let ok = ingest(
+            vec![rows("t/a", 7), rows("_rejected/b", 1)],
+            vec![claim(Some(2), 0, 9, 8)],
+        );
+        assert_eq!(log.check_rows(&ok).map_err(|e| e.to_string()), Ok(()));
+        // a compaction adds exactly what it removes; a derived table claims nothing
+        log.files.insert("t/x".into(), rows("t/x", 4));
+        let compact = |n| Commit::new("compact", vec![rows("t/y", n)], vec!["t/x".into()], vec![]);
+        assert!(log.check_rows(&compact(4)).is_ok());
+        assert!(log.check_rows(&compact(3)).is_err());
+        let derive = Commit::new(
+            "derive",
+            vec![rows("t/z", 9)],
+            vec![],
+            vec![claim(None, 0, 0, 0)],
+        );
+        assert!(log.check_rows(&derive).is_err());
+    }
+
+    /// A Kafka partition's commits continue each other: a writer whose data starts anywhere but
+    /// at the lake's next offset read from a stale position (it lost the partition), and its
+    /// commit is refused, also when it overlaps nothing.
+    #[test]
+    fn kafka_claims_must_continue_the_committed_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = TableLog::open(dir.path(), "t").unwrap();
+        let commit = |sources| Commit::new("ingest", vec![], vec![], sources);
+        // the first claim of a partition may start anywhere (kafka.start_from)
+        log.commit(commit(vec![claim(Some(0), 100, 199, 0)]))
+            .unwrap();
+        for (first, last) in [(150, 250), (201, 300), (50, 99)] {
+            let err = log
+                .commit(commit(vec![claim(Some(0), first, last, 0)]))
+                .unwrap_err();
+            assert!(matches!(err, LakeError::Conflict { .. }), "{err}");
+        }
+        // two claims of one commit chain; another partition is independent
+        log.commit(commit(vec![
+            claim(Some(0), 200, 249, 0),
+            claim(Some(0), 250, 299, 0),
+            claim(Some(1), 7, 9, 0),
+        ]))
+        .unwrap();
+        let err = log
+            .commit(commit(vec![
+                claim(Some(0), 300, 309, 0),
+                claim(Some(0), 311, 320, 0),
+            ]))
+            .unwrap_err();
+        assert!(err.to_string().contains("next is 310"), "{err}");
+        // a file's lines may have holes (lines already stored were skipped)
+        log.commit(commit(vec![claim(None, 10, 19, 0)])).unwrap();
+        log.commit(commit(vec![claim(None, 1, 5, 0)])).unwrap();
+        assert_eq!(
+            TableLog::open(dir.path(), "t")
+                .unwrap()
+                .coverage("kafka:t", Some(0))
+                .unwrap()
+                .ranges(),
+            &[(100, 299)]
+        );
     }
 
     #[test]
@@ -554,7 +827,7 @@ mod tests {
         std::fs::create_dir_all(lake.join("t/date=2026-01-01/hour=00")).unwrap();
         let mut log = TableLog::open(lake, "t").unwrap();
         std::fs::write(temp_path(&lake.join(p), "t"), b"x").unwrap();
-        log.commit(Commit::new("ingest", vec![entry(p)], vec![], vec![]))
+        log.commit(Commit::new("derive", vec![entry(p)], vec![], vec![]))
             .unwrap();
         // simulate a crash between the commit and the rename
         std::fs::rename(lake.join(p), temp_path(&lake.join(p), "t")).unwrap();

@@ -35,6 +35,10 @@ pub enum LakeError {
     Log { path: PathBuf, message: String },
     #[error("commit conflict on table `{table}`: {message}")]
     Conflict { table: String, message: String },
+    /// A commit that breaks the log's invariants (its rows are not exactly the records of the
+    /// source ranges it claims); a bug in the writer, never retried.
+    #[error("commit refused on table `{table}`: {message}")]
+    Refused { table: String, message: String },
     #[error("lake is inconsistent: {0}")]
     Inconsistent(String),
 }

@@ -42,11 +42,20 @@ pub type PartitionKey = (Arc<str>, Option<i32>);
 struct PartitionBuffer {
     hours: BTreeMap<i64, Vec<RecordBatch>>,
     rejected: Vec<Rejection>,
-    /// Covered positions not yet committed (contiguous runs).
-    ranges: Vec<(i64, i64)>,
+    /// Covered positions not yet committed (contiguous runs, in reading order), each with the
+    /// number of records buffered from it (rows plus rejections).
+    ranges: Vec<Claim>,
     rows: usize,
     bytes: usize,
     since: Option<Instant>,
+}
+
+/// A run of source positions and the records buffered from it.
+#[derive(Debug, Clone, Copy)]
+struct Claim {
+    first: i64,
+    last: i64,
+    records: u64,
 }
 
 /// What a checkpoint did.
@@ -109,20 +118,29 @@ impl TableSink {
         &self.log
     }
 
-    /// Re-reads commits made by other writers since the last look, and drops the buffered data
-    /// of every source partition they committed positions of (a rebalance race: the other
-    /// writer's copy wins). Returns the partitions dropped; their readers must resume from
-    /// [`TableSink::next_position`].
+    /// Re-reads the log and drops the buffered data of every source partition that can no
+    /// longer be committed as it is: some of its positions are committed (by another writer that
+    /// took the partition over, or a concurrent ingest of the same file), or, for a Kafka
+    /// partition, its data does not continue the committed offsets (this writer read from a
+    /// position that is no longer the lake's). Compared with every commit in the log, not only
+    /// those new since the last look. Returns the partitions dropped; their readers must resume
+    /// from [`TableSink::next_position`].
     pub fn refresh(&mut self) -> Result<Vec<PartitionKey>, LakeError> {
-        let foreign = self.log.refresh()?;
+        self.log.refresh()?;
         let mut dropped = Vec::new();
         for (key, buf) in &self.partitions {
-            let hit = foreign.iter().flat_map(|c| &c.sources).any(|r| {
-                *r.source == *key.0
-                    && r.partition == key.1
-                    && buf.ranges.iter().any(|&(a, b)| a <= r.last && r.first <= b)
-            });
-            if hit {
+            let Some(covered) = self.log.coverage(&key.0, key.1) else {
+                continue;
+            };
+            let overlaps = buf.ranges.iter().any(|c| covered.overlaps(c.first, c.last));
+            let gap = key.1.is_some()
+                && buf.ranges.first().is_some_and(|c| {
+                    covered
+                        .ranges()
+                        .last()
+                        .is_some_and(|&(_, last)| c.first != last + 1)
+                });
+            if overlaps || gap {
                 dropped.push(key.clone());
             }
         }
@@ -202,10 +220,18 @@ impl TableSink {
             .iter()
             .map(|r| r.payload.len() + r.reason.len() + 64)
             .sum::<usize>();
+        let records = chunk.batch.as_ref().map_or(0, |b| b.num_rows()) + chunk.rejected.len();
         buf.rejected.extend(chunk.rejected);
         match buf.ranges.last_mut() {
-            Some(last) if last.1 + 1 == chunk.first_index => last.1 = chunk.last_index,
-            _ => buf.ranges.push((chunk.first_index, chunk.last_index)),
+            Some(last) if last.last + 1 == chunk.first_index => {
+                last.last = chunk.last_index;
+                last.records += records as u64;
+            }
+            _ => buf.ranges.push(Claim {
+                first: chunk.first_index,
+                last: chunk.last_index,
+                records: records as u64,
+            }),
         }
         self.buffered_bytes += buf.bytes - before;
     }
@@ -219,38 +245,38 @@ impl TableSink {
         }
     }
 
+    /// The first buffered position of each source partition with buffered data.
+    pub fn buffered_starts(&self) -> Vec<(PartitionKey, i64)> {
+        self.partitions
+            .iter()
+            .filter_map(|(k, b)| b.ranges.first().map(|c| (k.clone(), c.first)))
+            .collect()
+    }
+
     /// Source partitions with buffered data.
     pub fn buffered_partitions(&self) -> Vec<PartitionKey> {
         self.partitions.keys().cloned().collect()
     }
 
-    /// Writes everything buffered and commits it with the covered source positions.
+    /// Writes everything buffered and commits it with the covered source positions: the commit
+    /// claims exactly the buffered positions, and its files hold exactly their records. A source
+    /// partition some of whose positions another writer committed first is dropped whole (see
+    /// [`TableSink::refresh`]), never committed in part.
     pub fn checkpoint(&mut self) -> Result<Checkpoint, LakeError> {
         let mut outcome = Checkpoint::default();
         for attempt in 0..3 {
-            // Drop what another writer committed meanwhile (a rebalance race), then leave out
-            // positions that were skipped because they were already committed.
             outcome.discarded.extend(self.refresh()?);
             let mut ranges = Vec::new();
             for ((source, partition), buf) in &self.partitions {
-                let covered = self.log.coverage(source, *partition);
-                for &(first, last) in &buf.ranges {
-                    let missing =
-                        covered.map_or_else(|| vec![(first, last)], |c| c.missing(first, last));
-                    ranges.extend(missing.into_iter().map(|(first, last)| SourceRange {
-                        source: source.to_string(),
-                        partition: *partition,
-                        first,
-                        last,
-                    }));
-                }
+                ranges.extend(buf.ranges.iter().map(|c| SourceRange {
+                    source: source.to_string(),
+                    partition: *partition,
+                    first: c.first,
+                    last: c.last,
+                    records: Some(c.records),
+                }));
             }
-            if ranges.is_empty()
-                && self
-                    .partitions
-                    .values()
-                    .all(|p| p.rows == 0 && p.rejected.is_empty())
-            {
+            if ranges.is_empty() {
                 self.partitions.clear();
                 self.buffered_bytes = 0;
                 return Ok(outcome);
@@ -399,4 +425,99 @@ impl TableSink {
 enum Job {
     Table(Vec<RecordBatch>),
     Rejected(RecordBatch),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::Decoder;
+    use crate::source::RawChunk;
+
+    fn requests() -> Arc<TableSchema> {
+        crate::schema::Catalog::builtin()
+            .unwrap()
+            .get("requests")
+            .unwrap()
+            .clone()
+    }
+
+    /// Offsets `first..=last` of Kafka partition 2 of topic `t`, one request each; offset
+    /// `bad` (if in range) is malformed and lands in `_rejected`.
+    fn chunk(first: i64, last: i64, bad: i64) -> DecodedChunk {
+        let mut raw = RawChunk::new(Arc::from("kafka:t"), Some(2), first);
+        for o in first..=last {
+            let record = if o == bad {
+                "{\"ts\":\"not a time\"}".to_string()
+            } else {
+                format!(
+                    r#"{{"ts":"2026-11-27T10:00:00Z","service":"api","endpoint":"GET /x","status":200,"duration_ms":1,"trace_id":"t{o}"}}"#
+                )
+            };
+            raw.push(o, record.as_bytes(), 1 << 20);
+        }
+        Decoder::new(requests()).decode(&raw, chrono::Utc::now().timestamp_micros())
+    }
+
+    fn stored_rows(lake: &Path) -> u64 {
+        TableLog::open(lake, "requests")
+            .unwrap()
+            .files()
+            .map(|f| f.rows)
+            .sum()
+    }
+
+    /// Regression (issue 12): a frozen writer resumed with offsets 1882..=2046 buffered, which
+    /// the partition's new owner had committed meanwhile; its checkpoint left the committed
+    /// offsets out of its claim but still wrote every buffered row (165 duplicates claiming
+    /// nothing). Now the whole partition's buffer is dropped and nothing is written.
+    #[test]
+    fn a_writer_whose_positions_were_committed_by_another_drops_them_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path();
+        let mut zombie = TableSink::open(lake, requests(), 64 << 20).unwrap();
+        zombie.add(chunk(1882, 2046, 1900));
+        let mut owner = TableSink::open(lake, requests(), 64 << 20).unwrap();
+        owner.add(chunk(1882, 1999, -1));
+        let cp = owner.checkpoint().unwrap();
+        assert_eq!((cp.version, cp.rows), (Some(1), 118));
+
+        let cp = zombie.checkpoint().unwrap();
+        assert_eq!(cp.version, None, "nothing committed");
+        assert_eq!(cp.discarded, vec![(Arc::from("kafka:t"), Some(2))]);
+        assert_eq!(zombie.next_position("kafka:t", Some(2)), Some(2000));
+        assert_eq!(stored_rows(lake), 118);
+        // re-read from the lake's position, it continues the owner's commit
+        zombie.add(chunk(2000, 2046, 2010));
+        let cp = zombie.checkpoint().unwrap();
+        assert_eq!((cp.version, cp.rows), (Some(2), 46));
+        let log = TableLog::open(lake, "requests").unwrap();
+        assert_eq!(
+            log.coverage("kafka:t", Some(2)).unwrap().ranges(),
+            &[(1882, 2046)]
+        );
+        assert_eq!(stored_rows(lake), 118 + 47, "46 rows and one rejection");
+    }
+
+    /// The same when the other writer committed positions *after* the buffered ones (it was
+    /// assigned the partition at a later lake position): the buffer no longer continues the
+    /// lake's offsets and is dropped, though it overlaps nothing.
+    #[test]
+    fn a_writer_behind_the_lakes_position_drops_its_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path();
+        let mut first = TableSink::open(lake, requests(), 64 << 20).unwrap();
+        first.add(chunk(0, 9, -1));
+        first.checkpoint().unwrap();
+        let mut stale = TableSink::open(lake, requests(), 64 << 20).unwrap();
+        stale.add(chunk(10, 19, -1));
+        first.add(chunk(10, 29, -1));
+        first.checkpoint().unwrap();
+        stale.add(chunk(20, 29, -1)); // still overlapping: dropped
+        assert_eq!(stale.checkpoint().unwrap().version, None);
+        let mut late = TableSink::open(lake, requests(), 64 << 20).unwrap();
+        late.add(chunk(40, 49, -1)); // a gap after 29: dropped too
+        let cp = late.checkpoint().unwrap();
+        assert_eq!((cp.version, cp.discarded.len()), (None, 1));
+        assert_eq!(stored_rows(lake), 30);
+    }
 }

@@ -196,15 +196,17 @@ pub fn read_chunks(
             }
         };
         if buf.is_empty() {
-            if in_line {
-                finish_line(
+            if in_line
+                && finish_line(
                     &mut chunk,
                     &mut stats,
                     line_start,
                     line_len,
                     limits,
                     already_stored,
-                );
+                ) == Line::Stored
+            {
+                restart_after(&mut chunk, &input.source_key, stats.lines, emit)?;
             }
             break;
         }
@@ -225,7 +227,7 @@ pub fn read_chunks(
         input.reader.consume(consumed);
         if ends_line {
             in_line = false;
-            finish_line(
+            let line = finish_line(
                 &mut chunk,
                 &mut stats,
                 line_start,
@@ -233,7 +235,10 @@ pub fn read_chunks(
                 limits,
                 already_stored,
             );
-            if chunk.data.len() >= limits.chunk_bytes || chunk.records.len() >= limits.chunk_records
+            if line == Line::Stored {
+                restart_after(&mut chunk, &input.source_key, stats.lines, emit)?;
+            } else if chunk.data.len() >= limits.chunk_bytes
+                || chunk.records.len() >= limits.chunk_records
             {
                 let next = RawChunk::new(input.source_key.clone(), None, stats.lines + 1);
                 emit(std::mem::replace(&mut chunk, next))?;
@@ -246,6 +251,34 @@ pub fn read_chunks(
     Ok(stats)
 }
 
+/// What a line turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Line {
+    /// A record, now in the chunk.
+    Record,
+    /// Blank: covered by the chunk, no record.
+    Blank,
+    /// Already in the lake: skipped, and not covered by the chunk.
+    Stored,
+}
+
+/// Ends `chunk` before `line` (a line the lake already holds): a chunk's positions are exactly
+/// the ones its commit may claim, so it never spans stored lines. The chunk is handed on if it
+/// covers anything, and the next one starts after `line`.
+fn restart_after(
+    chunk: &mut RawChunk,
+    source_key: &Arc<str>,
+    line: i64,
+    emit: &mut dyn FnMut(RawChunk) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let next = RawChunk::new(source_key.clone(), None, line + 1);
+    let done = std::mem::replace(chunk, next);
+    if done.last_index >= done.first_index {
+        emit(done)?;
+    }
+    Ok(())
+}
+
 fn finish_line(
     chunk: &mut RawChunk,
     stats: &mut ReadStats,
@@ -253,10 +286,9 @@ fn finish_line(
     mut len: usize,
     limits: ChunkLimits,
     already_stored: &dyn Fn(i64) -> bool,
-) {
+) -> Line {
     stats.lines += 1;
     let line = stats.lines;
-    chunk.last_index = line;
     let mut end = chunk.data.len();
     if end > start && chunk.data[end - 1] == b'\r' && len <= limits.max_record_bytes {
         end -= 1;
@@ -264,13 +296,17 @@ fn finish_line(
         chunk.data.truncate(end);
     }
     let blank = chunk.data[start..end].iter().all(u8::is_ascii_whitespace);
-    if blank || already_stored(line) {
-        if !blank {
-            stats.skipped += 1;
-        }
+    if blank {
+        chunk.last_index = line;
         chunk.data.truncate(start);
-        return;
+        return Line::Blank;
     }
+    if already_stored(line) {
+        stats.skipped += 1;
+        chunk.data.truncate(start);
+        return Line::Stored;
+    }
+    chunk.last_index = line;
     chunk.data.push(b'\n');
     chunk.records.push(super::RawRecord {
         start,
@@ -279,6 +315,7 @@ fn finish_line(
         original_len: len,
     });
     stats.records += 1;
+    Line::Record
 }
 
 #[cfg(test)]
@@ -315,16 +352,19 @@ mod tests {
         let c = chunks(b"{\"a\":1}\r\n\n  \n{\"b\":2}\n{\"c\":3}", limits, &|l| {
             l == 4
         });
-        assert_eq!(c.len(), 1);
-        let c = &c[0];
-        assert_eq!((c.first_index, c.last_index), (1, 5));
-        assert_eq!(
-            c.records.iter().map(|r| r.index).collect::<Vec<_>>(),
-            vec![1, 5]
-        );
-        assert_eq!(c.bytes(0), b"{\"a\":1}");
-        assert_eq!(c.bytes(1), b"{\"c\":3}");
-        assert_eq!(&c.data, b"{\"a\":1}\n{\"c\":3}\n");
+        // line 4 is in the lake: the chunks end before it and start after it, so that what a
+        // chunk covers is exactly what its commit may claim (blank lines 2-3 included)
+        let ranges: Vec<_> = c.iter().map(|c| (c.first_index, c.last_index)).collect();
+        assert_eq!(ranges, vec![(1, 3), (5, 5)]);
+        let indexes: Vec<_> = c.iter().flat_map(|c| &c.records).map(|r| r.index).collect();
+        assert_eq!(indexes, vec![1, 5]);
+        assert_eq!(c[0].bytes(0), b"{\"a\":1}");
+        assert_eq!(c[1].bytes(0), b"{\"c\":3}");
+        assert_eq!(&c[0].data, b"{\"a\":1}\n");
+        // a run of stored lines at the start yields no empty chunk
+        let c = chunks(b"1\n2\n3\n4\n", limits, &|l| l <= 3);
+        let ranges: Vec<_> = c.iter().map(|c| (c.first_index, c.last_index)).collect();
+        assert_eq!(ranges, vec![(4, 4)]);
     }
 
     #[test]
