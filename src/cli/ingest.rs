@@ -37,9 +37,19 @@ pub struct Args {
     /// been read to the end it had at start — a backfill, or a benchmark run.
     #[arg(long, requires = "pipeline")]
     pub exit_at_end: bool,
-    /// Memory for buffered rows; a checkpoint (files + commit) is written when it is full.
-    #[arg(long, default_value = "192MiB", value_parser = parse_size, env = "POSTLAUNCH_MEMORY_BUDGET")]
-    pub memory_budget: usize,
+    /// Memory for buffered rows; a checkpoint (files + commit) is written when it is full
+    /// [default: 192MiB; with --pipeline, the file's `memory_budget`, which this overrides].
+    #[arg(long, value_parser = parse_size, env = "POSTLAUNCH_MEMORY_BUDGET", value_name = "SIZE")]
+    pub memory_budget: Option<usize>,
+    /// With --pipeline: address of the Prometheus `/metrics` endpoint, overriding the file's
+    /// `metrics.listen` (`""` disables it). Give each instance on one machine its own port.
+    #[arg(
+        long,
+        requires = "pipeline",
+        env = "POSTLAUNCH_METRICS_LISTEN",
+        value_name = "ADDR:PORT"
+    )]
+    pub metrics_listen: Option<String>,
     /// Records longer than this are rejected (only this much of them is kept).
     #[arg(long, default_value = "1MiB", value_parser = parse_size)]
     pub max_record_bytes: usize,
@@ -82,7 +92,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         ..ChunkLimits::default()
     };
     let opts = IngestOptions {
-        memory_budget: args.memory_budget,
+        memory_budget: args
+            .memory_budget
+            .unwrap_or(IngestOptions::default().memory_budget),
         workers: args.workers.unwrap_or(IngestOptions::default().workers),
     };
     let progress = bar.clone();
@@ -155,13 +167,35 @@ pub fn summary(r: &IngestReport) -> String {
 /// `ingest --pipeline`: Kafka until SIGINT/SIGTERM.
 fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result<()> {
     let catalog = args.lake.catalog()?;
-    let cfg = crate::config::PipelineConfig::load(path, &catalog)
+    let mut cfg = crate::config::PipelineConfig::load(path, &catalog)
         .map_err(|e| CliError::Config(e.to_string()))?;
+    // precedence: the file < POSTLAUNCH_* < flag (clap folds the last two)
+    if let Some(budget) = args.memory_budget {
+        if cfg.flush.max_bytes > budget {
+            return Err(CliError::Usage(format!(
+                "--memory-budget is {budget} bytes, less than the pipeline's `flush.max_bytes` ({}); expected at least that",
+                cfg.flush.max_bytes
+            ))
+            .into());
+        }
+        cfg.memory_budget = budget;
+    }
+    let metrics_flag = args.metrics_listen.is_some();
+    if let Some(listen) = &args.metrics_listen {
+        cfg.metrics.listen = listen.clone();
+    }
     // precedence: the file's `lake` < POSTLAUNCH_LAKE < --lake; clap folds the last two into
     // `args.lake.lake`, whose default is `./lake`: only an explicit value overrides the file
     let explicit = std::env::args().any(|a| a == "--lake" || a.starts_with("--lake="));
     let lake =
         crate::pipeline::kafka::resolve_lake(&cfg, explicit.then_some(args.lake.lake.as_path()));
+    tracing::info!(
+        pipeline = %path.display(),
+        lake = %lake.display(),
+        memory_budget = cfg.memory_budget,
+        metrics_listen = %cfg.metrics.listen,
+        "Starting the Kafka ingest."
+    );
     let metrics = crate::metrics::Metrics::default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -171,12 +205,27 @@ fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result
     let exit_at_end = args.exit_at_end;
     let summary = runtime.block_on(async move {
         if !cfg.metrics.listen.is_empty() {
+            let origin = if metrics_flag {
+                "--metrics-listen / POSTLAUNCH_METRICS_LISTEN"
+            } else {
+                "metrics.listen"
+            };
             let addr: std::net::SocketAddr = cfg.metrics.listen.parse().map_err(|_| {
-                CliError::Config(format!("bad metrics.listen `{}`", cfg.metrics.listen))
+                let message = format!(
+                    "{origin} is `{}`, expected `address:port` such as `127.0.0.1:9464` (or \"\" to disable)",
+                    cfg.metrics.listen
+                );
+                if metrics_flag {
+                    CliError::Usage(message)
+                } else {
+                    CliError::Config(message)
+                }
             })?;
             let m = metrics.clone();
             let listener_check = std::net::TcpListener::bind(addr).map_err(|e| {
-                CliError::Config(format!("metrics.listen `{addr}`: cannot listen: {e}"))
+                CliError::Config(format!(
+                    "{origin} `{addr}`: cannot listen: {e}. Another instance on this machine? Give each its own port with --metrics-listen 127.0.0.1:PORT or POSTLAUNCH_METRICS_LISTEN (\"\" disables the endpoint)"
+                ))
             })?;
             drop(listener_check);
             tokio::spawn(async move {
@@ -196,7 +245,9 @@ fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result
         };
         ingest.run(shutdown_signal()).await
     })?;
-    if !quiet {
+    if !quiet && exit_at_end && summary.consumed == 0 {
+        eprintln!("kafka: nothing new: every assigned partition was already in the lake");
+    } else if !quiet {
         eprintln!(
             "kafka: {} records consumed, {} stored, {} rejected in {} commits{}",
             thousands(summary.consumed),

@@ -25,6 +25,7 @@ use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::observe::BatchObserver;
@@ -34,7 +35,7 @@ use crate::lake::sink::TableSink;
 use crate::metrics::Metrics;
 use crate::schema::Catalog;
 use crate::source::file::ChunkLimits;
-use crate::source::kafka::{self, source_key, Assignments, LakeContext};
+use crate::source::kafka::{self, source_key, Assigned, Assignments, LakeContext};
 use crate::source::RawChunk;
 
 /// A chunk on its way: sequence number, table index, topic, generation.
@@ -44,6 +45,17 @@ struct Work<T> {
     topic: Arc<str>,
     generation: u64,
     item: T,
+}
+
+/// The sink dropped a partition's buffered data (another writer committed some of its positions
+/// first): read it again from the lake's position, unless it was reassigned meanwhile.
+struct Reseek {
+    topic: String,
+    partition: i32,
+    /// The lake's next position.
+    offset: i64,
+    /// The generation whose data was dropped.
+    generation: u64,
 }
 
 /// How long a partially filled chunk may wait before it is decoded.
@@ -140,7 +152,7 @@ impl KafkaIngest {
         let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Work<RawChunk>>(workers * 2);
         let raw_rx = Arc::new(Mutex::new(raw_rx));
         let (dec_tx, dec_rx) = std::sync::mpsc::sync_channel::<Work<DecodedChunk>>(workers * 2);
-        let (reseek_tx, reseek_rx) = std::sync::mpsc::channel::<(String, i32, i64)>();
+        let (reseek_tx, reseek_rx) = std::sync::mpsc::channel::<Reseek>();
 
         let mut decoders = Vec::new();
         for _ in 0..workers {
@@ -182,6 +194,7 @@ impl KafkaIngest {
                 flush: self.cfg.flush.clone(),
                 budget: self.cfg.memory_budget,
                 buffered_generation: HashMap::new(),
+                dropped_generation: HashMap::new(),
                 summary: KafkaSummary::default(),
                 flush_requests: flush_rx,
             };
@@ -208,6 +221,7 @@ impl KafkaIngest {
                 reseek: reseek_rx,
                 stop: stop.clone(),
                 exit_at_end: self.exit_at_end,
+                start_at_end: self.cfg.kafka.start_from == "latest",
                 limits: ChunkLimits::default(),
                 builders: Vec::new(),
                 last: 0,
@@ -259,6 +273,17 @@ struct PartitionBuilder {
     /// Generation the partition is assigned under; `None` when it is not assigned (its records
     /// are skipped).
     generation: Option<u64>,
+    /// The offset the next chunk starts at: the assignment's (or re-seek's) start, then one past
+    /// the last record read. Chunks of a partition thus cover its offsets without a gap
+    /// (transaction markers and compacted-away offsets included), which is what lets the commit
+    /// log refuse a claim that does not continue the lake's positions. `None` until the first
+    /// record when reading starts at the topic's beginning or end.
+    next: Option<i64>,
+    /// A re-seek of this partition failed and is retried: its records are skipped meanwhile
+    /// (they do not start at the position its chunks must claim from).
+    seek_pending: Option<i64>,
+    /// Whether skipping records below `next` was logged.
+    warned_below: bool,
     chunk: RawChunk,
     /// When the first record of `chunk` arrived.
     since: Instant,
@@ -274,9 +299,11 @@ struct ConsumeLoop {
     seen_epoch: u64,
     table_of_topic: HashMap<String, usize>,
     raw: std::sync::mpsc::SyncSender<Work<RawChunk>>,
-    reseek: std::sync::mpsc::Receiver<(String, i32, i64)>,
+    reseek: std::sync::mpsc::Receiver<Reseek>,
     stop: Arc<AtomicBool>,
     exit_at_end: bool,
+    /// `kafka.start_from = "latest"`: a partition the lake holds nothing of starts at its end.
+    start_at_end: bool,
     limits: ChunkLimits,
     builders: Vec<PartitionBuilder>,
     /// Index of the builder the previous message went to (messages come in runs per partition).
@@ -290,7 +317,7 @@ impl ConsumeLoop {
         let mut last_tick = Instant::now();
         let mut last_end_check = Instant::now();
         // --exit-at-end: per partition, the high watermark at start (or when first seen).
-        let mut ends: HashMap<(String, i32), i64> = HashMap::new();
+        let mut ends: HashMap<(String, i32), (i64, i64)> = HashMap::new();
         if self.exit_at_end {
             self.ends_at_start(&mut ends);
         }
@@ -302,13 +329,14 @@ impl ConsumeLoop {
         const IDLE_WAIT: Duration = Duration::from_millis(50);
         let mut wait = IDLE_WAIT;
         while !self.stop.load(Ordering::Relaxed) {
-            while let Ok((topic, partition, offset)) = self.reseek.try_recv() {
-                self.reseek_to(&topic, partition, offset);
+            while let Ok(r) = self.reseek.try_recv() {
+                self.reseek_to(r);
             }
             match consumer.poll(wait) {
                 Some(Ok(m)) => {
                     error_logged = false;
                     wait = Duration::ZERO;
+                    consumer.context().outage.ended();
                     self.accept(&m)?;
                 }
                 None if wait.is_zero() => {
@@ -316,7 +344,9 @@ impl ConsumeLoop {
                     continue;
                 }
                 Some(Err(e)) => {
-                    if !error_logged {
+                    if consumer.context().outage.active() {
+                        // summarised when the broker is back
+                    } else if !error_logged {
                         tracing::warn!(error = %e, "Kafka consumer error; retrying.");
                         error_logged = true;
                     }
@@ -333,6 +363,7 @@ impl ConsumeLoop {
             }
             last_tick = Instant::now();
             self.refresh_generations();
+            self.retry_seeks();
             if self.exit_at_end && last_end_check.elapsed() >= Duration::from_millis(500) {
                 last_end_check = Instant::now();
                 if self.caught_up(&mut ends) {
@@ -375,16 +406,19 @@ impl ConsumeLoop {
                     let Some(&table) = self.table_of_topic.get(topic) else {
                         return Ok(());
                     };
-                    let generation = self
+                    let assigned = self
                         .assignments
                         .lock()
                         .ok()
-                        .and_then(|a| a.generation(topic, partition));
+                        .and_then(|a| a.get(topic, partition));
                     self.builders.push(PartitionBuilder {
                         topic: Arc::from(topic),
                         partition,
                         table,
-                        generation,
+                        generation: assigned.map(|a| a.generation),
+                        next: assigned.and_then(|a| a.start),
+                        seek_pending: None,
+                        warned_below: false,
                         chunk: RawChunk::new(
                             Arc::from(source_key(topic).as_str()),
                             Some(partition),
@@ -400,12 +434,27 @@ impl ConsumeLoop {
         self.last = i;
         let b = &mut self.builders[i];
         b.read_up_to = Some(offset);
-        if b.generation.is_none() {
+        if b.generation.is_none() || b.seek_pending.is_some() {
+            return Ok(());
+        }
+        if let Some(next) = b.next.filter(|&n| offset < n) {
+            // Below the lake's position: the topic was re-created or truncated under the lake
+            // (auto.offset.reset took the consumer back). Never claimed twice; said once.
+            if !b.warned_below {
+                b.warned_below = true;
+                tracing::warn!(
+                    topic,
+                    partition,
+                    offset,
+                    next,
+                    "Records below the lake's position are skipped (was the topic re-created?)."
+                );
+            }
             return Ok(());
         }
         if b.chunk.records.is_empty() {
-            b.chunk.first_index = offset;
-            b.chunk.last_index = offset - 1;
+            b.chunk.first_index = b.next.unwrap_or(offset);
+            b.chunk.last_index = b.chunk.first_index - 1;
             b.since = Instant::now();
         }
         b.chunk.push(
@@ -413,6 +462,7 @@ impl ConsumeLoop {
             m.payload().unwrap_or_default(),
             self.limits.max_record_bytes,
         );
+        b.next = Some(offset + 1);
         if b.chunk.data.len() >= self.limits.chunk_bytes
             || b.chunk.records.len() >= self.limits.chunk_records
         {
@@ -459,9 +509,12 @@ impl ConsumeLoop {
             return;
         };
         for b in &mut self.builders {
-            let g = a.generation(&b.topic, b.partition);
+            let assigned = a.get(&b.topic, b.partition);
+            let g = assigned.map(|a| a.generation);
             if g != b.generation {
                 b.generation = g;
+                b.next = assigned.and_then(|a| a.start);
+                b.seek_pending = None;
                 b.chunk.data.clear();
                 b.chunk.records.clear();
                 b.read_up_to = None;
@@ -469,14 +522,32 @@ impl ConsumeLoop {
         }
     }
 
-    /// The sink found data it could not commit (a partition's buffered generation went stale):
-    /// reads the partition again from the lake's position.
-    fn reseek_to(&mut self, topic: &str, partition: i32, offset: i64) {
-        let g = self
-            .assignments
-            .lock()
-            .map(|mut a| a.bump(topic, partition))
-            .unwrap_or_default();
+    /// The sink dropped a partition's data (another writer committed some of its positions
+    /// first): reads the partition again from the lake's position under a new generation, unless
+    /// it was revoked or reassigned since (a new assignment starts from the lake's position by
+    /// itself; a revoked partition is never taken back).
+    fn reseek_to(&mut self, r: Reseek) {
+        let Reseek {
+            topic,
+            partition,
+            offset,
+            generation,
+        } = r;
+        let g = self.assignments.lock().ok().and_then(|mut a| {
+            if a.generation(&topic, partition) == Some(generation) {
+                a.reassign(&topic, partition, offset)
+            } else {
+                None
+            }
+        });
+        let Some(g) = g else {
+            tracing::debug!(
+                topic,
+                partition,
+                "Not re-seeking: the partition was revoked or reassigned meanwhile."
+            );
+            return;
+        };
         self.refresh_generations();
         tracing::info!(
             topic,
@@ -485,13 +556,46 @@ impl ConsumeLoop {
             generation = g,
             "Re-seeking to the lake's position."
         );
-        if let Err(e) = self.consumer.seek(
+        self.seek(&topic, partition, offset);
+    }
+
+    /// Seeks a partition; on failure its records are skipped until a retry succeeds (they would
+    /// not start at the position its chunks claim from).
+    fn seek(&mut self, topic: &str, partition: i32, offset: i64) {
+        let result = self.consumer.seek(
             topic,
             partition,
             Offset::Offset(offset),
             Duration::from_secs(10),
-        ) {
-            tracing::error!(topic, partition, error = %e, "Seek failed.");
+        );
+        let Some(b) = self
+            .builders
+            .iter_mut()
+            .find(|b| b.partition == partition && &*b.topic == topic)
+        else {
+            return;
+        };
+        match result {
+            Ok(()) => b.seek_pending = None,
+            Err(e) => {
+                if b.seek_pending.is_none() {
+                    tracing::warn!(topic, partition, offset, error = %e, "Seek failed; retrying (the partition's records are skipped until it succeeds).");
+                }
+                b.seek_pending = Some(offset);
+            }
+        }
+    }
+
+    /// Retries failed seeks of partitions still assigned.
+    fn retry_seeks(&mut self) {
+        let pending: Vec<(Arc<str>, i32, i64)> = self
+            .builders
+            .iter()
+            .filter(|b| b.generation.is_some())
+            .filter_map(|b| b.seek_pending.map(|o| (b.topic.clone(), b.partition, o)))
+            .collect();
+        for (topic, partition, offset) in pending {
+            self.seek(&topic, partition, offset);
         }
     }
 
@@ -500,7 +604,7 @@ impl ConsumeLoop {
     /// same broker connection (up to `fetch.wait.max.ms` per partition; seconds at the end of a
     /// backfill). Partitions it misses are asked when first seen; the first failure (a broker
     /// not answering within a second) ends the prefetch.
-    fn ends_at_start(&self, ends: &mut HashMap<(String, i32), i64>) {
+    fn ends_at_start(&self, ends: &mut HashMap<(String, i32), (i64, i64)>) {
         for topic in self.table_of_topic.keys() {
             let Ok(meta) = self
                 .consumer
@@ -514,8 +618,8 @@ impl ConsumeLoop {
                         .consumer
                         .fetch_watermarks(topic, p.id(), Duration::from_secs(1))
                     {
-                        Ok((_, high)) => {
-                            ends.insert((topic.clone(), p.id()), high);
+                        Ok(w) => {
+                            ends.insert((topic.clone(), p.id()), w);
                         }
                         Err(_) => return,
                     }
@@ -525,51 +629,49 @@ impl ConsumeLoop {
     }
 
     /// Whether every assigned partition has been read up to its end (its high watermark at start,
-    /// or when first seen) and nothing is waiting in a chunk builder.
-    fn caught_up(&self, ends: &mut HashMap<(String, i32), i64>) -> bool {
-        let assigned = self
-            .assignments
-            .lock()
-            .map(|a| a.partitions())
-            .unwrap_or_default();
+    /// or when first seen) and nothing is waiting in a chunk builder. A partition nothing was
+    /// read from is at its assignment's start: the lake's position, or, for a partition the lake
+    /// holds nothing of, the topic's beginning (its low watermark) or end (`start_from =
+    /// "latest"`: nothing to read).
+    fn caught_up(&self, ends: &mut HashMap<(String, i32), (i64, i64)>) -> bool {
+        let assigned: Vec<((String, i32), Assigned)> = match self.assignments.lock() {
+            Ok(a) => a
+                .partitions()
+                .into_iter()
+                .filter_map(|(t, p)| a.get(&t, p).map(|x| ((t, p), x)))
+                .collect(),
+            Err(_) => return false,
+        };
         if assigned.is_empty() || self.builders.iter().any(|b| !b.chunk.records.is_empty()) {
             return false;
         }
-        for (topic, partition) in assigned {
+        for ((topic, partition), assignment) in assigned {
             let key = (topic.clone(), partition);
-            let end = match ends.get(&key) {
+            let (low, end) = match ends.get(&key) {
                 Some(e) => *e,
                 None => {
                     match self
                         .consumer
                         .fetch_watermarks(&topic, partition, Duration::from_secs(5))
                     {
-                        Ok((_, high)) => *ends.entry(key.clone()).or_insert(high),
+                        Ok(w) => *ends.entry(key.clone()).or_insert(w),
                         Err(_) => return false,
                     }
                 }
             };
-            if end == 0 {
-                continue; // empty partition
-            }
-            let read = self
+            let builder = self
                 .builders
                 .iter()
-                .find(|b| b.partition == partition && *b.topic == *topic)
-                .and_then(|b| b.read_up_to)
-                .map(|o| o + 1);
-            let position = || {
-                self.consumer
-                    .position()
-                    .ok()
-                    .and_then(|tpl| tpl.find_partition(&topic, partition).map(|e| e.offset()))
-            };
-            let at = match read {
-                Some(r) => r,
-                None => match position() {
-                    Some(Offset::Offset(o)) => o,
-                    _ => return false,
-                },
+                .find(|b| b.partition == partition && *b.topic == *topic);
+            if builder.is_some_and(|b| b.seek_pending.is_some()) {
+                return false;
+            }
+            let read = builder.and_then(|b| b.read_up_to).map(|o| o + 1);
+            let at = match (read, assignment.start) {
+                (Some(r), _) => r,
+                (None, Some(start)) => start,
+                (None, None) if self.start_at_end => continue,
+                (None, None) => low,
             };
             if at < end {
                 return false;
@@ -589,11 +691,15 @@ struct SinkLoop {
     dlq: HashMap<String, String>,
     metrics: Metrics,
     observers: Vec<Arc<dyn BatchObserver>>,
-    reseek: std::sync::mpsc::Sender<(String, i32, i64)>,
+    reseek: std::sync::mpsc::Sender<Reseek>,
     flush: crate::config::FlushConfig,
     budget: usize,
     /// Generation of the data buffered per (topic, partition).
     buffered_generation: HashMap<(Arc<str>, i32), u64>,
+    /// Per (topic, partition), a generation whose data was dropped (another writer committed
+    /// some of its positions first, or the group fenced this member): its chunks still on their
+    /// way are stale too, until the consumer re-seeks or the partition is reassigned.
+    dropped_generation: HashMap<(Arc<str>, i32), u64>,
     summary: KafkaSummary,
     /// Checkpoint requests from the rebalance callback (before a revocation).
     flush_requests: std::sync::mpsc::Receiver<std::sync::mpsc::SyncSender<()>>,
@@ -646,7 +752,9 @@ impl SinkLoop {
             return;
         };
         let key = (w.topic.clone(), partition);
-        if self.current_generation(&w.topic, partition) != Some(w.generation) {
+        if self.current_generation(&w.topic, partition) != Some(w.generation)
+            || self.dropped_generation.get(&key) == Some(&w.generation)
+        {
             self.summary.dropped_stale += w.item.records as u64;
             return;
         }
@@ -719,7 +827,7 @@ impl SinkLoop {
         // Data of partitions revoked (or re-sought) since it was read must not be committed.
         for (source, partition) in self.sinks[i].buffered_partitions() {
             let Some(p) = partition else { continue };
-            let topic = source.strip_prefix("kafka:").unwrap_or(&source).to_string();
+            let topic = topic_of(&source);
             let current = self.current_generation(&topic, p);
             let buffered = self
                 .buffered_generation
@@ -729,6 +837,7 @@ impl SinkLoop {
                 self.sinks[i].discard(&source, partition);
             }
         }
+        self.fence(i);
         let cp = self.sinks[i]
             .checkpoint()
             .with_context(|| format!("committing to table `{}`", self.tables[i]))?;
@@ -763,15 +872,92 @@ impl SinkLoop {
         }
         for (source, partition) in cp.discarded {
             let Some(p) = partition else { continue };
-            let topic = source.strip_prefix("kafka:").unwrap_or(&source).to_string();
-            self.buffered_generation
-                .remove(&(Arc::from(topic.as_str()), p));
-            if let Some(next) = self.sinks[i].next_position(&source, partition) {
-                let _ = self.reseek.send((topic, p, next));
+            let topic = topic_of(&source);
+            let key = (Arc::from(topic.as_str()), p);
+            let Some(generation) = self.buffered_generation.remove(&key) else {
+                continue;
+            };
+            self.dropped_generation.insert(key, generation);
+            if let Some(offset) = self.sinks[i].next_position(&source, partition) {
+                let _ = self.reseek.send(Reseek {
+                    topic,
+                    partition: p,
+                    offset,
+                    generation,
+                });
             }
         }
         Ok(())
     }
+
+    /// Kafka's zombie fencing, before a lake commit: re-commits the lake's position of every
+    /// partition this table buffers, synchronously, as this group member. The group coordinator
+    /// accepts it only from a current member of the current generation; a member that was
+    /// fenced (its session expired while the process was frozen, say) gets `UNKNOWN_MEMBER_ID`,
+    /// `ILLEGAL_GENERATION` or `FENCED_INSTANCE_ID` and drops what it buffered, without
+    /// committing it: those partitions are someone else's now. The re-committed offset is what
+    /// the lake already holds, so group offsets never run ahead of the lake.
+    ///
+    /// This stops a zombie before it writes; what makes a duplicate impossible is the commit
+    /// log's own check ([`crate::lake::log::TableLog::commit`]), which holds even when a writer
+    /// freezes between this fence and its lake commit. When the coordinator cannot be asked (a
+    /// broker outage), the lake's check alone decides.
+    fn fence(&mut self, i: usize) {
+        let mut tpl = TopicPartitionList::new();
+        let mut keys = Vec::new();
+        for (source, first) in self.sinks[i].buffered_starts() {
+            let (Some(p), Some(topic)) = (source.1, source.0.strip_prefix("kafka:")) else {
+                continue;
+            };
+            let _ = tpl.add_partition_offset(topic, p, Offset::Offset(first));
+            keys.push((source, first));
+        }
+        if keys.is_empty() {
+            return;
+        }
+        let Err(e) = self.consumer.commit(&tpl, CommitMode::Sync) else {
+            return;
+        };
+        let fenced = matches!(
+            e.rdkafka_error_code(),
+            Some(
+                RDKafkaErrorCode::UnknownMemberId
+                    | RDKafkaErrorCode::IllegalGeneration
+                    | RDKafkaErrorCode::FencedInstanceId
+                    | RDKafkaErrorCode::RebalanceInProgress
+                    | RDKafkaErrorCode::AssignmentLost
+                    | RDKafkaErrorCode::StaleMemberEpoch
+            )
+        );
+        if !fenced {
+            tracing::debug!(error = %e, "Could not confirm group membership before the lake commit; the commit log's check decides.");
+            return;
+        }
+        for ((source, partition), first) in keys {
+            let Some(p) = partition else { continue };
+            let topic = topic_of(&source);
+            let key = (Arc::from(topic.as_str()), p);
+            tracing::warn!(table = %self.tables[i], %source, partition = p, error = %e, "This member was fenced out of the consumer group; dropping its buffered records (the partition's new owner reads them from the lake's position).");
+            self.sinks[i].discard(&source, partition);
+            let Some(generation) = self.buffered_generation.remove(&key) else {
+                continue;
+            };
+            self.dropped_generation.insert(key, generation);
+            // Should the member keep the partition after all (no rebalance follows), it reads
+            // it again from where the dropped data started.
+            let _ = self.reseek.send(Reseek {
+                topic,
+                partition: p,
+                offset: first,
+                generation,
+            });
+        }
+    }
+}
+
+/// The topic of a Kafka source key (`kafka:<topic>`).
+fn topic_of(source: &str) -> String {
+    source.strip_prefix("kafka:").unwrap_or(source).to_string()
 }
 
 /// A pipeline's lake path after precedence: CLI flag > `POSTLAUNCH_LAKE` > file.

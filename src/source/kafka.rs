@@ -10,15 +10,16 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use rdkafka::client::ClientContext;
-use rdkafka::config::ClientConfig;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
-use rdkafka::error::KafkaResult;
+use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::statistics::Statistics;
-use rdkafka::types::RDKafkaRespErr;
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::{expand_env, is_secret, PipelineConfig};
@@ -30,12 +31,24 @@ pub fn source_key(topic: &str) -> String {
     format!("kafka:{topic}")
 }
 
+/// One assigned partition: the generation it is assigned under and where reading starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assigned {
+    pub generation: u64,
+    /// The offset reading starts from under this generation when it is an absolute one (the
+    /// lake's next position, or a re-seek's): the first chunk claims positions from here, so
+    /// that a partition's commits continue each other without a gap. `None` when the lake holds
+    /// nothing of the partition and reading starts at `kafka.start_from` (the topic's beginning
+    /// or end).
+    pub start: Option<i64>,
+}
+
 /// Assigned partitions and their generations, shared by the rebalance callback, the consumer
 /// loop and the sink thread.
 #[derive(Debug, Default)]
 pub struct Assignments {
     generation: u64,
-    assigned: HashMap<(String, i32), u64>,
+    assigned: HashMap<(String, i32), Assigned>,
     /// Bumped on every change, readable without the lock: the consumer loop caches generations
     /// per partition and refreshes them only when this moves.
     epoch: Arc<AtomicU64>,
@@ -65,16 +78,32 @@ impl Assignments {
 
     /// The generation under which `(topic, partition)` is assigned, if it is.
     pub fn generation(&self, topic: &str, partition: i32) -> Option<u64> {
+        self.get(topic, partition).map(|a| a.generation)
+    }
+
+    /// The assignment of `(topic, partition)`, if it is assigned.
+    pub fn get(&self, topic: &str, partition: i32) -> Option<Assigned> {
         self.assigned.get(&(topic.to_string(), partition)).copied()
     }
 
-    /// Gives a partition a new generation (after a reseek), returning it.
-    pub fn bump(&mut self, topic: &str, partition: i32) -> u64 {
+    /// Assigns a partition under a new generation, reading from `start`; returns the generation.
+    pub fn assign(&mut self, topic: &str, partition: i32, start: Option<i64>) -> u64 {
         self.generation += 1;
-        let g = self.generation;
-        self.assigned.insert((topic.to_string(), partition), g);
+        let generation = self.generation;
+        self.assigned.insert(
+            (topic.to_string(), partition),
+            Assigned { generation, start },
+        );
         self.changed();
-        g
+        generation
+    }
+
+    /// Gives a partition that is still assigned a new generation reading from `start` (a
+    /// re-seek); `None`, and nothing changes, when it is no longer assigned (a revoked partition
+    /// is never taken back by a re-seek).
+    pub fn reassign(&mut self, topic: &str, partition: i32, start: i64) -> Option<u64> {
+        self.get(topic, partition)?;
+        Some(self.assign(topic, partition, Some(start)))
     }
 
     /// Every assigned partition.
@@ -97,6 +126,66 @@ pub struct LakeContext {
     /// Asks the sink to commit what it holds before partitions are revoked (so a rebalance or a
     /// shutdown does not throw buffered work away); the sink answers on the enclosed channel.
     pub flush_requests: Mutex<Option<std::sync::mpsc::Sender<std::sync::mpsc::SyncSender<()>>>>,
+    /// A broker outage in progress: librdkafka reports a failed connection several times a
+    /// second; the first is logged, the rest are counted and summarised when a broker answers.
+    pub outage: BrokerOutage,
+}
+
+/// Logs a broker outage once, then its length when it ends ("unreachable for 12 s").
+#[derive(Debug, Default)]
+pub struct BrokerOutage {
+    /// Set while an outage is in progress (checked without the lock on every message).
+    active: AtomicBool,
+    /// When it started and how many reports were suppressed.
+    state: Mutex<Option<(Instant, u64)>>,
+}
+
+impl BrokerOutage {
+    /// A connection error: logs the first of an outage, counts the others.
+    pub fn report(&self, reason: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match state.as_mut() {
+            Some((_, suppressed)) => *suppressed += 1,
+            None => {
+                tracing::warn!(reason, "Kafka broker unreachable; retrying (further connection errors are summarised when it is back).");
+                *state = Some((Instant::now(), 0));
+                self.active.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Whether an outage is in progress.
+    pub fn active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// A broker answered: logs how long it was unreachable, if it was.
+    pub fn ended(&self) {
+        if !self.active() {
+            return;
+        }
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((since, suppressed)) = state.take() {
+            tracing::warn!(
+                suppressed,
+                "Kafka broker reachable again; it was unreachable for {} s.",
+                since.elapsed().as_secs()
+            );
+        }
+        self.active.store(false, Ordering::Release);
+    }
+}
+
+/// Whether a client error means "cannot reach a broker" (logged once per outage).
+fn is_connection_error(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::AllBrokersDown
+                | RDKafkaErrorCode::BrokerTransportFailure
+                | RDKafkaErrorCode::Resolve
+        )
+    )
 }
 
 impl LakeContext {
@@ -150,6 +239,51 @@ impl ClientContext for LakeContext {
                 }
             }
         }
+        if statistics
+            .brokers
+            .values()
+            .any(|b| b.nodeid >= 0 && b.state == "UP")
+        {
+            self.outage.ended();
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if is_connection_error(&error) {
+            self.outage.report(reason);
+        } else {
+            tracing::error!(%error, reason, "Kafka client error.");
+        }
+    }
+
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        // A failed connection starts (or continues) an outage; during one, librdkafka's other
+        // connection lines repeat what was reported.
+        let error = matches!(
+            level,
+            RDKafkaLogLevel::Emerg
+                | RDKafkaLogLevel::Alert
+                | RDKafkaLogLevel::Critical
+                | RDKafkaLogLevel::Error
+        );
+        if fac == "FAIL" && error {
+            self.outage.report(message);
+            return;
+        }
+        if self.outage.active() && matches!(fac, "ERROR" | "BRKMAIN" | "CONNECT") {
+            return;
+        }
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => tracing::error!(fac, "librdkafka: {message}"),
+            RDKafkaLogLevel::Warning => tracing::warn!(fac, "librdkafka: {message}"),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(fac, "librdkafka: {message}")
+            }
+            RDKafkaLogLevel::Debug => tracing::debug!(fac, "librdkafka: {message}"),
+        }
     }
 }
 
@@ -172,7 +306,11 @@ impl ConsumerContext for LakeContext {
                 let mut a = self.assignments.lock().unwrap_or_else(|p| p.into_inner());
                 for ((topic, partition), offset) in &next {
                     let _ = tpl.set_partition_offset(topic, *partition, *offset);
-                    let g = a.bump(topic, *partition);
+                    let start = match offset {
+                        Offset::Offset(o) => Some(*o),
+                        _ => None,
+                    };
+                    let g = a.assign(topic, *partition, start);
                     tracing::info!(
                         topic,
                         partition,
@@ -188,15 +326,30 @@ impl ConsumerContext for LakeContext {
                 }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                self.flush_before_revoke();
+                // A lost assignment (this member was fenced: its session expired, e.g. while the
+                // process was frozen) is someone else's already: its buffered data must not be
+                // committed, only dropped.
+                let lost = consumer.assignment_lost();
+                if !lost {
+                    self.flush_before_revoke();
+                }
+                let _guard = self.commit_lock.lock().unwrap_or_else(|p| p.into_inner());
                 let mut a = self.assignments.lock().unwrap_or_else(|p| p.into_inner());
                 for e in tpl.elements() {
                     a.revoke(e.topic(), e.partition());
-                    tracing::info!(
-                        topic = e.topic(),
-                        partition = e.partition(),
-                        "Revoked (after the sink committed what it held)."
-                    );
+                    if lost {
+                        tracing::warn!(
+                            topic = e.topic(),
+                            partition = e.partition(),
+                            "Assignment lost (this member was fenced out of the group); its buffered records are dropped, the new owner reads them from the lake's position."
+                        );
+                    } else {
+                        tracing::info!(
+                            topic = e.topic(),
+                            partition = e.partition(),
+                            "Revoked (after the sink committed what it held)."
+                        );
+                    }
                 }
                 if cooperative {
                     consumer.incremental_unassign(tpl)
@@ -288,6 +441,7 @@ pub fn consumer(
         commit_lock,
         metrics,
         flush_requests: Mutex::new(Some(flush_requests)),
+        outage: BrokerOutage::default(),
     };
     let client = client_config(cfg).map_err(anyhow::Error::msg)?;
     tracing::info!(brokers = %cfg.kafka.brokers, group = %cfg.kafka.group_id, options = ?loggable_options(cfg), "Creating the Kafka consumer.");

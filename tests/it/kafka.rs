@@ -204,6 +204,41 @@ table = "requests"
             .unwrap()
     }
 
+    /// An instance whose warnings go to `log` (read after it exits).
+    fn start_logging_to(&self, log: &Path, extra: &[&str]) -> Child {
+        Command::new(bin())
+            .args(["ingest", "--pipeline", self.file.to_str().unwrap()])
+            .args(extra)
+            .env_remove("POSTLAUNCH_LAKE")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap()
+    }
+
+    /// `ingest --exit-at-end` to completion (at most 90 s); its stderr.
+    fn backfill(&self, extra: &[&str], env: &[(&str, &str)]) -> String {
+        let mut child = Command::new(bin())
+            .args([
+                "ingest",
+                "--exit-at-end",
+                "--pipeline",
+                self.file.to_str().unwrap(),
+            ])
+            .args(extra)
+            .env_remove("POSTLAUNCH_LAKE")
+            .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (status, err) = child.wait_with_output_timeout(Duration::from_secs(90));
+        assert!(status.success(), "{status}: {err}");
+        err
+    }
+
     fn count(&self) -> i64 {
         if !self.lake.join("requests").exists() {
             return 0;
@@ -249,6 +284,131 @@ fn logged_partitions(dir: &Path) -> usize {
         }
     }
     parts.len()
+}
+
+/// Reads every partition of `topic` from its beginning to its high watermark with a plain
+/// consumer (no group, no postlaunch code): the oracle of what the lake must hold. Returns the
+/// trace ids per partition, in offset order.
+fn read_topic(topic: &str) -> std::collections::BTreeMap<i32, Vec<(i64, String)>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::Message;
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", unique("oracle"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let meta = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    let mut ends = std::collections::BTreeMap::new();
+    for p in meta.topics()[0].partitions() {
+        let (_, high) = consumer
+            .fetch_watermarks(topic, p.id(), Duration::from_secs(10))
+            .unwrap();
+        ends.insert(p.id(), high);
+        tpl.add_partition_offset(topic, p.id(), rdkafka::Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut out: std::collections::BTreeMap<i32, Vec<(i64, String)>> = Default::default();
+    let started = Instant::now();
+    let done = |out: &std::collections::BTreeMap<i32, Vec<(i64, String)>>| {
+        ends.iter().all(|(p, &high)| {
+            high == 0
+                || out
+                    .get(p)
+                    .and_then(|v| v.last())
+                    .is_some_and(|l| l.0 + 1 >= high)
+        })
+    };
+    while !done(&out) {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "reading the topic back"
+        );
+        let Some(m) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let m = m.unwrap();
+        let v: Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
+        out.entry(m.partition())
+            .or_default()
+            .push((m.offset(), v["trace_id"].as_str().unwrap().to_string()));
+    }
+    out
+}
+
+/// The lake holds exactly the topic (read back independently), and its commit log says so:
+/// per partition, the claimed offsets cover the topic's offsets without a gap or overlap, and
+/// every commit's rows are exactly the records its claims count.
+fn assert_lake_equals_topic(lake: &Path, topic: &str) {
+    let truth = read_topic(topic);
+    let mut want: Vec<String> = truth.values().flatten().map(|(_, t)| t.clone()).collect();
+    want.sort();
+    let mut got: Vec<String> = sql(lake, "SELECT trace_id FROM requests")
+        .into_iter()
+        .map(|r| r["trace_id"].as_str().unwrap().to_string())
+        .collect();
+    got.sort();
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "rows in the lake vs records in the topic"
+    );
+    assert!(got == want, "the lake's trace ids differ from the topic's");
+    let mut claims: std::collections::BTreeMap<i64, Vec<(i64, i64, i64)>> = Default::default();
+    for e in std::fs::read_dir(lake.join("requests/_log"))
+        .unwrap()
+        .flatten()
+    {
+        let c: Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+        let rows: i64 = c["add"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rows"].as_i64().unwrap())
+            .sum();
+        let sources = c["sources"].as_array().unwrap();
+        let records: i64 = sources.iter().map(|s| s["records"].as_i64().unwrap()).sum();
+        assert_eq!(
+            rows, records,
+            "commit {}: rows vs claimed records",
+            c["version"]
+        );
+        for s in sources {
+            claims
+                .entry(s["partition"].as_i64().unwrap())
+                .or_default()
+                .push((
+                    s["first"].as_i64().unwrap(),
+                    s["last"].as_i64().unwrap(),
+                    s["records"].as_i64().unwrap(),
+                ));
+        }
+    }
+    for (p, records) in &truth {
+        let mut mine = claims.remove(&(*p as i64)).unwrap_or_default();
+        mine.sort();
+        let first = records[0].0;
+        let last = records.last().unwrap().0;
+        assert_eq!(
+            mine.first().map(|c| c.0),
+            Some(first),
+            "partition {p} starts"
+        );
+        assert_eq!(mine.last().map(|c| c.1), Some(last), "partition {p} ends");
+        for w in mine.windows(2) {
+            assert_eq!(
+                w[0].1 + 1,
+                w[1].0,
+                "partition {p}: claims {w:?} continue each other"
+            );
+        }
+        let n: i64 = mine.iter().map(|c| c.2).sum();
+        assert_eq!(n, records.len() as i64, "partition {p}: claimed records");
+    }
 }
 
 fn assert_disjoint_log(dir: &Path) {
@@ -654,4 +814,197 @@ fn exit_at_end_reads_to_the_end_commits_and_exits_by_itself() {
     let (status, err) = child.wait_with_output_timeout(Duration::from_secs(90));
     assert!(status.success(), "{status}: {err}");
     p.assert_exactly(n as i64);
+
+    // Regression (issue 12): with nothing new, the partitions were assigned at the lake's
+    // position and nothing was read, and the run never ended; now it exits 0 and says so.
+    let err = p.backfill(&[], &[]);
+    assert!(err.contains("nothing new"), "{err}");
+    p.assert_exactly(n as i64);
+
+    // new records in one partition only: stored, and the run still ends
+    let sender = producer();
+    runtime().block_on(async {
+        for i in n..n + 10 {
+            let payload = request(i);
+            sender
+                .send(
+                    FutureRecord::<(), _>::to(&topic)
+                        .partition(0)
+                        .payload(&payload),
+                    Duration::from_secs(30),
+                )
+                .await
+                .unwrap();
+        }
+    });
+    let err = p.backfill(&[], &[]);
+    assert!(err.contains("10 records consumed, 10 stored"), "{err}");
+    p.assert_exactly(n as i64 + 10);
+    assert_lake_equals_topic(&p.lake, &topic);
+}
+
+/// `--memory-budget` / `POSTLAUNCH_MEMORY_BUDGET` and `--metrics-listen` /
+/// `POSTLAUNCH_METRICS_LISTEN` override the pipeline file (they were ignored with `--pipeline`,
+/// and a second instance from the same file could not start: its metrics port was taken).
+#[test]
+fn flags_and_environment_override_the_pipeline_file() {
+    let _g = serial();
+    let topic = unique("flags");
+    create_topic(&topic, 2);
+    produce(&topic, &(0..100).map(request).collect::<Vec<_>>());
+    let taken = format!("127.0.0.1:{}", free_port());
+    let p = Pipeline::new(&topic, &unique("g"), "", &taken);
+
+    let err = p.backfill(&["-v"], &[("POSTLAUNCH_MEMORY_BUDGET", "40MiB")]);
+    assert!(
+        err.contains(&format!("memory_budget={}", 40 << 20)),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\x1b'),
+        "no colour codes when stderr is not a terminal: {err}"
+    );
+    let err = p.backfill(
+        &["-v", "--memory-budget", "48MiB"],
+        &[("POSTLAUNCH_MEMORY_BUDGET", "40MiB")],
+    );
+    assert!(
+        err.contains(&format!("memory_budget={}", 48 << 20)),
+        "{err}"
+    );
+    let out = crate::run(&[
+        "ingest",
+        "--pipeline",
+        p.file.to_str().unwrap(),
+        "--memory-budget",
+        "1MiB",
+    ]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("flush.max_bytes"));
+    p.assert_exactly(100);
+
+    // two instances from one file: the second is told how to pick another port
+    let log = p.dir.path().join("first.log");
+    let first = p.start_logging_to(&log, &[]);
+    let started = Instant::now();
+    while !http_get_ok(&taken) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first instance serves /metrics"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = crate::run(&["ingest", "--pipeline", p.file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&taken)
+            && err.contains("--metrics-listen")
+            && err.contains("POSTLAUNCH_METRICS_LISTEN"),
+        "{err}"
+    );
+    let second_addr = format!("127.0.0.1:{}", free_port());
+    let mut second = Command::new(bin())
+        .args(["ingest", "-q", "--pipeline", p.file.to_str().unwrap()])
+        .env("POSTLAUNCH_METRICS_LISTEN", &second_addr)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !http_get_ok(&second_addr) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the second instance serves /metrics on {second_addr}: {:?}",
+            second.try_wait()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop(second);
+    stop(first);
+}
+
+/// Whether `GET /metrics` answers 200.
+fn http_get_ok(addr: &str) -> bool {
+    use std::io::Read;
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.starts_with("HTTP/1.1 200")
+}
+
+/// Produces `request(0..n)` in batches of `batch`, `pause` apart, on a thread of its own.
+fn produce_slowly(
+    topic: &str,
+    n: usize,
+    batch: usize,
+    pause: Duration,
+) -> std::thread::JoinHandle<()> {
+    let topic = topic.to_string();
+    std::thread::spawn(move || {
+        let payloads: Vec<Vec<u8>> = (0..n).map(request).collect();
+        let mut sender = Sender::new();
+        for chunk in payloads.chunks(batch) {
+            sender.send(&topic, chunk);
+            std::thread::sleep(pause);
+        }
+    })
+}
+
+fn signal(child: &Child, sig: &str) {
+    let st = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(st.success(), "kill -{sig}");
+}
+
+/// Regression (issue 12): an instance frozen (SIGSTOP: a GC pause, a VM migration, a laptop
+/// lid) for longer than its session timeout is fenced out of the group and its partitions go to
+/// the other instance; when it resumes (SIGCONT) it still holds their buffered records, and used
+/// to commit them on top of the new owner's (165 and 446 duplicated rows in the issue's runs).
+/// Two instances, five freezes of 10 s against a 6 s session timeout while the topic is
+/// produced; the topic, read back by a plain consumer, is the oracle.
+#[test]
+fn instances_frozen_past_their_session_timeout_commit_nothing_twice() {
+    let _g = serial();
+    let topic = unique("freeze");
+    create_topic(&topic, 4);
+    let n = 60_000;
+    // about 70 s of production, spanning the freezes
+    let producer = produce_slowly(&topic, n, 400, Duration::from_millis(450));
+    let p = Pipeline::new(&topic, &unique("g"), "", "");
+    let logs = [p.dir.path().join("a.log"), p.dir.path().join("b.log")];
+    let instances = [
+        p.start_logging_to(&logs[0], &[]),
+        p.start_logging_to(&logs[1], &[]),
+    ];
+    let mut rng = crate::XorShift(0x5851_f42d_4c95_7f2d);
+    std::thread::sleep(Duration::from_secs(4));
+    for i in 0..5 {
+        let victim = &instances[i % 2];
+        signal(victim, "STOP");
+        std::thread::sleep(Duration::from_secs(10));
+        signal(victim, "CONT");
+        std::thread::sleep(Duration::from_millis(2_000 + rng.next_u64() % 3_000));
+    }
+    producer.join().unwrap();
+    p.wait_for(n as i64, Duration::from_secs(180));
+    let [a, b] = instances;
+    stop(a);
+    stop(b);
+    let said: String = logs
+        .iter()
+        .map(|l| std::fs::read_to_string(l).unwrap())
+        .collect();
+    // the scenario happened: a resumed instance found itself fenced out of the group
+    assert!(
+        said.contains("Assignment lost") || said.contains("fenced out of the consumer group"),
+        "no instance noticed it was fenced:\n{said}"
+    );
+    p.assert_exactly(n as i64);
+    assert_lake_equals_topic(&p.lake, &topic);
 }

@@ -136,3 +136,34 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Regression (issue 12): the commit log named its writer `localhost:PID` unless `HOSTNAME` was
+/// exported, so writers on different machines sharing one lake could not be told apart.
+#[test]
+fn commits_name_the_machines_real_host_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.ndjson");
+    std::fs::write(
+        &file,
+        "{\"ts\":\"2026-11-27T10:00:00Z\",\"service\":\"api\",\"endpoint\":\"GET /x\",\"status\":200,\"duration_ms\":1}\n",
+    )
+    .unwrap();
+    let lake = dir.path().join("lake");
+    let out = Command::new(bin())
+        .args(["ingest", "-q", "--lake", lake.to_str().unwrap()])
+        .args(["--table", "requests", file.to_str().unwrap()])
+        .env_remove("HOSTNAME")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let commit: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(lake.join("requests/_log/00000000000000000001.json")).unwrap(),
+    )
+    .unwrap();
+    // the kernel's host name, as `hostname` prints it
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let writer = commit["writer"].as_str().unwrap();
+    let (name, pid) = writer.rsplit_once(':').unwrap();
+    assert_eq!(name, host.trim(), "{writer}");
+    assert!(pid.parse::<u32>().is_ok(), "{writer}");
+}
