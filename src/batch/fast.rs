@@ -7,10 +7,13 @@
 //! here only when every decoded field is such a plain value of its column's type, read exactly as
 //! arrow-json reads it, and nothing else in it needs arrow-json's checks: no unknown keys (the
 //! scan does not look inside their values, nor unescape key names) and raw JSON fields that are
-//! valid JSON ([`is_valid_json`]; the caller checks both). Anything else (an escape in a string, a number where a string belongs, a
-//! string holding a number, a map field, a record that is not UTF-8, a malformed literal) sends the record to
-//! arrow-json, which decodes it or names what is wrong with it. Results and messages therefore do
-//! not depend on the path.
+//! valid JSON ([`is_valid_json`]; the caller checks both). Integer fields take any number with an
+//! integral value within i64 (`200`, `200.0`, `2e2`), read from its digits ([`super::integer`]);
+//! the decoder has rejected the other numbers already and hands arrow-json the integral ones as
+//! plain digits, so both paths store the same value. Anything else (an escape in a string, a
+//! number where a string belongs, a string holding a number, a map field, a record that is not
+//! UTF-8, a malformed literal) sends the record to arrow-json, which decodes it or names what is
+//! wrong with it. Results and messages therefore do not depend on the path.
 
 use std::sync::Arc;
 
@@ -170,20 +173,8 @@ fn stage(kind: FieldKind, v: &[u8], at: usize) -> Option<Staged> {
             }
             Some(Staged::Str(at + 1, at + v.len() - 1))
         }
-        FieldKind::Integer => {
-            let digits = v.strip_prefix(b"-").unwrap_or(v);
-            let plain = !digits.is_empty()
-                && digits.iter().all(u8::is_ascii_digit)
-                && (digits[0] != b'0' || digits.len() == 1);
-            if !plain {
-                return None;
-            }
-            std::str::from_utf8(v)
-                .ok()?
-                .parse::<i64>()
-                .ok()
-                .map(Staged::Int)
-        }
+        // Fractions and numbers beyond i64 are not staged (the decoder rejects them before).
+        FieldKind::Integer => super::integer::read(v).value().map(Staged::Int),
         FieldKind::Number => {
             if !is_json_number(v) {
                 return None;
@@ -282,8 +273,16 @@ mod tests {
         assert!(!s(String, r#"{"a":1}"#));
         assert!(s(Integer, "200") && s(Integer, "-3") && s(Integer, "0"));
         assert!(!s(Integer, r#""200""#), "a string holding a number");
-        assert!(!s(Integer, "2.0") && !s(Integer, "1e2") && !s(Integer, "007"));
+        assert!(!s(Integer, "007") && !s(Integer, "true"));
         assert!(!s(Integer, "99999999999999999999"), "overflow");
+        assert!(!s(Integer, "2.5") && !s(Integer, "1e-2"), "fractions");
+        // integral numbers written with a fraction or an exponent are read exactly
+        assert!(matches!(stage(Integer, b"2.0", 0), Some(Staged::Int(2))));
+        assert!(matches!(stage(Integer, b"1e2", 0), Some(Staged::Int(100))));
+        assert!(matches!(
+            stage(Integer, b"9007199254740993.0", 0),
+            Some(Staged::Int(9_007_199_254_740_993))
+        ));
         assert!(s(Number, "12.5") && s(Number, "3") && s(Number, "-0.1"));
         assert!(!s(Number, r#""NaN""#) && !s(Number, "NaN") && !s(Number, "1e999"));
         assert!(s(Boolean, "true") && s(Boolean, "false"));

@@ -5,12 +5,15 @@
 //! JSON fields, and counts unknown fields. Records whose other values are all plain (strings
 //! without escapes, numbers, booleans, nulls of the right types) go straight from the scan's
 //! spans into Arrow builders ([`fast`]); arrow-json decodes the rest, in one call, against the
-//! table's decode schema. The result is validated column by column ([`validate`]).
+//! table's decode schema. Numbers given for integer fields are read from their digits first
+//! ([`integer`]): one with a fraction or beyond i64 rejects the record, since arrow-json would
+//! truncate or wrap it. The result is validated column by column ([`validate`]).
 //! When arrow-json refuses the batch (a wrong type in one record), the batch is bisected until the
 //! offending records are isolated, so clean input pays nothing and one bad record never costs its
 //! neighbours their place in the lake.
 
 pub mod fast;
+pub mod integer;
 pub mod rejected;
 pub mod scan;
 pub mod time;
@@ -55,6 +58,8 @@ pub struct Decoder {
     raw_json_fields: Vec<usize>,
     /// Position of each decoded (non-extracted) field in the decode schema, by field index.
     decode_pos: Vec<Option<usize>>,
+    /// Indices of the integer fields, whose numbers [`integer`] reads before decoding.
+    integer_fields: Vec<usize>,
     scanned: scan::Scanned,
     /// Plain records go straight from the scan's spans into columns ([`fast`]); `None` for
     /// tables with map fields, which arrow-json decodes.
@@ -71,8 +76,13 @@ impl Decoder {
         let mut want_spans = 0u64;
         let mut raw_json_fields = Vec::new();
         let mut decode_pos = Vec::new();
+        let mut integer_fields = Vec::new();
         let mut next = 0;
         for (i, f) in table.fields.iter().enumerate() {
+            if f.kind == FieldKind::Integer {
+                want_spans |= 1 << i;
+                integer_fields.push(i);
+            }
             if f.kind.is_extracted() {
                 want_spans |= 1 << i;
                 if f.kind == FieldKind::RawJson {
@@ -99,6 +109,7 @@ impl Decoder {
             want_spans,
             raw_json_fields,
             decode_pos,
+            integer_fields,
             scanned: scan::Scanned::default(),
             fast,
         }
@@ -121,6 +132,13 @@ impl Decoder {
         // Records for arrow-json, and those the fast path took.
         let mut passed: Vec<u32> = Vec::with_capacity(n);
         let mut fast_rows: Vec<u32> = Vec::with_capacity(n);
+        // Records holding integral numbers such as `2e2` for integer fields, rewritten with plain
+        // digits for arrow-json, by record index (ascending).
+        let mut rewritten: Vec<(u32, Vec<u8>)> = Vec::new();
+        // Per record: the spans and values of those numbers, and the field and value span of
+        // each escaped spelling of an integer field's name.
+        let mut integral: Vec<(usize, usize, i64)> = Vec::new();
+        let mut escaped: Vec<(usize, scan::Span)> = Vec::new();
         if let Some(f) = &mut self.fast {
             f.begin(n);
         }
@@ -141,11 +159,23 @@ impl Decoder {
                 continue;
             }
             let mut has_unknown = false;
-            let mut saw_unknown = |k: &[u8]| {
+            escaped.clear();
+            let mut saw_unknown = |k: &[u8], value: scan::Span| {
                 has_unknown = true;
                 match unknown.iter_mut().find(|(name, _)| name == k) {
                     Some((_, c)) => *c += 1,
                     None => unknown.push((k.to_vec(), 1)),
+                }
+                // arrow-json unescapes key names: `st\u0061tus` is `status` to it
+                if memchr::memchr(b'\\', k).is_some() {
+                    let name = unescape_key(k);
+                    if let Some(&f) = self
+                        .integer_fields
+                        .iter()
+                        .find(|&&f| name.as_deref() == Some(self.table.fields[f].name.as_str()))
+                    {
+                        escaped.push((f, value));
+                    }
                 }
             };
             if let Err(e) = scan::scan(
@@ -175,6 +205,32 @@ impl Decoder {
                     continue;
                 }
             }
+            // Every number given for an integer field, under its name or an escaped spelling of
+            // it (arrow-json keeps the last of duplicates; all are checked).
+            integral.clear();
+            let given = self
+                .integer_fields
+                .iter()
+                .map(|&f| (f, self.scanned.spans[f]))
+                .chain(escaped.iter().copied());
+            let mut bad = None;
+            for (f, (s, e)) in given {
+                if s == e {
+                    continue;
+                }
+                match integer::check(&self.table.fields[f].name, &bytes[s..e]) {
+                    Ok(integer::Literal::Integral(x)) => integral.push((s, e, x)),
+                    Ok(_) => {}
+                    Err(why) => {
+                        bad = Some(why);
+                        break;
+                    }
+                }
+            }
+            if let Some(why) = bad {
+                rejected.push(reject(why));
+                continue;
+            }
             let mut raw_ok = true;
             // The fast path reads only the decoded fields' spans; arrow-json also checks every
             // other value of the record. So a record goes the fast way only when nothing else
@@ -199,6 +255,11 @@ impl Decoder {
                 }
             }
             if raw_ok {
+                if !integral.is_empty() {
+                    // also for records the fast path takes: if its batch failed, arrow-json
+                    // would decode them after all
+                    rewritten.push((i as u32, with_plain_integers(bytes, &mut integral)));
+                }
                 let spans = &self.scanned.spans;
                 if fast_ok && self.fast.as_mut().is_some_and(|f| f.push(bytes, spans)) {
                     fast_rows.push(i as u32);
@@ -220,9 +281,17 @@ impl Decoder {
                 }
             }
         }
-        self.decode_rows(chunk, &passed, &mut pieces, &mut rejected, now_micros);
+        self.decode_rows(
+            chunk,
+            &passed,
+            &rewritten,
+            &mut pieces,
+            &mut rejected,
+            now_micros,
+        );
 
-        let mut batches = Vec::with_capacity(pieces.len());
+        // The stored pieces, each with the chunk indices of its rows.
+        let mut stored_pieces = Vec::with_capacity(pieces.len());
         for (decoded, rows) in pieces {
             match self.assemble(chunk, &decoded, &rows, &ts, &raw_spans) {
                 Ok(stored) => {
@@ -238,15 +307,21 @@ impl Decoder {
                             now_micros,
                         ));
                     }
-                    let kept = match keep {
-                        None => Ok(stored),
-                        Some(mask) => filter_record_batch(&stored, &mask),
-                    }
-                    .and_then(|b| {
+                    let (kept, kept_rows) = match keep {
+                        None => (Ok(stored), rows),
+                        Some(mask) => (
+                            filter_record_batch(&stored, &mask),
+                            rows.iter()
+                                .zip(mask.values().iter())
+                                .filter_map(|(&r, keep)| keep.then_some(r))
+                                .collect(),
+                        ),
+                    };
+                    let kept = kept.and_then(|b| {
                         RecordBatch::try_new(self.table.stored.clone(), b.columns().to_vec())
                     });
                     match kept {
-                        Ok(b) => batches.push(b),
+                        Ok(b) => stored_pieces.push((b, kept_rows)),
                         // validation guarantees the strict schema holds; if it does not, that is a bug
                         Err(e) => panic!("validated batch does not fit the stored schema: {e}"),
                     }
@@ -266,12 +341,18 @@ impl Decoder {
                 }
             }
         }
-        batches.retain(|b| b.num_rows() > 0);
-        let batch = match batches.len() {
-            0 => None,
-            1 => batches.pop(),
-            _ => concat_batches(&self.table.stored, &batches).ok(),
-        };
+        let (batch, unjoined) = combine(&self.table.stored, stored_pieces);
+        for (i, reason) in unjoined {
+            let i = i as usize;
+            rejected.push(Rejection::new(
+                table_name,
+                chunk,
+                &chunk.records[i],
+                chunk.bytes(i),
+                reason,
+                now_micros,
+            ));
+        }
         rejected.sort_by_key(|r| r.position);
         DecodedChunk {
             batch,
@@ -289,12 +370,14 @@ impl Decoder {
         }
     }
 
-    /// Decodes the records `rows` with arrow-json; on failure, bisects until each failing record
-    /// is alone and rejects it with arrow-json's message.
+    /// Decodes the records `rows` with arrow-json, those in `rewritten` (by record index) from
+    /// their rewritten bytes; on failure, bisects until each failing record is alone and rejects
+    /// it with arrow-json's message.
     fn decode_rows(
         &self,
         chunk: &RawChunk,
         rows: &[u32],
+        rewritten: &[(u32, Vec<u8>)],
         out: &mut Vec<(RecordBatch, Vec<u32>)>,
         rejected: &mut Vec<Rejection>,
         now_micros: i64,
@@ -302,7 +385,7 @@ impl Decoder {
         if rows.is_empty() {
             return;
         }
-        match self.try_decode(chunk, rows) {
+        match self.try_decode(chunk, rows, rewritten) {
             Ok(batch) => out.push((batch, rows.to_vec())),
             Err(reason) if rows.len() == 1 => {
                 let i = rows[0] as usize;
@@ -317,13 +400,18 @@ impl Decoder {
             }
             Err(_) => {
                 let (a, b) = rows.split_at(rows.len() / 2);
-                self.decode_rows(chunk, a, out, rejected, now_micros);
-                self.decode_rows(chunk, b, out, rejected, now_micros);
+                self.decode_rows(chunk, a, rewritten, out, rejected, now_micros);
+                self.decode_rows(chunk, b, rewritten, out, rejected, now_micros);
             }
         }
     }
 
-    fn try_decode(&self, chunk: &RawChunk, rows: &[u32]) -> Result<RecordBatch, String> {
+    fn try_decode(
+        &self,
+        chunk: &RawChunk,
+        rows: &[u32],
+        rewritten: &[(u32, Vec<u8>)],
+    ) -> Result<RecordBatch, String> {
         let clean = |e: arrow::error::ArrowError| {
             let msg = e.to_string();
             let msg = msg.strip_prefix("Json error: ").unwrap_or(&msg).to_string();
@@ -334,17 +422,35 @@ impl Decoder {
             .with_strict_mode(false)
             .build_decoder()
             .map_err(clean)?;
+        let rewritten_bytes = |row: u32| {
+            rewritten
+                .binary_search_by_key(&row, |(r, _)| *r)
+                .ok()
+                .map(|k| rewritten[k].1.as_slice())
+        };
         // Feed maximal runs of consecutive records as one slice (the whole buffer when nothing
-        // was rejected by the scan).
+        // was rejected by the scan nor rewritten); a rewritten record on its own.
         let mut k = 0;
         while k < rows.len() {
-            let mut j = k;
-            while j + 1 < rows.len() && rows[j + 1] == rows[j] + 1 {
-                j += 1;
-            }
-            let start = chunk.records[rows[k] as usize].start;
-            let end = chunk.records[rows[j] as usize].end + 1; // include the newline
-            let mut buf = &chunk.data[start..end];
+            let mut buf = match rewritten_bytes(rows[k]) {
+                Some(bytes) => {
+                    k += 1;
+                    bytes
+                }
+                None => {
+                    let mut j = k;
+                    while j + 1 < rows.len()
+                        && rows[j + 1] == rows[j] + 1
+                        && rewritten_bytes(rows[j + 1]).is_none()
+                    {
+                        j += 1;
+                    }
+                    let start = chunk.records[rows[k] as usize].start;
+                    let end = chunk.records[rows[j] as usize].end + 1; // include the newline
+                    k = j + 1;
+                    &chunk.data[start..end]
+                }
+            };
             while !buf.is_empty() {
                 let used = decoder.decode(buf).map_err(clean)?;
                 if used == 0 {
@@ -352,7 +458,6 @@ impl Decoder {
                 }
                 buf = &buf[used..];
             }
-            k = j + 1;
         }
         let batch = decoder
             .flush()
@@ -421,6 +526,67 @@ impl Decoder {
     /// [`validate`] afterwards and the batch is cast back to the strict schema there.
     fn stored_nullable(&self) -> SchemaRef {
         validate::relaxed(&self.table.stored)
+    }
+}
+
+/// The record `bytes` with each integral number of `integral` (its span and value) written as
+/// plain digits, and a newline: arrow-json reads `200.0` or `9007199254740993.0` through an
+/// f64, plain digits exactly.
+fn with_plain_integers(bytes: &[u8], integral: &mut [(usize, usize, i64)]) -> Vec<u8> {
+    integral.sort_unstable_by_key(|&(s, _, _)| s);
+    let mut out = Vec::with_capacity(bytes.len() + 1);
+    let mut at = 0;
+    for &(s, e, x) in integral.iter() {
+        out.extend_from_slice(&bytes[at..s]);
+        out.extend_from_slice(x.to_string().as_bytes());
+        at = e;
+    }
+    out.extend_from_slice(&bytes[at..]);
+    out.push(b'\n');
+    out
+}
+
+/// A key name with JSON escapes, unescaped (`None` when the escapes are invalid: arrow-json then
+/// rejects the record).
+fn unescape_key(raw: &[u8]) -> Option<String> {
+    let mut quoted = Vec::with_capacity(raw.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(raw);
+    quoted.push(b'"');
+    serde_json::from_slice(&quoted).ok()
+}
+
+/// Joins the stored pieces of a chunk (each with the chunk indices of its rows) into one batch.
+///
+/// Returns the batch and, should joining fail, the records left out with the reason, to be
+/// rejected: rows are never dropped without a trace. Joining does not fail in practice: every
+/// piece was checked against `schema` when it was built, so the columns agree in type, and the
+/// remaining cause, a string column passing the 2 GiB that Utf8's i32 offsets address, needs a
+/// chunk over 2 GiB (its strings are copies of its records' text, which unescaping only
+/// shortens). If it ever does fail, the largest piece is kept, which fits on its own.
+fn combine(
+    schema: &SchemaRef,
+    mut pieces: Vec<(RecordBatch, Vec<u32>)>,
+) -> (Option<RecordBatch>, Vec<(u32, String)>) {
+    pieces.retain(|(b, _)| b.num_rows() > 0);
+    if pieces.len() <= 1 {
+        return (pieces.pop().map(|(b, _)| b), Vec::new());
+    }
+    match concat_batches(schema, pieces.iter().map(|(b, _)| b)) {
+        Ok(b) => (Some(b), Vec::new()),
+        Err(e) => {
+            let largest = (0..pieces.len())
+                .max_by_key(|&k| pieces[k].0.num_rows())
+                .unwrap_or_default();
+            let (kept, _) = pieces.swap_remove(largest);
+            let reason = format!("decoded, but cannot be stored with the rest of its chunk: {e}");
+            let left_out = pieces
+                .into_iter()
+                .flat_map(|(_, rows)| rows)
+                .map(|r| (r, reason.clone()))
+                .collect();
+            (Some(kept), left_out)
+        }
     }
 }
 

@@ -39,13 +39,16 @@ impl std::fmt::Display for ScanError {
     }
 }
 
+/// Byte range `start..end` of a value in its record.
+pub type Span = (usize, usize);
+
 /// Result of scanning one record.
 #[derive(Debug, Default, Clone)]
 pub struct Scanned {
     /// Bit `i` is set when known field `i` is present (even as `null`).
     pub seen: u64,
     /// Byte spans of the values of the fields asked for, `(0, 0)` when absent.
-    pub spans: Vec<(usize, usize)>,
+    pub spans: Vec<Span>,
 }
 
 fn char_at(b: &[u8], i: usize) -> char {
@@ -137,13 +140,14 @@ fn skip_value(b: &[u8], i: usize) -> Result<usize, ScanError> {
 /// Scans the top level of one record.
 ///
 /// `known` are the schema's field names (at most 64); the spans of the fields whose bit is set in
-/// `want_spans` are returned. `unknown` is called with the raw bytes of each key not in `known`.
+/// `want_spans` are returned. `unknown` is called with the raw bytes of each key not in `known`
+/// (still escaped: `st\u0061tus` is not `status` here) and the byte span of its value.
 pub fn scan(
     b: &[u8],
     known: &[&[u8]],
     want_spans: u64,
     out: &mut Scanned,
-    unknown: &mut dyn FnMut(&[u8]),
+    unknown: &mut dyn FnMut(&[u8], Span),
 ) -> Result<(), ScanError> {
     out.seen = 0;
     out.spans.clear();
@@ -202,7 +206,7 @@ pub fn scan(
                         out.spans[f] = (value_start, i);
                     }
                 }
-                None => unknown(key),
+                None => unknown(key, (value_start, i)),
             }
             i = skip_ws(b, i);
             match b.get(i) {
@@ -236,9 +240,15 @@ mod tests {
         let known: [&[u8]; 3] = [b"ts", b"a", b"props"];
         let mut out = Scanned::default();
         let mut unknown = Vec::new();
-        let r = scan(line.as_bytes(), &known, 0b101, &mut out, &mut |k| {
-            unknown.push(String::from_utf8_lossy(k).into_owned())
-        });
+        let r = scan(
+            line.as_bytes(),
+            &known,
+            0b101,
+            &mut out,
+            &mut |k, (s, e)| {
+                unknown.push(format!("{}={}", String::from_utf8_lossy(k), &line[s..e]))
+            },
+        );
         (r.map(|_| out), unknown)
     }
 
@@ -254,7 +264,7 @@ mod tests {
         );
         assert_eq!(&line[s.spans[2].0..s.spans[2].1], r#"{"k": [1, {"z": 2}]}"#);
         assert_eq!(s.spans[1], (0, 0), "span of `a` was not asked for");
-        assert_eq!(unknown, vec!["x"]);
+        assert_eq!(unknown, vec![r#"x={"a": 1, "s": "}\"{"}"#]);
     }
 
     #[test]

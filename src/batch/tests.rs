@@ -206,3 +206,240 @@ fn assert_paths_agree(table: &str, lines: &[&str]) {
     // Both paths parse the same literals: the values must be bit-identical (no arithmetic here).
     assert_eq!(x, y, "the same rows, value for value");
 }
+
+/// `requests` records whose `status` is `value`, once per way to the decoder: `fast` is plain
+/// (the fast path), `unknown` carries an unknown field and `escaped` an escaped string (both go
+/// to arrow-json, see [`fast`]), `key` spells `status` with an escape (arrow-json unescapes it;
+/// the key scan does not). `sec` is the second of `ts`, so stored rows can be matched to lines.
+fn req_at(sec: usize, value: &str, way: &str) -> String {
+    let ts = format!("2026-11-27T13:{:02}:{:02}Z", sec / 60, sec % 60);
+    match way {
+        "fast" => format!(
+            r#"{{"ts":"{ts}","service":"api","endpoint":"GET /x","status":{value},"duration_ms":1}}"#
+        ),
+        "unknown" => format!(
+            r#"{{"ts":"{ts}","service":"api","endpoint":"GET /x","status":{value},"duration_ms":1,"sdk":"js"}}"#
+        ),
+        "escaped" => format!(
+            r#"{{"ts":"{ts}","service":"api","endpoint":"GET \/x","status":{value},"duration_ms":1}}"#
+        ),
+        "key" => format!(
+            r#"{{"ts":"{ts}","service":"api","endpoint":"GET /x","st\u0061tus":{value},"duration_ms":1}}"#
+        ),
+        _ => unreachable!("unknown way {way}"),
+    }
+}
+
+/// Stored values of the integer column `column`, keyed by the second of `ts` (see [`req_at`]).
+fn stored_by_second(out: &DecodedChunk, column: &str) -> Vec<(i64, Option<i64>)> {
+    let Some(b) = &out.batch else {
+        return Vec::new();
+    };
+    let ts = b.column(0).as_primitive::<TimestampMicrosecondType>();
+    let col = b
+        .column_by_name(column)
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    // python: datetime(2026,11,27,13,tzinfo=timezone.utc).timestamp()*1e6
+    let base = 1_795_784_400_000_000;
+    let mut rows: Vec<(i64, Option<i64>)> = (0..b.num_rows())
+        .map(|r| {
+            (
+                (ts.value(r) - base) / 1_000_000,
+                col.is_valid(r).then(|| col.value(r)),
+            )
+        })
+        .collect();
+    rows.sort_unstable();
+    rows
+}
+
+/// Regression: `"status": 200.5` was stored as 200. arrow-json reads a number that is not plain
+/// digits as an f64 and casts it to the Int64 column, truncating the fraction, and the fast path
+/// handed such numbers to arrow-json. JSON Schema's `integer` allows `200.0` and `2e2` (integral
+/// values), not `200.5` or `2.005e2`; numbers beyond i64 must not wrap either. Same outcome on
+/// every path to the decoder.
+#[test]
+fn integer_fields_store_integral_numbers_and_reject_fractions_on_every_path() {
+    let values = [
+        ("200", Ok(200)),
+        ("200.0", Ok(200)),
+        ("2e2", Ok(200)),
+        ("20000E-2", Ok(200)),
+        ("200.5", Err("field `status` is 200.5, expected an integer")),
+        ("2.005e2", Err("field `status` is 2.005e2, expected an integer")),
+        // an f64 reads this as 200.0: the check must be on the digits
+        (
+            "200.00000000000001",
+            Err("field `status` is 200.00000000000001, expected an integer"),
+        ),
+        (
+            "1e300",
+            Err("field `status` is 1e300, expected an integer between -9223372036854775808 and 9223372036854775807"),
+        ),
+        (
+            "9223372036854775808",
+            Err("field `status` is 9223372036854775808, expected an integer between -9223372036854775808 and 9223372036854775807"),
+        ),
+    ];
+    let ways = ["fast", "unknown", "escaped", "key"];
+    let mut lines = Vec::new();
+    let mut want_stored = Vec::new();
+    let mut want_rejected = Vec::new();
+    for (value, want) in values {
+        for way in ways {
+            let sec = lines.len();
+            lines.push(req_at(sec, value, way));
+            match want {
+                Ok(x) => want_stored.push((sec as i64, Some(x))),
+                Err(why) => want_rejected.push((sec as i64 + 1, why.to_string())),
+            }
+        }
+    }
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let out = decoder("requests").decode(&chunk(&refs), NOW);
+    let rejected: Vec<(i64, String)> = out
+        .rejected
+        .iter()
+        .map(|r| (r.position, r.reason.clone()))
+        .collect();
+    assert_eq!(rejected, want_rejected);
+    assert_eq!(stored_by_second(&out, "status"), want_stored);
+    assert_paths_agree("requests", &refs);
+}
+
+/// An integer field without bounds (a table of its own, as any schema may declare one): values
+/// are read from their digits, exactly, also past f64's 2^53 when written with a fraction or an
+/// exponent, and the edges of i64 hold; one step past them is rejected, never wrapped.
+#[test]
+fn integer_fields_are_read_exactly_up_to_the_edges_of_i64() {
+    let schema = r#"{"title":"counters","required":["ts","n"],"properties":{
+        "ts":{"type":["string","integer"],"format":"date-time"},
+        "name":{"type":"string"},
+        "n":{"type":"integer"}}}"#;
+    let table = Arc::new(crate::schema::TableSchema::parse("counters", schema).unwrap());
+    let out_of_range = |v: &str| {
+        format!(
+            "field `n` is {v}, expected an integer between -9223372036854775808 and 9223372036854775807"
+        )
+    };
+    let values = [
+        ("9007199254740993", Ok(9_007_199_254_740_993)),
+        // an f64 holds neither: arrow-json used to store 9007199254740992
+        ("9007199254740993.0", Ok(9_007_199_254_740_993)),
+        ("9.007199254740993e15", Ok(9_007_199_254_740_993)),
+        ("9223372036854775807", Ok(i64::MAX)),
+        ("9223372036854775807.0", Ok(i64::MAX)),
+        ("-9223372036854775808", Ok(i64::MIN)),
+        ("-92233720368547758.08e2", Ok(i64::MIN)),
+        ("-0", Ok(0)),
+        ("-0.0e7", Ok(0)),
+        ("0e999999999999999999999", Ok(0)),
+        ("12.50e1", Ok(125)),
+        (
+            "9223372036854775808",
+            Err(out_of_range("9223372036854775808")),
+        ),
+        // an f64 rounds this to -2^63, which fits: arrow-json used to store i64::MIN
+        (
+            "-9223372036854775809",
+            Err(out_of_range("-9223372036854775809")),
+        ),
+        ("1e19", Err(out_of_range("1e19"))),
+        (
+            "-1e999999999999999999999",
+            Err(out_of_range("-1e999999999999999999999")),
+        ),
+        (
+            "1e-300",
+            Err("field `n` is 1e-300, expected an integer".to_string()),
+        ),
+        (
+            "-0.5",
+            Err("field `n` is -0.5, expected an integer".to_string()),
+        ),
+    ];
+    let mut lines = Vec::new();
+    let mut want_stored = Vec::new();
+    let mut want_rejected = Vec::new();
+    for (value, want) in &values {
+        for extra in ["", r#","note":"arrow-json""#] {
+            let sec = lines.len();
+            lines.push(format!(
+                r#"{{"ts":"2026-11-27T13:00:{sec:02}Z","name":"c","n":{value}{extra}}}"#
+            ));
+            match want {
+                Ok(x) => want_stored.push((sec as i64, Some(*x))),
+                Err(why) => want_rejected.push((sec as i64 + 1, why.clone())),
+            }
+        }
+    }
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let c = chunk(&refs);
+    let mut with_fast = Decoder::new(table.clone());
+    assert!(with_fast.fast.is_some());
+    let mut without = Decoder::new(table);
+    without.fast = None;
+    for out in [with_fast.decode(&c, NOW), without.decode(&c, NOW)] {
+        let rejected: Vec<(i64, String)> = out
+            .rejected
+            .iter()
+            .map(|r| (r.position, r.reason.clone()))
+            .collect();
+        assert_eq!(rejected, want_rejected);
+        assert_eq!(stored_by_second(&out, "n"), want_stored);
+    }
+}
+
+/// Joining a chunk's pieces used to be `concat_batches(..).ok()`: had it failed, every row of the
+/// chunk would have vanished without a rejection. It cannot fail for pieces the decoder builds
+/// (see [`combine`]), so this feeds it a piece of another type: the largest piece is stored and
+/// the records of the other come back to be rejected, with the reason.
+#[test]
+fn pieces_that_cannot_be_joined_come_back_as_rejections_not_lost_rows() {
+    use arrow::array::{Int32Array, Int64Array};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
+    let piece = |v: Vec<i64>| {
+        RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(v))]).unwrap()
+    };
+    let odd = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("n", DataType::Int32, true)])),
+        vec![Arc::new(Int32Array::from(vec![7, 8]))],
+    )
+    .unwrap();
+
+    let (batch, left_out) = combine(
+        &schema,
+        vec![(odd, vec![0, 4]), (piece(vec![1, 2, 3]), vec![1, 2, 3])],
+    );
+    assert_eq!(batch, Some(piece(vec![1, 2, 3])));
+    assert_eq!(
+        left_out.iter().map(|(r, _)| *r).collect::<Vec<_>>(),
+        vec![0, 4]
+    );
+    for (_, why) in &left_out {
+        assert!(
+            why.starts_with("decoded, but cannot be stored with the rest of its chunk: ")
+                && why.contains("Int32"),
+            "{why}"
+        );
+    }
+
+    // the usual cases: pieces of the schema are joined in order; empty ones are skipped
+    let (batch, left_out) = combine(
+        &schema,
+        vec![
+            (piece(vec![1]), vec![0]),
+            (piece(vec![]), vec![]),
+            (piece(vec![2, 3]), vec![1, 2]),
+        ],
+    );
+    assert_eq!(batch, Some(piece(vec![1, 2, 3])));
+    assert!(left_out.is_empty());
+    assert_eq!(
+        combine(&schema, vec![(piece(vec![]), vec![])]),
+        (None, vec![])
+    );
+}
