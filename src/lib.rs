@@ -9,6 +9,7 @@
 //!   Kafka)               validate, _rejected)    atomic commits, compaction)         over the lake)
 //! ```
 //!
+//! * [`units`]: human sizes, durations and times, as settings give them.
 //! * [`schema`]: the event schemas (`schemas/*.schema.json`), from which every Arrow schema and
 //!   validation rule is derived at run time.
 //! * [`source`]: cuts input into [`source::RawChunk`]s, raw bytes with their source positions.
@@ -33,6 +34,8 @@
 //! * [`report`]: figures for people from the derived tables (week-over-week trends).
 //! * [`demo`]: a deterministic, realistic post-launch scenario (the demo and the test data).
 //! * [`cli`]: the `postlaunch` command line.
+
+pub mod units;
 
 pub mod schema;
 

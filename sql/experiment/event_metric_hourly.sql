@@ -7,18 +7,19 @@
 -- Grouping by the hour of first exposure lets any window ending at `window_end` be summed from
 -- these rows.
 -- Parameters: experiment, window_start, window_end, event, value_kind ('count' or 'revenue'),
---   denominator_event (the block between `params:begin` and `params:end` is replaced by
---   postlaunch; the values here are the demo's).
+--   denominator_event
+-- Example: experiment = 'checkout_redesign'; window_start =
+--   to_timestamp_micros('2026-11-02T00:00:00Z'); window_end =
+--   to_timestamp_micros('2027-01-01T00:00:00Z'); event = 'purchase'; value_kind = 'count';
+--   denominator_event = 'begin_checkout'
 -- Columns: cohort_hour, variant, units, converted, sum_x, sum_x2, sum_y, sum_y2, sum_xy
 WITH params AS (
-  -- params:begin
-  SELECT 'checkout_redesign' AS experiment,
-         to_timestamp_micros('2026-11-02T00:00:00Z') AS window_start,
-         to_timestamp_micros('2027-01-01T00:00:00Z') AS window_end,
-         'purchase' AS event,
-         'count' AS value_kind,
-         'begin_checkout' AS denominator_event
-  -- params:end
+  SELECT {experiment} AS experiment,
+         {window_start} AS window_start,
+         {window_end} AS window_end,
+         {event} AS event,
+         {value_kind} AS value_kind,
+         {denominator_event} AS denominator_event
 ),
 first_exposure AS (
   SELECT x.user_id,

@@ -2,17 +2,16 @@
 -- with the user who got them (quantiles do not add up over hours, so the latency test reads the
 -- samples of the window; the user is the cluster of its standard error).
 -- Units are entered and excluded as in units.sql; optionally one service.
--- Parameters: experiment, window_start, window_end, service ('' = all services) (the block
---   between `params:begin` and `params:end` is replaced by postlaunch; the values here are
---   the demo's).
+-- Parameters: experiment, window_start, window_end, service ('' = all services)
+-- Example: experiment = 'checkout_redesign'; window_start =
+--   to_timestamp_micros('2026-11-02T00:00:00Z'); window_end =
+--   to_timestamp_micros('2027-01-01T00:00:00Z'); service = ''
 -- Columns: variant, user_id, duration_ms
 WITH params AS (
-  -- params:begin
-  SELECT 'checkout_redesign' AS experiment,
-         to_timestamp_micros('2026-11-02T00:00:00Z') AS window_start,
-         to_timestamp_micros('2027-01-01T00:00:00Z') AS window_end,
-         '' AS service
-  -- params:end
+  SELECT {experiment} AS experiment,
+         {window_start} AS window_start,
+         {window_end} AS window_end,
+         {service} AS service
 ),
 first_exposure AS (
   SELECT x.user_id,

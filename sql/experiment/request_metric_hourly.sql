@@ -2,17 +2,16 @@
 -- x = a unit's 5xx responses, y = its requests, strictly after its first exposure and before
 -- `window_end` (optionally of one service). Units are entered and excluded as in units.sql;
 -- units without requests are zeros (they add to n but not to the ratio's denominator).
--- Parameters: experiment, window_start, window_end, service ('' = all services) (the block
---   between `params:begin` and `params:end` is replaced by postlaunch; the values here are
---   the demo's).
+-- Parameters: experiment, window_start, window_end, service ('' = all services)
+-- Example: experiment = 'checkout_redesign'; window_start =
+--   to_timestamp_micros('2026-11-02T00:00:00Z'); window_end =
+--   to_timestamp_micros('2027-01-01T00:00:00Z'); service = ''
 -- Columns: cohort_hour, variant, units, converted, sum_x, sum_x2, sum_y, sum_y2, sum_xy
 WITH params AS (
-  -- params:begin
-  SELECT 'checkout_redesign' AS experiment,
-         to_timestamp_micros('2026-11-02T00:00:00Z') AS window_start,
-         to_timestamp_micros('2027-01-01T00:00:00Z') AS window_end,
-         '' AS service
-  -- params:end
+  SELECT {experiment} AS experiment,
+         {window_start} AS window_start,
+         {window_end} AS window_end,
+         {service} AS service
 ),
 first_exposure AS (
   SELECT x.user_id,

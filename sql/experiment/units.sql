@@ -4,15 +4,15 @@
 -- NULL for units seen in more than one variant (they are excluded from every metric). Grouped by
 -- cohort hour like the metric statistics, so that a shorter window ending at `window_end` is the
 -- sum of its last hours.
--- Parameters: experiment, window_start, window_end (the block between `params:begin` and
---   `params:end` is replaced by postlaunch; the values here are the demo's).
+-- Parameters: experiment, window_start, window_end
+-- Example: experiment = 'checkout_redesign'; window_start =
+--   to_timestamp_micros('2026-11-02T00:00:00Z'); window_end =
+--   to_timestamp_micros('2027-01-01T00:00:00Z')
 -- Columns: cohort_hour, variant, units
 WITH params AS (
-  -- params:begin
-  SELECT 'checkout_redesign' AS experiment,
-         to_timestamp_micros('2026-11-02T00:00:00Z') AS window_start,
-         to_timestamp_micros('2027-01-01T00:00:00Z') AS window_end
-  -- params:end
+  SELECT {experiment} AS experiment,
+         {window_start} AS window_start,
+         {window_end} AS window_end
 ),
 first_exposure AS (
   SELECT x.user_id,

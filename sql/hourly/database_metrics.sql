@@ -6,13 +6,15 @@
 --   the hours computed, one result row set per hour.
 -- Pool utilisation = db_pool_in_use / db_pool_size of the same service, host and sample time.
 -- Percentiles: exact, linear interpolation (numpy.quantile default).
+-- Example: date_from = '2026-11-02'; date_to = '2026-11-02'; from =
+--   to_timestamp_micros('2026-11-02T00:00:00Z'); to = to_timestamp_micros('2026-11-03T00:00:00Z')
 -- Columns: hour_start, service, query, samples, query_p50_ms, query_p95_ms, query_p99_ms,
 --   pool_utilization_avg, pool_utilization_max, replication_lag_max_s, query_sketch
 WITH q AS (
   SELECT date_bin(INTERVAL '1 hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
          coalesce(labels['query'], 'unknown') AS query, value
   FROM metrics
-  WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}' AND name = 'db_query_ms'
+  WHERE date >= {date_from} AND date <= {date_to} AND ts >= {from} AND ts < {to} AND name = 'db_query_ms'
 ),
 latency AS (
   SELECT hour_start, service,
@@ -34,7 +36,7 @@ pool AS (
     ON s.date = u.date AND s.hour = u.hour AND s.name = 'db_pool_size'
    AND s.ts = u.ts AND coalesce(s.service, '') = coalesce(u.service, '')
    AND coalesce(s.host, '') = coalesce(u.host, '') AND s.value > 0
-  WHERE u.date >= '{date_from}' AND u.date <= '{date_to}' AND u.ts >= TIMESTAMP '{from}' AND u.ts < TIMESTAMP '{to}'
+  WHERE u.date >= {date_from} AND u.date <= {date_to} AND u.ts >= {from} AND u.ts < {to}
     AND u.name = 'db_pool_in_use'
   GROUP BY 1, 2
 ),
@@ -42,7 +44,7 @@ lag AS (
   SELECT date_bin(INTERVAL '1 hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
          max(value) AS replication_lag_max_s
   FROM metrics
-  WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}' AND name = 'db_replication_lag_s'
+  WHERE date >= {date_from} AND date <= {date_to} AND ts >= {from} AND ts < {to} AND name = 'db_replication_lag_s'
   GROUP BY 1, 2
 ),
 services AS (

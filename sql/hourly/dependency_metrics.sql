@@ -6,6 +6,8 @@
 -- Tables: metrics
 -- Parameters: {date_from}/{date_to} (partition dates) and {from}/{to} (RFC 3339, [from, to)):
 --   the hours computed, one result row set per hour.
+-- Example: date_from = '2026-11-02'; date_to = '2026-11-02'; from =
+--   to_timestamp_micros('2026-11-02T00:00:00Z'); to = to_timestamp_micros('2026-11-03T00:00:00Z')
 -- Columns: hour_start, service, kind, dependency, samples, latency_p95_ms, errors,
 --   cache_hits, cache_misses, cache_hit_ratio, latency_sketch
 WITH dep AS (
@@ -16,7 +18,7 @@ WITH dep AS (
          coalesce(sum(CASE WHEN name = 'dependency_errors' THEN value END), 0) AS errors,
          ddsketch(CASE WHEN name = 'dependency_latency_ms' THEN value END) AS latency_sketch
   FROM metrics
-  WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}'
+  WHERE date >= {date_from} AND date <= {date_to} AND ts >= {from} AND ts < {to}
     AND name IN ('dependency_latency_ms', 'dependency_errors')
   GROUP BY 1, 2, 3
 ),
@@ -25,7 +27,7 @@ cache AS (
          coalesce(sum(CASE WHEN name = 'cache_hits' THEN value END), 0) AS cache_hits,
          coalesce(sum(CASE WHEN name = 'cache_misses' THEN value END), 0) AS cache_misses
   FROM metrics
-  WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}'
+  WHERE date >= {date_from} AND date <= {date_to} AND ts >= {from} AND ts < {to}
     AND name IN ('cache_hits', 'cache_misses')
   GROUP BY 1, 2
 )

@@ -15,6 +15,13 @@
 --   above t are compared with the same one-sided pooled z-test (counts above t from the
 --   sketches).
 -- Both sides need at least {min_samples} requests.
+-- Example: current_where = hour_start >= TIMESTAMP '2026-11-03T12:00:00Z' AND hour_start <
+--   TIMESTAMP '2026-11-03T13:00:00Z'; current_partitions = date = '2026-11-03' AND hour = '12';
+--   baseline_where = hour_start >= TIMESTAMP '2026-11-02T12:00:00Z' AND hour_start < TIMESTAMP
+--   '2026-11-02T13:00:00Z'; baseline_partitions = date = '2026-11-02' AND hour = '12'; hour_end =
+--   to_timestamp_micros('2026-11-03T13:00:00Z'); min_samples = 200; threshold = 1.2; z_critical =
+--   2.3263478740408408; hour_start = to_timestamp_micros('2026-11-03T12:00:00Z'); baseline_kind =
+--   'same_hour_of_week'
 -- Columns: hour_start, service, endpoint, metric, baseline_value, current_value, ratio,
 --   baseline_samples, current_samples, versions, deployment, deployment_phase, deployed_at,
 --   baseline_kind
@@ -48,7 +55,7 @@ dep AS (
   SELECT service, version, phase, ts,
          row_number() OVER (PARTITION BY service ORDER BY ts DESC) AS rn
   FROM deployments
-  WHERE ts < TIMESTAMP '{hour_end}'
+  WHERE ts < {hour_end}
 ),
 pairs AS (
   SELECT c.service, c.endpoint,
@@ -82,13 +89,13 @@ found AS (
                * (1 - (cur_e + base_e) / CAST(cur_n + base_n AS DOUBLE))
                * (1.0 / cur_n + 1.0 / base_n)) > {z_critical}
 )
-SELECT TIMESTAMP '{hour_start}' AS hour_start, f.service, f.endpoint, f.metric,
+SELECT {hour_start} AS hour_start, f.service, f.endpoint, f.metric,
        f.baseline_value, f.current_value, f.ratio,
        f.base_n AS baseline_samples, f.cur_n AS current_samples,
        v.versions,
        CASE WHEN d.version IS NOT NULL THEN f.service || '@' || d.version END AS deployment,
        d.phase AS deployment_phase, d.ts AS deployed_at,
-       '{baseline_kind}' AS baseline_kind
+       {baseline_kind} AS baseline_kind
 FROM found f
 LEFT JOIN ver v ON v.service = f.service AND v.endpoint = f.endpoint
 LEFT JOIN dep d ON d.service = f.service AND d.rn = 1

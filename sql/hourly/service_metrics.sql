@@ -18,6 +18,7 @@
 -- percentile_cont(q) WITHIN GROUP (ORDER BY duration_ms), max, avg and ddsketch.
 -- Apdex: satisfied = status < 500 and duration <= T; tolerating = status < 500 and
 -- T < duration <= 4T; everything else (5xx included) is frustrated.
+-- Example: apdex_t_ms = 500.0; partitions = date = '2026-11-02'
 -- Columns: hour_start, service, endpoint, version, requests, errors, error_rate, throughput_rps,
 --   p50_ms, p95_ms, p99_ms, max_ms, mean_ms, apdex, apdex_satisfied, apdex_tolerating, latency_sketch
 WITH per_version AS (

@@ -6,6 +6,8 @@
 -- takes the better rating): LCP 2500/4000 ms, INP 200/500 ms, CLS 0.1/0.25, FCP 1800/3000 ms,
 -- TTFB 800/1800 ms, FID 100/300 ms (FID is deprecated in favour of INP).
 -- p75: exact, linear interpolation (numpy.quantile default).
+-- Example: date_from = '2026-11-02'; date_to = '2026-11-02'; from =
+--   to_timestamp_micros('2026-11-02T00:00:00Z'); to = to_timestamp_micros('2026-11-03T00:00:00Z')
 -- Columns: hour_start, page, device, vital, samples, p75, good_share,
 --   needs_improvement_share, poor_share, good, needs_improvement, poor, value_sketch
 WITH rated AS (
@@ -15,7 +17,7 @@ WITH rated AS (
          CASE name WHEN 'LCP' THEN 4000.0 WHEN 'INP' THEN 500.0 WHEN 'CLS' THEN 0.25
                    WHEN 'FCP' THEN 3000.0 WHEN 'TTFB' THEN 1800.0 WHEN 'FID' THEN 300.0 END AS poor_above
   FROM web_vitals
-  WHERE date >= '{date_from}' AND date <= '{date_to}' AND ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}'
+  WHERE date >= {date_from} AND date <= {date_to} AND ts >= {from} AND ts < {to}
 ),
 counted AS (
   SELECT hour_start, page, device, vital, count(*) AS samples,

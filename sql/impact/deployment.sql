@@ -1,12 +1,10 @@
 -- The phases of one deployment: when it started and when it completed or was rolled back.
--- Parameters: service, version (the block between `params:begin` and `params:end` is replaced
---   by postlaunch; the values here are the demo's).
+-- Parameters: service, version
+-- Example: service = 'checkout'; version = '2.4.0'
 -- Columns: phase, ts, strategy, change_id, description
 WITH params AS (
-  -- params:begin
-  SELECT 'checkout' AS service,
-         '2.4.0' AS version
-  -- params:end
+  SELECT {service} AS service,
+         {version} AS version
 )
 SELECT d.phase, d.ts, d.strategy, d.change_id, d.description
 FROM deployments d CROSS JOIN params p

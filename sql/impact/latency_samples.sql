@@ -2,19 +2,20 @@
 -- canary, of the canary version against the other versions in the same period), with the user
 -- (NULL for anonymous requests), the cluster of the standard errors.
 -- Parameters: service; before_start, before_end, after_start, after_end (periods [start, end));
---   canary_version ('' = compare periods; else `arm` is 'after' for requests served by this
---   version and 'before' for the others, both within the after period) (the block between
---   `params:begin` and `params:end` is replaced by postlaunch; the values here are the demo's).
+--   canary_version ('' = compare periods; else `arm` is 'after' for requests served by this version
+--   and 'before' for the others, both within the after period)
+-- Example: service = 'checkout'; before_start = to_timestamp_micros('2026-11-03T14:25:00Z');
+--   before_end = to_timestamp_micros('2026-11-05T14:25:00Z'); after_start =
+--   to_timestamp_micros('2026-11-10T14:25:00Z'); after_end =
+--   to_timestamp_micros('2026-11-12T14:25:00Z'); canary_version = ''
 -- Columns: arm, user_id, duration_ms, is_error
 WITH params AS (
-  -- params:begin
-  SELECT 'checkout' AS service,
-         to_timestamp_micros('2026-11-03T14:25:00Z') AS before_start,
-         to_timestamp_micros('2026-11-05T14:25:00Z') AS before_end,
-         to_timestamp_micros('2026-11-10T14:25:00Z') AS after_start,
-         to_timestamp_micros('2026-11-12T14:25:00Z') AS after_end,
-         '' AS canary_version
-  -- params:end
+  SELECT {service} AS service,
+         {before_start} AS before_start,
+         {before_end} AS before_end,
+         {after_start} AS after_start,
+         {after_end} AS after_end,
+         {canary_version} AS canary_version
 )
 SELECT CASE
          WHEN p.canary_version <> '' AND r.version = p.canary_version THEN 'after'

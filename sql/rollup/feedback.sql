@@ -11,12 +11,18 @@
 -- Parameters: {period_start} (RFC 3339), {from}/{to} (the period, [from, to)),
 --   {date_from}/{date_to} (its partition dates), {prev_from}/{prev_to} and
 --   {prev_date_from}/{prev_date_to} (the same period one week earlier).
+-- Example: from = to_timestamp_micros('2026-11-02T00:00:00Z'); date_from = '2026-11-02'; date_to =
+--   '2026-11-02'; prev_date_from = '2026-10-26'; prev_date_to = '2026-10-26'; to =
+--   to_timestamp_micros('2026-11-03T00:00:00Z'); prev_from =
+--   to_timestamp_micros('2026-10-26T00:00:00Z'); prev_to =
+--   to_timestamp_micros('2026-10-27T00:00:00Z'); period_start =
+--   to_timestamp_micros('2026-11-02T00:00:00Z')
 -- Columns: period_start, kind, key, count, previous_count, change, value, ci_low, ci_high
 WITH f AS (
-  SELECT source, category, rating, score, text, ts >= TIMESTAMP '{from}' AS current
+  SELECT source, category, rating, score, text, ts >= {from} AS current
   FROM feedback
-  WHERE ((date >= '{date_from}' AND date <= '{date_to}') OR (date >= '{prev_date_from}' AND date <= '{prev_date_to}'))
-    AND ((ts >= TIMESTAMP '{from}' AND ts < TIMESTAMP '{to}') OR (ts >= TIMESTAMP '{prev_from}' AND ts < TIMESTAMP '{prev_to}'))
+  WHERE ((date >= {date_from} AND date <= {date_to}) OR (date >= {prev_date_from} AND date <= {prev_date_to}))
+    AND ((ts >= {from} AND ts < {to}) OR (ts >= {prev_from} AND ts < {prev_to}))
 ),
 categories AS (
   SELECT CASE source WHEN 'support_ticket' THEN 'ticket_category' ELSE 'in_app_category' END AS kind,
@@ -50,25 +56,25 @@ nps AS (
          sum(CASE WHEN score <= 6 THEN 1 ELSE 0 END) / CAST(count(*) AS DOUBLE) AS pd
   FROM f WHERE current AND source = 'nps' AND score IS NOT NULL
 )
-SELECT TIMESTAMP '{period_start}' AS period_start, kind, key, count, previous_count,
+SELECT {period_start} AS period_start, kind, key, count, previous_count,
        count - previous_count AS change, CAST(NULL AS DOUBLE) AS value,
        CAST(NULL AS DOUBLE) AS ci_low, CAST(NULL AS DOUBLE) AS ci_high
 FROM categories
 UNION ALL
-SELECT TIMESTAMP '{period_start}', kind, key, count, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+SELECT {period_start}, kind, key, count, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
        CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE)
 FROM terms
 UNION ALL
-SELECT TIMESTAMP '{period_start}', 'app_rating', r.key, r.count, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+SELECT {period_start}, 'app_rating', r.key, r.count, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
        r.count / CAST(t.n AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE)
 FROM ratings r CROSS JOIN (SELECT sum(count) AS n FROM ratings) t
 UNION ALL
-SELECT TIMESTAMP '{period_start}', 'app_rating', 'average', sum(count), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+SELECT {period_start}, 'app_rating', 'average', sum(count), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
        sum(CAST(key AS DOUBLE) * count) / sum(count), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE)
 FROM ratings
 HAVING sum(count) > 0
 UNION ALL
-SELECT TIMESTAMP '{period_start}', 'nps', 'nps', n, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+SELECT {period_start}, 'nps', 'nps', n, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
        100 * (pp - pd),
        100 * (pp - pd) - 1.959964 * 100 * sqrt((pp + pd - (pp - pd) * (pp - pd)) / n),
        100 * (pp - pd) + 1.959964 * 100 * sqrt((pp + pd - (pp - pd) * (pp - pd)) / n)

@@ -4,10 +4,13 @@
 -- Tables: hourly_service_metrics
 -- Parameters: {period_start} (RFC 3339), {from}/{to} (the period, [from, to)), {date_from}/{date_to}
 --   (its first and last partition dates, for pruning), {seconds} (its length).
+-- Example: period_start = to_timestamp_micros('2026-11-02T00:00:00Z'); seconds = 86400; date_from =
+--   '2026-11-02'; date_to = '2026-11-02'; from = to_timestamp_micros('2026-11-02T00:00:00Z'); to =
+--   to_timestamp_micros('2026-11-03T00:00:00Z')
 -- Columns: period_start, service, endpoint, version, hours, requests, errors, error_rate,
 --   throughput_rps, p50_ms, p95_ms, p99_ms, max_ms, mean_ms, apdex, apdex_satisfied,
 --   apdex_tolerating, latency_sketch
-SELECT TIMESTAMP '{period_start}' AS period_start, service, endpoint, version,
+SELECT {period_start} AS period_start, service, endpoint, version,
        count(*) AS hours,
        sum(requests) AS requests, sum(errors) AS errors,
        sum(errors) / CAST(sum(requests) AS DOUBLE) AS error_rate,
@@ -21,7 +24,7 @@ SELECT TIMESTAMP '{period_start}' AS period_start, service, endpoint, version,
        sum(apdex_satisfied) AS apdex_satisfied, sum(apdex_tolerating) AS apdex_tolerating,
        ddsketch_merge(latency_sketch) AS latency_sketch
 FROM hourly_service_metrics
-WHERE date >= '{date_from}' AND date <= '{date_to}'
-  AND hour_start >= TIMESTAMP '{from}' AND hour_start < TIMESTAMP '{to}'
+WHERE date >= {date_from} AND date <= {date_to}
+  AND hour_start >= {from} AND hour_start < {to}
 GROUP BY service, endpoint, version
 ORDER BY service, endpoint, version

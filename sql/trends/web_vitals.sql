@@ -6,11 +6,15 @@
 --   monthly_review); {this_days}/{last_days}: their lengths in days.
 -- The periods may overlap (the launch inside the last 30 days): each side is computed on its
 -- own.
+-- Example: this_from = to_timestamp_micros('2026-11-03T00:00:00Z'); this_to =
+--   to_timestamp_micros('2026-11-04T00:00:00Z'); last_from =
+--   to_timestamp_micros('2026-11-02T00:00:00Z'); last_to =
+--   to_timestamp_micros('2026-11-03T00:00:00Z')
 -- Columns: metric, entity, this_value, last_value, this_successes, this_trials, last_successes,
 --   last_trials
 WITH sides AS (
-  SELECT 'this' AS side, TIMESTAMP '{this_from}' AS f, TIMESTAMP '{this_to}' AS t
-  UNION ALL SELECT 'last', TIMESTAMP '{last_from}', TIMESTAMP '{last_to}'
+  SELECT 'this' AS side, {this_from} AS f, {this_to} AS t
+  UNION ALL SELECT 'last', {last_from}, {last_to}
 ),
 w AS (
   SELECT s.side, vital, ddsketch_quantile(ddsketch_merge(value_sketch), 0.75) AS p75

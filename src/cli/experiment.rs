@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 
-use super::{CliError, LakeArgs};
+use super::{parse_time, CliError, LakeArgs};
 use crate::experiment::config::ExperimentsFile;
 use crate::experiment::{self, output};
 use crate::query::LakeSession;
@@ -92,26 +92,6 @@ pub struct AnalyzeArgs {
     pub rescan: bool,
 }
 
-/// Parses `--at`.
-pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    for f in ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
-            return Ok(Utc.from_utc_datetime(&t));
-        }
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return Ok(Utc.from_utc_datetime(&t));
-        }
-    }
-    Err(format!(
-        "`{s}` is not a time, expected RFC 3339 (2026-11-10T14:00:00Z), YYYY-MM-DDTHH:MM (UTC) or YYYY-MM-DD"
-    ))
-}
-
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     match args.command {
         ExperimentCommand::Analyze(a) => analyze(a, quiet),
@@ -119,8 +99,8 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
 }
 
 fn analyze(args: AnalyzeArgs, quiet: bool) -> anyhow::Result<()> {
-    let experiments =
-        ExperimentsFile::load(&args.config).map_err(|e| CliError::Config(e.to_string()))?;
+    let experiments = ExperimentsFile::load_experiments(&args.config)
+        .map_err(|e| CliError::Config(e.to_string()))?;
     let exp = experiments
         .iter()
         .find(|e| e.key == args.key)

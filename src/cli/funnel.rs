@@ -9,8 +9,9 @@ use arrow::array::{ArrayRef, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
-use super::experiment::parse_time;
+use super::parse_time;
 use super::{CliError, LakeArgs};
+use crate::config::ConfigFile;
 use crate::funnel::config::{Breakdown, FunnelsFile};
 use crate::funnel::{self, Period};
 use crate::query::output::{self, Format};

@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use super::experiment::ReadoutFormat;
 use super::{CliError, LakeArgs};
+use crate::config::ConfigFile;
 use crate::impact::config::{parse_deployment, OptimizationsFile};
 use crate::impact::{self, output};
 use crate::query::LakeSession;

@@ -136,55 +136,7 @@ pub enum CliError {
     Found(String),
 }
 
-/// Parses human sizes: `512`, `64KiB`, `128MiB`, `1GiB`, `10MB`.
-pub fn parse_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| {
-        format!("`{s}` is not a size, expected e.g. `128MiB`, `64KiB`, `1GiB` or bytes")
-    })?;
-    let mult = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "kib" | "k" => 1024.0,
-        "mib" | "m" => 1024.0 * 1024.0,
-        "gib" | "g" => 1024.0 * 1024.0 * 1024.0,
-        "kb" => 1e3,
-        "mb" => 1e6,
-        "gb" => 1e9,
-        other => {
-            return Err(format!(
-                "`{s}` has unknown unit `{other}`, expected B, KiB, MiB, GiB, KB, MB or GB"
-            ))
-        }
-    };
-    Ok((n * mult) as usize)
-}
-
-/// Parses human durations: `30s`, `15m`, `1h`, `2d`.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| {
-        format!("`{s}` is not a duration, expected e.g. `30s`, `15m`, `1h` or `2d`")
-    })?;
-    let secs = match unit {
-        "ms" => return Ok(std::time::Duration::from_millis(n)),
-        "s" | "" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        other => {
-            return Err(format!(
-                "`{s}` has unknown unit `{other}`, expected ms, s, m, h or d"
-            ))
-        }
-    };
-    Ok(std::time::Duration::from_secs(secs))
-}
+pub use crate::units::{parse_duration, parse_size, parse_time};
 
 fn init_logging(cli: &Cli) {
     let level = if cli.quiet {
@@ -291,22 +243,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_durations_parse_and_explain_errors() {
-        assert_eq!(parse_size("128MiB"), Ok(128 << 20));
-        assert_eq!(parse_size("64 KiB"), Ok(64 << 10));
-        assert_eq!(parse_size("10MB"), Ok(10_000_000));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert!(parse_size("12 parsecs").unwrap_err().contains("`parsecs`"));
-        assert!(parse_size("lots").unwrap_err().contains("`lots`"));
-        assert_eq!(
-            parse_duration("15m"),
-            Ok(std::time::Duration::from_secs(900))
-        );
-        assert_eq!(
-            parse_duration("2d"),
-            Ok(std::time::Duration::from_secs(172_800))
-        );
-        assert!(parse_duration("1 fortnight").is_err());
+    fn thousands_are_grouped() {
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands(12), "12");
     }

@@ -8,6 +8,7 @@ use anyhow::Context;
 
 use super::{CliError, LakeArgs};
 use crate::query::output::{self, Format};
+use crate::query::sql;
 use crate::query::LakeSession;
 
 /// Run read-only SQL (DataFusion dialect) over the lake.
@@ -19,9 +20,14 @@ use crate::query::LakeSession;
 ///
 /// Without QUERY or -f, statements are read from stdin (an interactive prompt on a terminal).
 ///
+/// The files of `sql/` are the queries postlaunch itself runs. Their `{name}` placeholders take
+/// the values of the file's `-- Example:` header (the demo's), or those given with --param.
+///
 /// Examples:
 ///   postlaunch sql "SELECT service, count(*) FROM requests GROUP BY 1"
 ///   postlaunch sql --format csv -f sql/examples/p95_by_endpoint.sql > p95.csv
+///   postlaunch sql -f sql/trends/service.sql \
+///     --param "this_from=TIMESTAMP '2026-11-09T00:00:00Z'" --param "this_to=TIMESTAMP '2026-11-16T00:00:00Z'"
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -38,6 +44,10 @@ pub struct Args {
         conflicts_with = "query"
     )]
     pub file: Option<PathBuf>,
+    /// The value of a `{name}` placeholder, as SQL (repeatable); overrides the file's
+    /// `-- Example:` value.
+    #[arg(long = "param", value_name = "NAME=SQL", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
     /// Exit with code 1 when the (last) query returns at least one row (for checks in scripts).
     #[arg(long)]
     pub fail_on_rows: bool,
@@ -56,10 +66,16 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             .await
             .map_err(|e| CliError::Usage(e.to_string()))?;
         let script = match (&args.query, &args.file) {
-            (Some(q), _) => q.clone(),
-            (None, Some(f)) => std::fs::read_to_string(f).map_err(|e| {
-                CliError::Usage(format!("cannot read SQL file `{}`: {e}", f.display()))
-            })?,
+            (Some(q), _) if args.params.is_empty() => q.clone(),
+            (Some(q), _) => sql::fill("the query", q, &args.params)
+                .map_err(|e| CliError::Usage(e.to_string()))?,
+            (None, Some(f)) => {
+                let text = std::fs::read_to_string(f).map_err(|e| {
+                    CliError::Usage(format!("cannot read SQL file `{}`: {e}", f.display()))
+                })?;
+                sql::fill(&f.display().to_string(), &text, &args.params)
+                    .map_err(|e| CliError::Usage(e.to_string()))?
+            }
             (None, None) if std::io::stdin().is_terminal() => {
                 return interactive(&session, args.format).await
             }
@@ -92,6 +108,20 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// `NAME=SQL` of `--param`.
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s.split_once('=').ok_or_else(|| {
+        format!("`{s}` is not NAME=SQL, e.g. `from=TIMESTAMP '2026-11-09T00:00:00Z'`")
+    })?;
+    let name = name.trim();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        return Err(format!(
+            "`{name}` is not a placeholder name, expected lower-case letters and `_`"
+        ));
+    }
+    Ok((name.to_string(), value.to_string()))
 }
 
 async fn interactive(session: &LakeSession, format: Format) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@ use arrow::datatypes::TimestampMicrosecondType;
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::{CliError, LakeArgs};
+use crate::config::ConfigFile;
 use crate::lake::derived::replace_partition;
 use crate::lake::layout::HOUR_MICROS;
 use crate::query::output::{self, Format};
@@ -80,12 +81,12 @@ fn monthly_periods(args: &Args, catalog: &crate::schema::Catalog) -> anyhow::Res
         .into());
     };
     let instant = |s: &str, field: &str| -> anyhow::Result<DateTime<Utc>> {
-        let us = crate::config::parse_instant(s, field).map_err(CliError::Config)?;
+        let us = crate::units::parse_instant(s, field).map_err(|e| CliError::Config(e.0))?;
         Ok(Utc.timestamp_micros(us).single().unwrap_or_default())
     };
     let at = match &args.at {
         Some(a) => {
-            let us = crate::config::parse_instant(a, "--at").map_err(CliError::Usage)?;
+            let us = crate::units::parse_instant(a, "--at").map_err(|e| CliError::Usage(e.0))?;
             Utc.timestamp_micros(us).single().unwrap_or_default()
         }
         None => Utc::now(),

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::{CliError, LakeArgs};
+use crate::config::ConfigFile;
 use crate::config::PipelineConfig;
 use crate::source::kafka::loggable_options;
 
@@ -26,7 +27,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     for f in &args.files {
         match f.file_stem().and_then(|s| s.to_str()) {
             Some(stem) if stem.starts_with("experiments") => {
-                match crate::experiment::config::ExperimentsFile::load(f) {
+                match crate::experiment::config::ExperimentsFile::load_experiments(f) {
                     Ok(exps) => {
                         if !quiet {
                             let keys: Vec<String> = exps

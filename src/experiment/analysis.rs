@@ -660,7 +660,7 @@ event = "purchase"
 {extra_metric}
 "#
         );
-        ExperimentsFile::parse(&text)
+        ExperimentsFile::parse_experiments(&text, std::path::Path::new("experiments.toml"))
             .map_err(|_| ())
             .expect("valid")
             .remove(0)

@@ -6,35 +6,13 @@
 //! own fields < command-line flags (`--window`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::config::{de_duration, de_opt_duration, ConfigError, ConfigFile, Invalid};
 use crate::stats::multiple::Correction;
-
-/// Errors of loading an experiments file.
-#[derive(Debug, thiserror::Error)]
-pub enum ExperimentConfigError {
-    #[error("cannot read experiments file `{path}`: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("experiments file `{path}` is invalid: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("experiments file `{path}`: {message}")]
-    Invalid { path: PathBuf, message: String },
-}
-
-fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    crate::cli::parse_duration(&s).map_err(serde::de::Error::custom)
-}
-
-fn de_opt_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    de_duration(d).map(Some)
-}
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
@@ -282,44 +260,59 @@ pub struct Metric {
     pub tolerance: f64,
 }
 
+impl ConfigFile for ExperimentsFile {
+    const KIND: &'static str = "experiments file";
+    type Context = ();
+
+    fn validate(&self, _: &()) -> Result<(), Invalid> {
+        self.resolve().map(|_| ())
+    }
+}
+
 impl ExperimentsFile {
-    /// Reads, parses and validates `path`.
-    pub fn load(path: &Path) -> Result<Vec<Experiment>, ExperimentConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ExperimentConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text).map_err(|e| match e {
-            ParseOrInvalid::Parse(message) => ExperimentConfigError::Parse {
-                path: path.to_path_buf(),
-                message,
-            },
-            ParseOrInvalid::Invalid(message) => ExperimentConfigError::Invalid {
-                path: path.to_path_buf(),
-                message,
-            },
-        })
+    /// Reads, parses and validates `path`, and applies the defaults.
+    pub fn load_experiments(path: &Path) -> Result<Vec<Experiment>, ConfigError> {
+        let file = <Self as ConfigFile>::load(path)?;
+        Ok(file.experiments_resolved())
     }
 
-    /// Parses and validates the text of an experiments file.
-    pub fn parse(text: &str) -> Result<Vec<Experiment>, ParseOrInvalid> {
-        let file: ExperimentsFile =
-            toml::from_str(text).map_err(|e| ParseOrInvalid::Parse(e.to_string()))?;
-        file.resolve().map_err(ParseOrInvalid::Invalid)
+    /// Parses and validates the text of an experiments file, and applies the defaults.
+    pub fn parse_experiments(text: &str, path: &Path) -> Result<Vec<Experiment>, ConfigError> {
+        let file = <Self as ConfigFile>::parse(text, path)?;
+        Ok(file.experiments_resolved())
+    }
+
+    /// The experiments of a validated file.
+    fn experiments_resolved(&self) -> Vec<Experiment> {
+        self.resolve().unwrap_or_default()
     }
 
     /// Applies defaults and checks every rule, with the offending value in the message.
-    pub fn resolve(&self) -> Result<Vec<Experiment>, String> {
+    pub fn resolve(&self) -> Result<Vec<Experiment>, Invalid> {
         let d = &self.defaults;
-        check_common("defaults", d.alpha, d.window, d.power, d.multi_variant_flag)?;
+        check_common(
+            "defaults",
+            "defaults",
+            d.alpha,
+            d.window,
+            d.power,
+            d.multi_variant_flag,
+        )?;
         let mut keys = std::collections::BTreeSet::new();
         let mut out = Vec::new();
-        for e in &self.experiments {
+        for (i, e) in self.experiments.iter().enumerate() {
+            let key = format!("experiment[{i}]");
             if e.key.trim().is_empty() {
-                return Err("an `[[experiment]]` has an empty `key`".into());
+                return Err(Invalid::at(
+                    format!("{key}.key"),
+                    "an `[[experiment]]` has an empty `key`",
+                ));
             }
             if !keys.insert(e.key.clone()) {
-                return Err(format!("experiment `{}` is defined twice", e.key));
+                return Err(Invalid::at(
+                    format!("{key}.key"),
+                    format!("experiment `{}` is defined twice", e.key),
+                ));
             }
             let at = format!("experiment `{}`", e.key);
             let x = Experiment {
@@ -337,39 +330,51 @@ impl ExperimentsFile {
                 metrics: e
                     .metrics
                     .iter()
-                    .map(|m| resolve_metric(&at, m))
+                    .enumerate()
+                    .map(|(j, m)| resolve_metric(&at, &format!("{key}.metric[{j}]"), m))
                     .collect::<Result<_, _>>()?,
             };
-            check_common(&at, x.alpha, x.window, x.power, x.multi_variant_flag)?;
+            check_common(&at, &key, x.alpha, x.window, x.power, x.multi_variant_flag)?;
             if let Some(split) = &x.split {
                 if !split.contains_key(&x.control) {
-                    return Err(format!(
-                        "{at}: `split` has no share for the control `{}` (it has {:?})",
-                        x.control,
-                        split.keys().collect::<Vec<_>>()
+                    return Err(Invalid::at(
+                        format!("{key}.split"),
+                        format!(
+                            "{at}: `split` has no share for the control `{}` (it has {:?})",
+                            x.control,
+                            split.keys().collect::<Vec<_>>()
+                        ),
                     ));
                 }
                 if split.len() < 2 {
-                    return Err(format!(
-                        "{at}: `split` names {} variant(s), expected at least 2",
-                        split.len()
+                    return Err(Invalid::at(
+                        format!("{key}.split"),
+                        format!(
+                            "{at}: `split` names {} variant(s), expected at least 2",
+                            split.len()
+                        ),
                     ));
                 }
                 if let Some((v, s)) = split.iter().find(|(_, s)| !(s.is_finite() && **s > 0.0)) {
-                    return Err(format!(
-                        "{at}: `split.{v}` is {s}, expected a positive weight"
+                    return Err(Invalid::at(
+                        format!("{key}.split.{v}"),
+                        format!("{at}: `split.{v}` is {s}, expected a positive weight"),
                     ));
                 }
             }
             if !x.metrics.iter().any(|m| m.role == Role::Goal) {
-                return Err(format!(
-                    "{at}: no goal metric, expected at least one `[[experiment.metric]]` with `role = \"goal\"`"
+                return Err(Invalid::at(
+                    key.clone(),
+                    format!("{at}: no goal metric, expected at least one `[[experiment.metric]]` with `role = \"goal\"`"),
                 ));
             }
             let mut names = std::collections::BTreeSet::new();
-            for m in &x.metrics {
+            for (j, m) in x.metrics.iter().enumerate() {
                 if !names.insert(&m.name) {
-                    return Err(format!("{at}: metric `{}` is defined twice", m.name));
+                    return Err(Invalid::at(
+                        format!("{key}.metric[{j}].name"),
+                        format!("{at}: metric `{}` is defined twice", m.name),
+                    ));
                 }
             }
             out.push(x);
@@ -378,55 +383,63 @@ impl ExperimentsFile {
     }
 }
 
-/// A parse error (syntax, unknown key) or a rule violation.
-#[derive(Debug)]
-pub enum ParseOrInvalid {
-    Parse(String),
-    Invalid(String),
-}
-
 fn check_common(
     at: &str,
+    key: &str,
     alpha: f64,
     window: Duration,
     power: f64,
     multi_variant_flag: f64,
-) -> Result<(), String> {
+) -> Result<(), Invalid> {
     if !(alpha > 0.0 && alpha <= 0.5) {
-        return Err(format!(
-            "{at}: `alpha` is {alpha}, expected a number in (0, 0.5]"
+        return Err(Invalid::at(
+            format!("{key}.alpha"),
+            format!("{at}: `alpha` is {alpha}, expected a number in (0, 0.5]"),
         ));
     }
     if window < Duration::from_secs(3600) || !window.as_secs().is_multiple_of(3600) {
-        return Err(format!(
+        return Err(Invalid::at(
+            format!("{key}.window"),
+            format!(
             "{at}: `window` is {} s, expected whole hours of at least 1h (e.g. \"48h\", \"7d\")",
             window.as_secs()
+        ),
         ));
     }
     if !(power > 0.5 && power < 1.0) {
-        return Err(format!(
-            "{at}: `power` is {power}, expected a number in (0.5, 1)"
+        return Err(Invalid::at(
+            format!("{key}.power"),
+            format!("{at}: `power` is {power}, expected a number in (0.5, 1)"),
         ));
     }
     if !(0.0..1.0).contains(&multi_variant_flag) {
-        return Err(format!(
-            "{at}: `multi_variant_flag` is {multi_variant_flag}, expected a share in [0, 1)"
+        return Err(Invalid::at(
+            format!("{key}.multi_variant_flag"),
+            format!(
+                "{at}: `multi_variant_flag` is {multi_variant_flag}, expected a share in [0, 1)"
+            ),
         ));
     }
     Ok(())
 }
 
-fn resolve_metric(at: &str, m: &MetricConfig) -> Result<Metric, String> {
+fn resolve_metric(at: &str, key: &str, m: &MetricConfig) -> Result<Metric, Invalid> {
     let at = format!("{at}, metric `{}`", m.name);
     if m.name.trim().is_empty() {
-        return Err(format!("{at}: empty `name`"));
+        return Err(Invalid::at(
+            format!("{key}.name"),
+            format!("{at}: empty `name`"),
+        ));
     }
     let need_event = || {
         m.event
             .clone()
             .filter(|e| !e.trim().is_empty())
             .ok_or_else(|| {
-                format!("{at}: `event` is missing, expected the event name, e.g. \"purchase\"")
+                Invalid::at(
+                    format!("{key}.event"),
+                    format!("{at}: `event` is missing, expected the event name, e.g. \"purchase\""),
+                )
             })
     };
     let (event, denominator_event) = match (m.kind, m.source) {
@@ -437,61 +450,77 @@ fn resolve_metric(at: &str, m: &MetricConfig) -> Result<Metric, String> {
                 .clone()
                 .filter(|e| !e.trim().is_empty())
                 .ok_or_else(|| {
-                    format!("{at}: `denominator_event` is missing, expected the denominator's event name")
+                    Invalid::at(
+                        format!("{key}.denominator_event"),
+                        format!("{at}: `denominator_event` is missing, expected the denominator's event name"),
+                    )
                 })?;
             (need_event()?, d)
         }
         (MetricKind::Ratio | MetricKind::Latency, MetricSource::Requests) => {
             if m.event.is_some() || m.denominator_event.is_some() {
-                return Err(format!(
+                return Err(Invalid::at(format!("{key}.event"), format!(
                     "{at}: `event`/`denominator_event` do not apply to `source = \"requests\"` (the ratio is 5xx responses per request)"
-                ));
+                )));
             }
             (String::new(), String::new())
         }
         (kind, source) => {
-            return Err(format!(
-                "{at}: kind `{}` cannot read source `{}`, expected binary/mean/ratio on events, ratio/latency on requests",
-                kind.name(),
-                match source {
-                    MetricSource::Events => "events",
-                    MetricSource::Requests => "requests",
-                }
+            return Err(Invalid::at(
+                format!("{key}.kind"),
+                format!(
+                    "{at}: kind `{}` cannot read source `{}`, expected binary/mean/ratio on events, ratio/latency on requests",
+                    kind.name(),
+                    match source {
+                        MetricSource::Events => "events",
+                        MetricSource::Requests => "requests",
+                    }
+                ),
             ))
         }
     };
     let quantile = match (m.kind, m.quantile) {
         (MetricKind::Latency, Some(q)) if q > 0.0 && q < 1.0 => q,
         (MetricKind::Latency, Some(q)) => {
-            return Err(format!(
-                "{at}: `quantile` is {q}, expected a number in (0, 1), e.g. 0.95"
+            return Err(Invalid::at(
+                format!("{key}.quantile"),
+                format!("{at}: `quantile` is {q}, expected a number in (0, 1), e.g. 0.95"),
             ))
         }
         (MetricKind::Latency, None) => {
-            return Err(format!(
-                "{at}: `quantile` is missing, expected e.g. 0.5 or 0.95"
+            return Err(Invalid::at(
+                format!("{key}.quantile"),
+                format!("{at}: `quantile` is missing, expected e.g. 0.5 or 0.95"),
             ))
         }
         (_, Some(q)) => {
-            return Err(format!(
-                "{at}: `quantile` ({q}) only applies to latency metrics"
+            return Err(Invalid::at(
+                format!("{key}.quantile"),
+                format!("{at}: `quantile` ({q}) only applies to latency metrics"),
             ))
         }
         (_, None) => f64::NAN,
     };
     if m.value == ValueKind::Revenue && m.kind != MetricKind::Mean {
-        return Err(format!(
-            "{at}: `value = \"revenue\"` only applies to mean metrics"
+        return Err(Invalid::at(
+            format!("{key}.value"),
+            format!("{at}: `value = \"revenue\"` only applies to mean metrics"),
         ));
     }
     let tolerance = m.tolerance.unwrap_or(0.0);
     if !(tolerance >= 0.0 && tolerance.is_finite()) {
-        return Err(format!(
-            "{at}: `tolerance` is {tolerance}, expected a relative degradation >= 0, e.g. 0.05"
+        return Err(Invalid::at(
+            format!("{key}.tolerance"),
+            format!(
+                "{at}: `tolerance` is {tolerance}, expected a relative degradation >= 0, e.g. 0.05"
+            ),
         ));
     }
     if m.tolerance.is_some() && m.role == Role::Goal {
-        return Err(format!("{at}: `tolerance` only applies to guardrails"));
+        return Err(Invalid::at(
+            format!("{key}.tolerance"),
+            format!("{at}: `tolerance` only applies to guardrails"),
+        ));
     }
     Ok(Metric {
         name: m.name.clone(),
@@ -514,9 +543,13 @@ fn resolve_metric(at: &str, m: &MetricConfig) -> Result<Metric, String> {
 mod tests {
     use super::*;
 
+    fn parse(text: &str) -> Result<Vec<Experiment>, ConfigError> {
+        ExperimentsFile::parse_experiments(text, Path::new("experiments.toml"))
+    }
+
     fn invalid(text: &str) -> String {
-        match ExperimentsFile::parse(text) {
-            Err(ParseOrInvalid::Invalid(m)) | Err(ParseOrInvalid::Parse(m)) => m,
+        match parse(text) {
+            Err(e) => e.to_string(),
             Ok(_) => panic!("accepted: {text}"),
         }
     }
@@ -535,13 +568,14 @@ event = "purchase"
     #[test]
     fn the_repository_file_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/experiments.toml");
-        let exps = ExperimentsFile::load(&path).expect("pipelines/experiments.toml is valid");
+        let exps =
+            ExperimentsFile::load_experiments(&path).expect("pipelines/experiments.toml is valid");
         assert!(exps.iter().any(|e| e.key == "checkout_redesign"));
     }
 
     #[test]
     fn defaults_apply_and_bad_values_are_quoted() {
-        let e = &ExperimentsFile::parse(GOOD).map_err(|_| ()).expect("valid")[0];
+        let e = &parse(GOOD).map_err(|_| ()).expect("valid")[0];
         assert_eq!(e.window, Duration::from_secs(48 * 3600));
         assert_eq!(e.alpha, 0.05);
         assert!(e.metrics[0].higher_is_better);

@@ -48,12 +48,9 @@ pub async fn default_analysis_time(
     if !session.tables.iter().any(|t| t == "exposures") {
         return Err(ExperimentError::MissingTable("exposures".into()));
     }
-    let batches = query::run(
-        session,
-        &query::LAST_EXPOSURE,
-        &[("experiment", Param::Text(exp.key.clone()))],
-    )
-    .await?;
+    let batches = query::LAST_EXPOSURE
+        .batches(session, &[("experiment", Param::Text(exp.key.clone()))])
+        .await?;
     let last = query::last_exposure(&batches)?
         .and_then(DateTime::from_timestamp_micros)
         .ok_or_else(|| ExperimentError::NoExposures(exp.key.clone()))?;
@@ -112,7 +109,7 @@ pub async fn readout(
 
     let all_units = match &reuse {
         Some(s) => s.units.clone(),
-        None => query::unit_hours(&query::run(session, &query::UNITS, &scan).await?)?,
+        None => query::unit_hours(&query::UNITS.batches(session, &scan).await?)?,
     };
     // Per metric: the stored or scanned hours (`None` for latency and missing tables).
     let mut all_hours: Vec<Option<Vec<query::HourlyArm>>> = Vec::new();
@@ -134,7 +131,7 @@ pub async fn readout(
                 let mut p = base.clone();
                 p.push(("service", Param::Text(m.service.clone())));
                 Err(MetricData::Samples(query::latency_samples(
-                    &query::run(session, &query::LATENCY_SAMPLES, &p).await?,
+                    &query::LATENCY_SAMPLES.batches(session, &p).await?,
                 )?))
             }
             (_, MetricSource::Requests) => {
@@ -142,7 +139,7 @@ pub async fn readout(
                 p.push(("service", Param::Text(m.service.clone())));
                 Ok(query::hourly_arms(
                     &query::REQUEST_METRIC_HOURLY,
-                    &query::run(session, &query::REQUEST_METRIC_HOURLY, &p).await?,
+                    &query::REQUEST_METRIC_HOURLY.batches(session, &p).await?,
                 )?)
             }
             (_, MetricSource::Events) => {
@@ -164,7 +161,7 @@ pub async fn readout(
                 ));
                 Ok(query::hourly_arms(
                     &query::EVENT_METRIC_HOURLY,
-                    &query::run(session, &query::EVENT_METRIC_HOURLY, &p).await?,
+                    &query::EVENT_METRIC_HOURLY.batches(session, &p).await?,
                 )?)
             }
         };

@@ -1,182 +1,25 @@
-//! The experiment layer's SQL: the files under `sql/experiment/` (built into the binary), their
-//! parameters, and the conversion of their Arrow results into plain structs. Arrow stops here:
-//! [`super::analysis`] and [`crate::stats`] see only numbers.
-//!
-//! Each SQL file opens with a `params` CTE whose body sits between the lines `-- params:begin`
-//! and `-- params:end`; it holds the demo's values, so the file runs as it is (the `sql/` tests
-//! run it), and [`render`] replaces that block with the values of a run, as quoted literals.
+//! The experiment layer's SQL: the files under `sql/experiment/` (loaded, rendered and run by
+//! [`crate::query::sql`]) and the conversion of their Arrow results into plain structs. Arrow
+//! stops here: [`super::analysis`] and [`crate::stats`] see only numbers.
 
 use std::collections::BTreeMap;
 
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit};
 use arrow::record_batch::RecordBatch;
-use chrono::{DateTime, Utc};
 
-use crate::query::{LakeSession, QueryError};
+use crate::query::sql::{f64s, i64s, sql_file, strings, times};
+pub use crate::query::sql::{Param, SqlError, SqlFile};
 use crate::stats::CoMoments;
 
-/// A SQL file of `sql/`, built into the binary.
-#[derive(Debug, Clone, Copy)]
-pub struct SqlFile {
-    /// Path in the repository, for messages.
-    pub path: &'static str,
-    pub text: &'static str,
-}
-
-macro_rules! sql_file {
-    ($path:literal) => {
-        SqlFile {
-            path: $path,
-            text: include_str!(concat!("../../", $path)),
-        }
-    };
-}
-
+/// Units entering the window per hour of first exposure and variant.
 pub const UNITS: SqlFile = sql_file!("sql/experiment/units.sql");
+/// Per-hour, per-arm sufficient statistics of an event metric.
 pub const EVENT_METRIC_HOURLY: SqlFile = sql_file!("sql/experiment/event_metric_hourly.sql");
+/// Per-hour, per-arm sufficient statistics of the server-error rate.
 pub const REQUEST_METRIC_HOURLY: SqlFile = sql_file!("sql/experiment/request_metric_hourly.sql");
+/// Latency samples of the experiment's units, with their users.
 pub const LATENCY_SAMPLES: SqlFile = sql_file!("sql/experiment/latency_samples.sql");
+/// The latest exposure of an experiment.
 pub const LAST_EXPOSURE: SqlFile = sql_file!("sql/experiment/last_exposure.sql");
-
-/// Errors of running the experiment SQL.
-#[derive(Debug, thiserror::Error)]
-pub enum SqlError {
-    #[error("`{file}` has no `-- params:begin` / `-- params:end` block")]
-    NoParams { file: &'static str },
-    #[error("running `{file}`: {source}")]
-    Query {
-        file: &'static str,
-        source: QueryError,
-    },
-    #[error("`{file}` returned no column `{column}` of a usable type")]
-    Column {
-        file: &'static str,
-        column: &'static str,
-    },
-}
-
-/// A parameter value.
-#[derive(Debug, Clone)]
-pub enum Param {
-    Text(String),
-    Time(DateTime<Utc>),
-}
-
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// The SQL of `file` with its `params` block replaced by `params` (as `SELECT … AS name, …`).
-pub fn render(file: &SqlFile, params: &[(&str, Param)]) -> Result<String, SqlError> {
-    let no = || SqlError::NoParams { file: file.path };
-    let begin = file.text.find("-- params:begin").ok_or_else(no)?;
-    let end = file.text.find("-- params:end").ok_or_else(no)?;
-    if end < begin {
-        return Err(no());
-    }
-    let select: Vec<String> = params
-        .iter()
-        .map(|(name, v)| match v {
-            Param::Text(s) => format!("{} AS {name}", quote(s)),
-            Param::Time(t) => format!(
-                "to_timestamp_micros({}) AS {name}",
-                quote(&t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-            ),
-        })
-        .collect();
-    Ok(format!(
-        "{}\n  SELECT {}\n  {}",
-        &file.text[..begin],
-        select.join(",\n         "),
-        &file.text[end..]
-    ))
-}
-
-/// Runs `file` with `params` and returns its batches.
-pub async fn run(
-    session: &LakeSession,
-    file: &SqlFile,
-    params: &[(&str, Param)],
-) -> Result<Vec<RecordBatch>, SqlError> {
-    let sql = render(file, params)?;
-    let (_, batches) = session
-        .query(&sql)
-        .await
-        .map_err(|source| SqlError::Query {
-            file: file.path,
-            source,
-        })?;
-    Ok(batches)
-}
-
-/// A column of `batch` by name, cast to `to`. `file` names where the batch came from (a SQL
-/// file's path, or a stored table), for the error.
-fn column(
-    file: &'static str,
-    batch: &RecordBatch,
-    name: &'static str,
-    to: &DataType,
-) -> Result<std::sync::Arc<dyn Array>, SqlError> {
-    let err = || SqlError::Column { file, column: name };
-    let c = batch.column_by_name(name).ok_or_else(err)?;
-    arrow::compute::cast(c, to).map_err(|_| err())
-}
-
-pub(crate) fn f64s(
-    file: &'static str,
-    b: &RecordBatch,
-    name: &'static str,
-) -> Result<Vec<f64>, SqlError> {
-    let a = column(file, b, name, &DataType::Float64)?;
-    let a = a.as_primitive::<Float64Type>();
-    Ok((0..a.len())
-        .map(|i| if a.is_null(i) { 0.0 } else { a.value(i) })
-        .collect())
-}
-
-pub(crate) fn i64s(
-    file: &'static str,
-    b: &RecordBatch,
-    name: &'static str,
-) -> Result<Vec<Option<i64>>, SqlError> {
-    let a = column(file, b, name, &DataType::Int64)?;
-    let a = a.as_primitive::<Int64Type>();
-    Ok((0..a.len())
-        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
-        .collect())
-}
-
-pub(crate) fn times(
-    file: &'static str,
-    b: &RecordBatch,
-    name: &'static str,
-) -> Result<Vec<Option<i64>>, SqlError> {
-    let a = column(
-        file,
-        b,
-        name,
-        &DataType::Timestamp(TimeUnit::Microsecond, None),
-    )?;
-    let a = arrow::compute::cast(&a, &DataType::Int64)
-        .map_err(|_| SqlError::Column { file, column: name })?;
-    let a = a.as_primitive::<Int64Type>();
-    Ok((0..a.len())
-        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
-        .collect())
-}
-
-pub(crate) fn strings(
-    file: &'static str,
-    b: &RecordBatch,
-    name: &'static str,
-) -> Result<Vec<Option<String>>, SqlError> {
-    let a = column(file, b, name, &DataType::Utf8)?;
-    let a = a.as_string::<i32>();
-    Ok((0..a.len())
-        .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
-        .collect())
-}
 
 /// Units that entered in one hour of first exposure in one variant (`None`: seen in several).
 #[derive(Debug, Clone, PartialEq)]
@@ -311,29 +154,4 @@ pub fn last_exposure(batches: &[RecordBatch]) -> Result<Option<i64>, SqlError> {
         }
     }
     Ok(None)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_block_is_replaced_and_quoted() {
-        let at = DateTime::parse_from_rfc3339("2026-11-10T14:00:00Z")
-            .expect("time")
-            .with_timezone(&Utc);
-        let sql = render(
-            &UNITS,
-            &[
-                ("experiment", Param::Text("it's".into())),
-                ("window_start", Param::Time(at)),
-                ("window_end", Param::Time(at)),
-            ],
-        )
-        .expect("rendered");
-        assert!(sql.contains("'it''s' AS experiment"));
-        assert!(sql.contains("to_timestamp_micros('2026-11-10T14:00:00.000000Z') AS window_end"));
-        assert!(!sql.contains("checkout_redesign"));
-        assert!(sql.contains("-- params:end"));
-    }
 }

@@ -25,10 +25,11 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{Experiment, Metric, MetricKind, MetricSource, ValueKind};
 use super::output::HOURLY_TABLE;
-use super::query::{f64s, i64s, strings, times, HourlyArm, SqlError, UnitHour};
+use super::query::{HourlyArm, SqlError, UnitHour};
 use crate::lake::keyed::file_key;
 use crate::lake::log::{commits_after, TableLog};
 use crate::lake::LakeError;
+use crate::query::sql::{f64s, i64s, strings, times};
 use crate::stats::CoMoments;
 
 /// Parquet footer key of the provenance of an `experiment_hourly` file.

@@ -5,29 +5,11 @@
 //! (`--breakdown`, `--from`, `--to`).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
-/// Errors of loading a funnels file.
-#[derive(Debug, thiserror::Error)]
-pub enum FunnelConfigError {
-    #[error("cannot read funnels file `{path}`: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("funnels file `{path}` is invalid: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("funnels file `{path}`: {message}")]
-    Invalid { path: PathBuf, message: String },
-}
-
-fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    crate::cli::parse_duration(&s).map_err(serde::de::Error::custom)
-}
+use crate::config::{de_duration, ConfigFile, Invalid};
 
 /// The built-in defaults, in one place.
 pub mod defaults {
@@ -165,89 +147,102 @@ impl Breakdown {
 }
 
 impl FunnelsFile {
-    /// Reads, parses and validates a funnels file.
-    pub fn load(path: &Path) -> Result<FunnelsFile, FunnelConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| FunnelConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text, path)
-    }
-
-    /// Parses and validates the text of a funnels file (`path` is for messages).
-    pub fn parse(text: &str, path: &Path) -> Result<FunnelsFile, FunnelConfigError> {
-        let file: FunnelsFile = toml::from_str(text).map_err(|e| FunnelConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        file.validate()
-            .map_err(|message| FunnelConfigError::Invalid {
-                path: path.to_path_buf(),
-                message,
-            })?;
-        Ok(file)
-    }
-
     /// The funnel called `name`.
     pub fn get(&self, name: &str) -> Option<&Funnel> {
         self.funnels.iter().find(|f| f.name == name)
     }
+}
 
-    fn validate(&self) -> Result<(), String> {
+impl ConfigFile for FunnelsFile {
+    const KIND: &'static str = "funnels file";
+    type Context = ();
+
+    fn validate(&self, _: &()) -> Result<(), Invalid> {
+        self.check()
+            .map_err(|(key, message)| Invalid::at(key, message))
+    }
+}
+
+impl FunnelsFile {
+    /// The checks, each failure with the key it concerns.
+    fn check(&self) -> Result<(), (String, String)> {
         if self.funnels.is_empty() {
-            return Err("no `[[funnel]]` defined, expected at least one".into());
+            return Err((
+                "funnel".into(),
+                "no `[[funnel]]` defined, expected at least one".into(),
+            ));
         }
         let mut names = BTreeSet::new();
-        for f in &self.funnels {
+        for (fi, f) in self.funnels.iter().enumerate() {
             let n = &f.name;
+            let key = |k: &str| format!("funnel[{fi}].{k}");
             if n.is_empty()
                 || !n
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
             {
-                return Err(format!(
-                    "funnel name `{n}` is invalid, expected lowercase letters, digits and `_`"
+                return Err((
+                    key("name"),
+                    format!(
+                        "funnel name `{n}` is invalid, expected lowercase letters, digits and `_`"
+                    ),
                 ));
             }
             if !names.insert(n.as_str()) {
-                return Err(format!("funnel `{n}` is defined twice"));
+                return Err((key("name"), format!("funnel `{n}` is defined twice")));
             }
             if f.steps.len() < 2 || f.steps.len() > MAX_STEPS {
-                return Err(format!(
-                    "funnel `{n}` has {} steps, expected 2 to {MAX_STEPS}",
-                    f.steps.len()
+                return Err((
+                    format!("funnel[{fi}]"),
+                    format!(
+                        "funnel `{n}` has {} steps, expected 2 to {MAX_STEPS}",
+                        f.steps.len()
+                    ),
                 ));
             }
             if f.window.is_zero() {
-                return Err(format!(
-                    "funnel `{n}`: window is 0, expected a positive duration such as \"14d\""
+                return Err((
+                    key("window"),
+                    format!(
+                        "funnel `{n}`: window is 0, expected a positive duration such as \"14d\""
+                    ),
                 ));
             }
             for (i, s) in f.steps.iter().enumerate() {
                 if s.event.trim().is_empty() {
-                    return Err(format!("funnel `{n}`: step {} has an empty event", i + 1));
+                    return Err((
+                        key(&format!("step[{i}].event")),
+                        format!("funnel `{n}`: step {} has an empty event", i + 1),
+                    ));
                 }
                 for k in s.filters.keys() {
                     if k.is_empty() {
-                        return Err(format!(
-                            "funnel `{n}`: step {} (`{}`) has an empty property name in `where`",
-                            i + 1,
-                            s.event
+                        return Err((
+                            key(&format!("step[{i}].where")),
+                            format!(
+                                "funnel `{n}`: step {} (`{}`) has an empty property name in `where`",
+                                i + 1,
+                                s.event
+                            ),
                         ));
                     }
                 }
             }
             for e in &f.exclude {
                 if let Some(i) = f.steps.iter().position(|s| &s.event == e) {
-                    return Err(format!(
-                        "funnel `{n}`: exclusion `{e}` is also step {} (`{}`), expected an event that is not a step",
-                        i + 1,
-                        e
+                    return Err((
+                        key("exclude"),
+                        format!(
+                            "funnel `{n}`: exclusion `{e}` is also step {} (`{}`), expected an event that is not a step",
+                            i + 1,
+                            e
+                        ),
                     ));
                 }
             }
             if let Some(b) = &f.breakdown {
-                Breakdown::parse(b).map_err(|m| format!("funnel `{n}`: {m}"))?;
+                Breakdown::parse(b)
+                    .map_err(|m| (key("breakdown"), format!("funnel `{n}`: {m}")))?;
             }
         }
         Ok(())
@@ -257,6 +252,7 @@ impl FunnelsFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn parse(text: &str) -> Result<FunnelsFile, String> {
         FunnelsFile::parse(text, Path::new("funnels.toml")).map_err(|e| e.to_string())

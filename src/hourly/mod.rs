@@ -21,9 +21,10 @@ use crate::config::HourlyConfig;
 use crate::lake::derived::{replace_partition, replace_partitions};
 use crate::lake::layout::HOUR_MICROS;
 use crate::lake::LakeError;
+use crate::query::sql::{Param, SqlError, SqlFile};
 use crate::query::{LakeSession, QueryError};
 use crate::schema::Catalog;
-use queries::{render, SqlFile, HOURLY, ROLLUP};
+use queries::{HOURLY, ROLLUP};
 use state::JobState;
 
 /// Errors of the hourly job, each naming the SQL file or table concerned.
@@ -39,6 +40,8 @@ pub enum HourlyError {
     Lake { table: String, source: LakeError },
     #[error("{0}")]
     Query0(#[from] QueryError),
+    #[error("{0}")]
+    Sql(#[from] SqlError),
     #[error("job state `{path}`: {message}")]
     State { path: PathBuf, message: String },
     #[error("{0}")]
@@ -203,7 +206,7 @@ impl HourlyJob {
         };
         let regressions = HOURLY
             .iter()
-            .find(|q| q.name == "regressions" && self.selected(q));
+            .find(|q| q.name() == "regressions" && self.selected(q));
         // Each batch's results are written on a blocking thread while the next batch is
         // queried: writing a day of hours (24 files, each fsynced, and a commit) took a third
         // of a backfill's time with the cores idle.
@@ -212,7 +215,7 @@ impl HourlyJob {
             let versions = state::input_versions(&self.lake)?;
             let mut results = Vec::new();
             for q in HOURLY.iter().filter(|q| self.selected(q)) {
-                if q.name == "regressions" {
+                if q.name() == "regressions" {
                     // Windows over the stored hourly rows: one hour at a time, after the rest.
                     continue;
                 }
@@ -273,14 +276,14 @@ impl HourlyJob {
     }
 
     fn selected(&self, q: &SqlFile) -> bool {
-        self.only.is_empty() || self.only.iter().any(|o| o == q.name)
+        self.only.is_empty() || self.only.iter().any(|o| o == q.name())
     }
 
     /// Checks `--only` names against the job's queries.
     pub fn check_only(&self) -> Result<(), String> {
         for o in &self.only {
-            if !HOURLY.iter().chain(ROLLUP).any(|q| q.name == o) {
-                let mut names: Vec<&str> = HOURLY.iter().chain(ROLLUP).map(|q| q.name).collect();
+            if !HOURLY.iter().chain(ROLLUP).any(|q| q.name() == o) {
+                let mut names: Vec<&str> = HOURLY.iter().chain(ROLLUP).map(|q| q.name()).collect();
                 names.sort();
                 names.dedup();
                 return Err(format!(
@@ -293,16 +296,16 @@ impl HourlyJob {
     }
 
     /// Parameters shared by every hourly query.
-    fn hour_params(&self, hour: i64) -> Vec<(&'static str, String)> {
+    fn hour_params(&self, hour: i64) -> Vec<(&'static str, Param)> {
         let start = hour_start(hour);
         vec![
-            ("date", start.format("%Y-%m-%d").to_string()),
-            ("hour", start.format("%H").to_string()),
-            ("hour_start", rfc3339(start)),
-            ("hour_end", rfc3339(start + ChronoDuration::hours(1))),
+            ("date", Param::Text(start.format("%Y-%m-%d").to_string())),
+            ("hour", Param::Text(start.format("%H").to_string())),
+            ("hour_start", Param::Time(start)),
+            ("hour_end", Param::Time(start + ChronoDuration::hours(1))),
             (
                 "apdex_t_ms",
-                format!("{}", self.cfg.apdex_t.as_secs_f64() * 1000.0),
+                Param::Float(self.cfg.apdex_t.as_secs_f64() * 1000.0),
             ),
         ]
     }
@@ -337,30 +340,35 @@ impl HourlyJob {
         to: i64,
         report: &mut HourlyReport,
     ) -> Result<Option<BatchResult>, HourlyError> {
-        let table = format!("hourly_{}", q.name);
+        let table = format!("hourly_{}", q.name());
         if let Some(why) = q.missing_table(&session.tables) {
-            tracing::debug!(query = q.path, why, "Input table missing; query skipped.");
-            report.skipped.insert(why);
+            tracing::debug!(query = q.path, %why, "Input table missing; query skipped.");
+            report.skipped.insert(why.to_string());
             return Ok(None);
         }
         let (start, end) = (hour_start(from), hour_start(to));
         let params = vec![
-            ("date_from", start.format("%Y-%m-%d").to_string()),
+            (
+                "date_from",
+                Param::Text(start.format("%Y-%m-%d").to_string()),
+            ),
             (
                 "date_to",
-                (end - ChronoDuration::seconds(1))
-                    .format("%Y-%m-%d")
-                    .to_string(),
+                Param::Text(
+                    (end - ChronoDuration::seconds(1))
+                        .format("%Y-%m-%d")
+                        .to_string(),
+                ),
             ),
-            ("from", rfc3339(start)),
-            ("to", rfc3339(end)),
-            ("partitions", partitions_of(&[(start, end)])),
+            ("from", Param::Time(start)),
+            ("to", Param::Time(end)),
+            ("partitions", Param::Sql(partitions_of(&[(start, end)]))),
             (
                 "apdex_t_ms",
-                format!("{}", self.cfg.apdex_t.as_secs_f64() * 1000.0),
+                Param::Float(self.cfg.apdex_t.as_secs_f64() * 1000.0),
             ),
         ];
-        let sql = render(q, &params).map_err(HourlyError::Invalid)?;
+        let sql = q.render(&params)?;
         let query_err = |source| HourlyError::Query {
             file: q.path.to_string(),
             hour: format!("{}..{}", rfc3339(start), rfc3339(end)),
@@ -394,17 +402,17 @@ impl HourlyJob {
         hour: i64,
         report: &mut HourlyReport,
     ) -> Result<(), HourlyError> {
-        let table = format!("hourly_{}", q.name);
+        let table = format!("hourly_{}", q.name());
         if let Some(why) = q.missing_table(&session.tables) {
-            tracing::debug!(query = q.path, why, "Input table missing; query skipped.");
-            report.skipped.insert(why);
+            tracing::debug!(query = q.path, %why, "Input table missing; query skipped.");
+            report.skipped.insert(why.to_string());
             return Ok(());
         }
         let mut params = self.hour_params(hour);
-        if q.name == "regressions" {
+        if q.name() == "regressions" {
             params.extend(self.regression_params(session, hour).await?);
         }
-        let sql = render(q, &params).map_err(HourlyError::Invalid)?;
+        let sql = q.render(&params)?;
         let (schema, batches) = session
             .query(&sql)
             .await
@@ -433,7 +441,7 @@ impl HourlyJob {
         &self,
         session: &LakeSession,
         hour: i64,
-    ) -> Result<Vec<(&'static str, String)>, HourlyError> {
+    ) -> Result<Vec<(&'static str, Param)>, HourlyError> {
         let r = &self.cfg.regressions;
         let b = &self.cfg.baseline;
         let window_hours = (r.current_window.as_secs() / 3600).max(1) as i64;
@@ -450,10 +458,10 @@ impl HourlyJob {
             "launch" => {
                 let from = b.from.clone().unwrap_or_default();
                 let to = b.to.clone().unwrap_or_default();
-                let f = crate::config::parse_instant(&from, "hourly.baseline.from")
-                    .map_err(HourlyError::Invalid)?;
-                let t = crate::config::parse_instant(&to, "hourly.baseline.to")
-                    .map_err(HourlyError::Invalid)?;
+                let f = crate::units::parse_instant(&from, "hourly.baseline.from")
+                    .map_err(|e| HourlyError::Invalid(e.0))?;
+                let t = crate::units::parse_instant(&to, "hourly.baseline.to")
+                    .map_err(|e| HourlyError::Invalid(e.0))?;
                 let (f, t) = (
                     Utc.timestamp_micros(f).single().unwrap_or_default(),
                     Utc.timestamp_micros(t).single().unwrap_or_default(),
@@ -528,19 +536,24 @@ impl HourlyJob {
             }
         };
         Ok(vec![
-            ("current_where", current),
-            ("baseline_where", baseline),
-            ("current_partitions", partitions_of(&[(cur_from, end)])),
-            ("baseline_partitions", partitions_of(&baseline_windows)),
-            ("baseline_kind", b.kind.clone()),
-            ("threshold", format!("{}", r.threshold)),
-            ("min_samples", r.min_samples.to_string()),
+            ("current_where", Param::Sql(current)),
+            ("baseline_where", Param::Sql(baseline)),
+            (
+                "current_partitions",
+                Param::Sql(partitions_of(&[(cur_from, end)])),
+            ),
+            (
+                "baseline_partitions",
+                Param::Sql(partitions_of(&baseline_windows)),
+            ),
+            ("baseline_kind", Param::Text(b.kind.clone())),
+            ("threshold", Param::Float(r.threshold)),
+            ("min_samples", Param::Int(r.min_samples as i64)),
             (
                 "z_critical",
-                format!(
-                    "{}",
-                    crate::stats::dist::normal_critical(2.0 * r.error_rate_alpha)
-                ),
+                Param::Float(crate::stats::dist::normal_critical(
+                    2.0 * r.error_rate_alpha,
+                )),
             ),
         ])
     }
@@ -554,41 +567,29 @@ impl HourlyJob {
         report: &mut HourlyReport,
     ) -> Result<(), HourlyError> {
         let to = from + length;
+        let date = |t: DateTime<Utc>| Param::Text(t.format("%Y-%m-%d").to_string());
+        let week = ChronoDuration::weeks(1);
+        let second = ChronoDuration::seconds(1);
         let params = vec![
-            ("period_start", rfc3339(from)),
-            ("from", rfc3339(from)),
-            ("to", rfc3339(to)),
-            ("date_from", from.format("%Y-%m-%d").to_string()),
-            (
-                "date_to",
-                (to - ChronoDuration::seconds(1))
-                    .format("%Y-%m-%d")
-                    .to_string(),
-            ),
-            ("seconds", length.num_seconds().to_string()),
-            ("prev_from", rfc3339(from - ChronoDuration::weeks(1))),
-            ("prev_to", rfc3339(to - ChronoDuration::weeks(1))),
-            (
-                "prev_date_from",
-                (from - ChronoDuration::weeks(1))
-                    .format("%Y-%m-%d")
-                    .to_string(),
-            ),
-            (
-                "prev_date_to",
-                (to - ChronoDuration::weeks(1) - ChronoDuration::seconds(1))
-                    .format("%Y-%m-%d")
-                    .to_string(),
-            ),
+            ("period_start", Param::Time(from)),
+            ("from", Param::Time(from)),
+            ("to", Param::Time(to)),
+            ("date_from", date(from)),
+            ("date_to", date(to - second)),
+            ("seconds", Param::Int(length.num_seconds())),
+            ("prev_from", Param::Time(from - week)),
+            ("prev_to", Param::Time(to - week)),
+            ("prev_date_from", date(from - week)),
+            ("prev_date_to", date(to - week - second)),
         ];
         let key = from.timestamp_micros().div_euclid(HOUR_MICROS);
         for q in ROLLUP.iter().filter(|q| self.selected(q)) {
-            let table = format!("{period}_{}", q.name);
+            let table = format!("{period}_{}", q.name());
             if let Some(why) = q.missing_table(&session.tables) {
-                report.skipped.insert(why);
+                report.skipped.insert(why.to_string());
                 continue;
             }
-            let sql = render(q, &params).map_err(HourlyError::Invalid)?;
+            let sql = q.render(&params)?;
             let (schema, batches) =
                 session
                     .query(&sql)
@@ -623,8 +624,7 @@ const BATCH_HOURS: i64 = 24;
 /// files; for a single window within one day it also pins `date` (and `hour`, for a single
 /// hour) by equality, so that only that day's (hour's) folder is listed.
 /// `regressions.sql` scans `hourly_service_metrics` several times per hour: filtered on
-/// `hour_start` alone, each scan listed and opened every file of the table (a two-week demo
-/// backfill spent 74 s in regressions).
+/// `hour_start` alone, each scan listed and opened every file of the table.
 fn partitions_of(windows: &[(DateTime<Utc>, DateTime<Utc>)]) -> String {
     let key = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H").to_string();
     let hours: Vec<(DateTime<Utc>, DateTime<Utc>)> = windows

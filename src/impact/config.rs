@@ -1,9 +1,9 @@
 //! `pipelines/optimizations.toml`: what each shipped change was meant to do, so the impact report
 //! can say whether the hypothesis held or backfired. Checked at load (`postlaunch validate`).
 
-use std::path::{Path, PathBuf};
-
 use serde::Deserialize;
+
+use crate::config::{ConfigFile, Invalid};
 
 /// Metrics the impact report measures (names as in `deployment_impact.metric`).
 pub const METRICS: [&str; 7] = [
@@ -15,20 +15,6 @@ pub const METRICS: [&str; 7] = [
     "conversion",
     "cost_per_user_usd",
 ];
-
-/// Errors of loading an optimizations file.
-#[derive(Debug, thiserror::Error)]
-pub enum OptimizationsError {
-    #[error("cannot read optimizations file `{path}`: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("optimizations file `{path}` is invalid: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("optimizations file `{path}`: {message}")]
-    Invalid { path: PathBuf, message: String },
-}
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
@@ -92,56 +78,55 @@ pub struct Hypothesis {
     pub expected_relative: f64,
 }
 
-impl OptimizationsFile {
-    /// Reads, parses and validates `path`.
-    pub fn load(path: &Path) -> Result<OptimizationsFile, OptimizationsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| OptimizationsError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let file: OptimizationsFile =
-            toml::from_str(&text).map_err(|e| OptimizationsError::Parse {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
-        file.validate()
-            .map_err(|message| OptimizationsError::Invalid {
-                path: path.to_path_buf(),
-                message,
-            })?;
-        Ok(file)
-    }
+impl ConfigFile for OptimizationsFile {
+    const KIND: &'static str = "optimizations file";
+    type Context = ();
 
     /// Cross-field checks, quoting the offending value.
-    pub fn validate(&self) -> Result<(), String> {
-        for o in &self.optimizations {
+    fn validate(&self, _: &()) -> Result<(), Invalid> {
+        for (i, o) in self.optimizations.iter().enumerate() {
+            let key = format!("optimization[{i}]");
             let at = format!("optimization `{}`", o.change_id);
             if o.change_id.trim().is_empty() {
-                return Err("an `[[optimization]]` has an empty `change_id`".into());
+                return Err(Invalid::at(
+                    format!("{key}.change_id"),
+                    "an `[[optimization]]` has an empty `change_id`",
+                ));
             }
             if parse_deployment(&o.deployment).is_none() {
-                return Err(format!(
-                    "{at}: `deployment` is `{}`, expected `SERVICE@VERSION`, e.g. `checkout@2.4.0`",
-                    o.deployment
+                return Err(Invalid::at(
+                    format!("{key}.deployment"),
+                    format!(
+                        "{at}: `deployment` is `{}`, expected `SERVICE@VERSION`, e.g. `checkout@2.4.0`",
+                        o.deployment
+                    ),
                 ));
             }
             if o.hypotheses.is_empty() {
-                return Err(format!(
-                    "{at}: no `[[optimization.hypothesis]]`, expected at least one"
+                return Err(Invalid::at(
+                    key,
+                    format!("{at}: no `[[optimization.hypothesis]]`, expected at least one"),
                 ));
             }
-            for h in &o.hypotheses {
+            for (j, h) in o.hypotheses.iter().enumerate() {
+                let hkey = format!("{key}.hypothesis[{j}]");
                 if !METRICS.contains(&h.metric.as_str()) {
-                    return Err(format!(
-                        "{at}: hypothesis metric `{}` is unknown, expected one of {}",
-                        h.metric,
-                        METRICS.join(", ")
+                    return Err(Invalid::at(
+                        format!("{hkey}.metric"),
+                        format!(
+                            "{at}: hypothesis metric `{}` is unknown, expected one of {}",
+                            h.metric,
+                            METRICS.join(", ")
+                        ),
                     ));
                 }
                 if !(h.expected_relative > 0.0 && h.expected_relative.is_finite()) {
-                    return Err(format!(
-                        "{at}: `expected_relative` of `{}` is {}, expected a positive relative size, e.g. 0.1",
-                        h.metric, h.expected_relative
+                    return Err(Invalid::at(
+                        format!("{hkey}.expected_relative"),
+                        format!(
+                            "{at}: `expected_relative` of `{}` is {}, expected a positive relative size, e.g. 0.1",
+                            h.metric, h.expected_relative
+                        ),
                     ));
                 }
             }
@@ -160,6 +145,7 @@ pub fn parse_deployment(s: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn the_repository_file_is_valid_and_bad_values_are_quoted() {
@@ -170,13 +156,16 @@ mod tests {
             .iter()
             .any(|o| o.deployment == "checkout@2.4.0"));
         let bad = |text: &str| {
-            toml::from_str::<OptimizationsFile>(text)
-                .map_err(|e| e.to_string())
-                .and_then(|f| f.validate().map(|_| f))
+            OptimizationsFile::parse(text, Path::new("o.toml"))
                 .expect_err("invalid")
+                .to_string()
         };
         let good = "[[optimization]]\nchange_id = \"C\"\ndeployment = \"a@1\"\n[[optimization.hypothesis]]\nmetric = \"error_rate\"\ndirection = \"decrease\"\nexpected_relative = 0.1\n";
-        assert!(bad(&good.replace("a@1", "a-1")).contains("`a-1`"));
+        let e = bad(&good.replace("a@1", "a-1"));
+        assert!(
+            e.contains("`a-1`") && e.contains("line 3 (`optimization[0].deployment`)"),
+            "{e}"
+        );
         assert!(bad(&good.replace("error_rate", "happiness")).contains("`happiness`"));
         assert!(bad(&good.replace("0.1", "-2.0")).contains("-2"));
         assert!(bad(&good.replace("decrease", "sideways")).contains("sideways"));

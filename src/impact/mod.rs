@@ -22,21 +22,12 @@ use serde::Serialize;
 
 use self::config::{Direction, Hypothesis, OptimizationsFile};
 use crate::experiment::analysis::ser_time;
-use crate::experiment::query::{self as sqlq, Param, SqlError, SqlFile};
+use crate::query::sql::{self as sqlq, sql_file, Param, SqlError, SqlFile};
 use crate::query::LakeSession;
 use crate::stats::{
     clustered_quantile_test, ratio_delta, two_proportion, welch, CoMoments, Comparison, Interval,
     Moments,
 };
-
-macro_rules! sql_file {
-    ($path:literal) => {
-        SqlFile {
-            path: $path,
-            text: include_str!(concat!("../../", $path)),
-        }
-    };
-}
 
 const DEPLOYMENT: SqlFile = sql_file!("sql/impact/deployment.sql");
 const REQUEST_RANGE: SqlFile = sql_file!("sql/impact/request_range.sql");
@@ -127,15 +118,15 @@ async fn deployment(
     version: &str,
 ) -> Result<Deployment, ImpactError> {
     let name = format!("{service}@{version}");
-    let batches = sqlq::run(
-        session,
-        &DEPLOYMENT,
-        &[
-            ("service", Param::Text(service.into())),
-            ("version", Param::Text(version.into())),
-        ],
-    )
-    .await?;
+    let batches = DEPLOYMENT
+        .batches(
+            session,
+            &[
+                ("service", Param::Text(service.into())),
+                ("version", Param::Text(version.into())),
+            ],
+        )
+        .await?;
     let mut phases: Vec<(String, i64, String, String, String)> = Vec::new();
     for b in &batches {
         let phase = sqlq::strings(DEPLOYMENT.path, b, "phase")?;
@@ -200,7 +191,7 @@ async fn samples(
     let mut arms: BTreeMap<String, ArmData> = BTreeMap::new();
     let mut users: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut next: u64 = 0;
-    for b in &sqlq::run(session, &LATENCY_SAMPLES, params).await? {
+    for b in &LATENCY_SAMPLES.batches(session, params).await? {
         let arm = sqlq::strings(LATENCY_SAMPLES.path, b, "arm")?;
         let user = sqlq::strings(LATENCY_SAMPLES.path, b, "user_id")?;
         let d = sqlq::f64s(LATENCY_SAMPLES.path, b, "duration_ms")?;
@@ -369,12 +360,9 @@ pub async fn report(
 
     // Data range of the service's requests.
     let mut range = (None, None);
-    for b in &sqlq::run(
-        session,
-        &REQUEST_RANGE,
-        &[("service", Param::Text(service.into()))],
-    )
-    .await?
+    for b in &REQUEST_RANGE
+        .batches(session, &[("service", Param::Text(service.into()))])
+        .await?
     {
         range.0 = sqlq::times(REQUEST_RANGE.path, b, "first_ts")?[0];
         range.1 = sqlq::times(REQUEST_RANGE.path, b, "last_ts")?[0];
@@ -435,7 +423,7 @@ pub async fn report(
     let mut arms = samples(session, &p).await?;
     // Hourly requests and users (throughput); cost and conversion when the lake has them.
     let mut users: BTreeMap<(String, i64), f64> = BTreeMap::new();
-    for b in &sqlq::run(session, &HOURLY_REQUESTS, &periods).await? {
+    for b in &HOURLY_REQUESTS.batches(session, &periods).await? {
         let arm = sqlq::strings(HOURLY_REQUESTS.path, b, "arm")?;
         let hour = sqlq::times(HOURLY_REQUESTS.path, b, "hour")?;
         let requests = sqlq::f64s(HOURLY_REQUESTS.path, b, "requests")?;
@@ -454,7 +442,7 @@ pub async fn report(
         .iter()
         .all(|t| session.tables.iter().any(|x| x == t))
     {
-        for b in &sqlq::run(session, &HOURLY_BUSINESS, &periods).await? {
+        for b in &HOURLY_BUSINESS.batches(session, &periods).await? {
             let arm = sqlq::strings(HOURLY_BUSINESS.path, b, "arm")?;
             let hour = sqlq::times(HOURLY_BUSINESS.path, b, "hour")?;
             let cost = sqlq::f64s(HOURLY_BUSINESS.path, b, "cost_usd")?;

@@ -34,7 +34,7 @@ pub fn writer_properties_builder() -> WriterPropertiesBuilder {
 /// small files, many of them read together (a weekly percentile merges 168 hourly files).
 /// Uncompressed: a ZSTD column chunk costs its reader a fresh compression and decompression
 /// context, which for files of a few kilobytes takes longer than reading the bytes saved
-/// (measured on the weekly p95 of `scripts/bench-hourly.sh`).
+/// (the weekly p95 of `scripts/bench-hourly.sh`; docs/BENCHMARKS.md).
 pub fn derived_writer_properties() -> WriterPropertiesBuilder {
     writer_properties_builder().set_compression(Compression::UNCOMPRESSED)
 }

@@ -324,8 +324,7 @@ impl ConsumeLoop {
         let mut polls = 0u32;
         let consumer = self.consumer.clone();
         // While messages flow, poll without waiting: a zero timeout spares librdkafka its clock
-        // reads (several per message otherwise, ~5 % of a backfill's CPU). Once the queue is
-        // empty, wait up to 50 ms.
+        // reads (several per message otherwise). Once the queue is empty, wait up to 50 ms.
         const IDLE_WAIT: Duration = Duration::from_millis(50);
         let mut wait = IDLE_WAIT;
         while !self.stop.load(Ordering::Relaxed) {

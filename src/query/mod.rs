@@ -6,6 +6,7 @@
 pub mod latency;
 pub mod output;
 pub mod sketch;
+pub mod sql;
 pub mod udf;
 
 use std::path::Path;
@@ -135,8 +136,7 @@ impl LakeSession {
         let mut state = state.write();
         let config = state.config_mut();
         // Two partitions per core: hours differ in size, and a core whose partition is done
-        // takes another instead of waiting for the slowest (the hourly benchmark's median fell
-        // from 0.47 s to 0.44 s).
+        // takes another instead of waiting for the slowest.
         let partitions = 2 * cores();
         config.options_mut().execution.target_partitions = partitions;
         let optimizer = &mut config.options_mut().optimizer;
@@ -252,9 +252,9 @@ fn file_schema(file: &Path) -> Option<SchemaRef> {
 /// `schema` with strings and binaries read as Arrow's view types (`Utf8View`, `BinaryView`), as
 /// DataFusion does for schemas it infers: decoding a dictionary-encoded Parquet column into
 /// views copies 16-byte views instead of every string's bytes, and grouping and comparing use
-/// the views' inline prefixes. The hourly service query over the week of
-/// `scripts/bench-hourly.sh` took 0.76 s with them instead of 0.94 s (`postlaunch sql`). Results keep whatever type a query gives; derived tables are stored
-/// with plain types ([`crate::lake::derived::stored_schema`]).
+/// the views' inline prefixes (docs/BENCHMARKS.md, the hourly job). Results keep whatever type a
+/// query gives; derived tables are stored with plain types
+/// ([`crate::lake::derived::stored_schema`]).
 pub fn view_types(schema: &SchemaRef) -> SchemaRef {
     let fields: Vec<arrow::datatypes::FieldRef> = schema
         .fields()

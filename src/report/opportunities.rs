@@ -11,14 +11,14 @@ use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRe
 use chrono::{DateTime, Utc};
 
 use super::trends::Periods;
-use crate::hourly::queries::{render, sql_file, SqlFile};
-use crate::query::{LakeSession, QueryError};
+use crate::query::sql::{sql_file, Param, SqlError, SqlFile};
+use crate::query::LakeSession;
 
 /// The opportunity queries; each is skipped when one of its tables is not in the lake.
 pub const OPPORTUNITIES: &[SqlFile] = &[
-    sql_file!("opportunities", "regressions"),
-    sql_file!("opportunities", "tickets"),
-    sql_file!("opportunities", "slow_endpoints"),
+    sql_file!("sql/opportunities/regressions.sql"),
+    sql_file!("sql/opportunities/tickets.sql"),
+    sql_file!("sql/opportunities/slow_endpoints.sql"),
 ];
 
 /// One candidate optimisation.
@@ -41,21 +41,21 @@ pub struct Opportunity {
 pub async fn from_sql(
     session: &LakeSession,
     periods: Periods,
-) -> Result<(Vec<Opportunity>, Vec<String>), QueryError> {
-    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+) -> Result<(Vec<Opportunity>, Vec<String>), SqlError> {
     let params = [
-        ("this_from", fmt(periods.this_from)),
-        ("this_to", fmt(periods.this_to)),
+        ("this_from", Param::Time(periods.this_from)),
+        ("this_to", Param::Time(periods.this_to)),
     ];
     let (mut out, mut skipped) = (Vec::new(), Vec::new());
     for q in OPPORTUNITIES {
-        if let Some(why) = q.missing_table(&session.tables) {
-            skipped.push(why);
-            continue;
-        }
-        let sql = render(q, &params)
-            .map_err(|e| QueryError::DataFusion(datafusion::error::DataFusionError::Plan(e)))?;
-        let (_, batches) = session.query(&sql).await?;
+        let (_, batches) = match q.run(session, &params).await {
+            Ok(result) => result,
+            Err(why @ SqlError::MissingTable { .. }) => {
+                skipped.push(why.to_string());
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         for b in &batches {
             let s = |i: usize| {
                 arrow::compute::cast(b.column(i), &DataType::Utf8)

@@ -14,16 +14,16 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
-use crate::hourly::queries::{render, sql_file, SqlFile};
-use crate::query::{LakeSession, QueryError};
+use crate::query::sql::{sql_file, Param, SqlError, SqlFile};
+use crate::query::LakeSession;
 use crate::stats::two_sample::two_proportion;
 
 /// The trend queries; each is skipped when its weekly table is not in the lake.
 pub const TRENDS: &[SqlFile] = &[
-    sql_file!("trends", "service"),
-    sql_file!("trends", "web_vitals"),
-    sql_file!("trends", "business"),
-    sql_file!("trends", "adoption"),
+    sql_file!("sql/trends/service.sql"),
+    sql_file!("sql/trends/web_vitals.sql"),
+    sql_file!("sql/trends/business.sql"),
+    sql_file!("sql/trends/adoption.sql"),
 ];
 
 /// One metric of one entity, this week against last week.
@@ -160,9 +160,9 @@ pub fn sort_by_change(trends: &mut [Trend]) {
     });
 }
 
-/// A period's length in days, as a SQL number literal.
-fn days(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
-    format!("{:.6}", (to - from).num_seconds() as f64 / 86_400.0)
+/// A period's length in days.
+fn days(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_seconds() as f64 / 86_400.0
 }
 
 /// Computes the trends of `periods` (queries whose table is missing are skipped and named in the
@@ -170,25 +170,31 @@ fn days(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
 pub async fn compare_periods(
     session: &LakeSession,
     periods: Periods,
-) -> Result<(Vec<Trend>, Vec<String>), QueryError> {
-    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+) -> Result<(Vec<Trend>, Vec<String>), SqlError> {
     let params = [
-        ("this_from", fmt(periods.this_from)),
-        ("this_to", fmt(periods.this_to)),
-        ("last_from", fmt(periods.last_from)),
-        ("last_to", fmt(periods.last_to)),
-        ("this_days", days(periods.this_from, periods.this_to)),
-        ("last_days", days(periods.last_from, periods.last_to)),
+        ("this_from", Param::Time(periods.this_from)),
+        ("this_to", Param::Time(periods.this_to)),
+        ("last_from", Param::Time(periods.last_from)),
+        ("last_to", Param::Time(periods.last_to)),
+        (
+            "this_days",
+            Param::Float(days(periods.this_from, periods.this_to)),
+        ),
+        (
+            "last_days",
+            Param::Float(days(periods.last_from, periods.last_to)),
+        ),
     ];
     let (mut out, mut skipped) = (Vec::new(), Vec::new());
     for q in TRENDS {
-        if let Some(why) = q.missing_table(&session.tables) {
-            skipped.push(why);
-            continue;
-        }
-        let sql = render(q, &params)
-            .map_err(|e| QueryError::DataFusion(datafusion::error::DataFusionError::Plan(e)))?;
-        let (_, batches) = session.query(&sql).await?;
+        let (_, batches) = match q.run(session, &params).await {
+            Ok(result) => result,
+            Err(why @ SqlError::MissingTable { .. }) => {
+                skipped.push(why.to_string());
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         for b in &batches {
             out.extend(rows(b));
         }

@@ -383,8 +383,7 @@ pub fn client_config(cfg: &PipelineConfig) -> Result<ClientConfig, String> {
         .set("queued.max.messages.kbytes", "16384")
         // librdkafka (>= 2.4) waits `fetch.queue.backoff.ms` (default 1 s) before fetching again
         // once the prefetch queue was full; an ingest that pauses for a lake commit would then
-        // drain the queue in a fraction of that and sit idle for the rest (measured: 60 % of the
-        // wall time of a backfill).
+        // drain the queue in a fraction of that and sit idle for the rest (docs/BENCHMARKS.md).
         .set("fetch.queue.backoff.ms", "10")
         .set("fetch.max.bytes", "16777216")
         .set("session.timeout.ms", "10000")

@@ -1,7 +1,7 @@
-//! Every file under `sql/` runs against a demo lake (a glob: adding a query adds a test) and
-//! returns the columns its header comment promises. The hourly job's templates (`sql/hourly/`,
-//! `sql/rollup/`, with `{parameters}`) run through `postlaunch hourly`, and the tables it
-//! writes are checked against their headers.
+//! Every file under `sql/` runs against a demo lake (a glob: adding a query adds a test), with
+//! its placeholders filled from its `-- Example:` header, returns the columns its header promises
+//! and the rows of its golden file (`tests/golden/sql/`, DataFusion's sqllogictest style: the
+//! two-day demo is deterministic). The hourly job's tables are checked against their headers too.
 
 use std::path::{Path, PathBuf};
 
@@ -21,50 +21,208 @@ fn sql_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// A two-day demo lake with the hourly job's tables: what every file of `sql/` runs on.
+fn demo_with_hourly_tables(lake: &Path) {
+    demo_lake(lake, &["--days", "2", "--scale", "0.2"]);
+    ok(&["hourly", "-q", "--lake", lake.to_str().unwrap(), "--all"]);
+}
+
+/// Whether the lake has every table of the file's `-- Tables:` header (hourly_regressions is
+/// empty on a two-day demo, which has no baseline: it has no folder).
+fn has_tables(lake: &Path, text: &str) -> bool {
+    text.lines()
+        .find_map(|l| l.strip_prefix("-- Tables:"))
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .all(|t| lake.join(t).is_dir())
+}
+
+/// `postlaunch sql --format csv -f FILE` (placeholders filled with the file's `-- Example:`).
+fn run_file(lake: &Path, f: &Path) -> String {
+    let out = ok(&[
+        "sql",
+        "-q",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--format",
+        "csv",
+        "-f",
+        f.to_str().unwrap(),
+    ]);
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
-fn every_sql_file_runs_on_the_demo_and_returns_its_documented_columns() {
+fn every_sql_file_runs_with_its_example_values_and_returns_its_documented_columns() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    demo_lake(&lake, &["--days", "2", "--scale", "0.2"]);
+    demo_with_hourly_tables(&lake);
     let files = sql_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sql"));
-    assert!(!files.is_empty());
-    for f in files.into_iter().filter(|f| !is_job_template(f)) {
-        let text = std::fs::read_to_string(&f).unwrap();
-        let columns: Vec<&str> = text
-            .lines()
-            .find_map(|l| l.strip_prefix("-- Columns:"))
-            .unwrap_or_else(|| panic!("`{}` lacks a `-- Columns:` header", f.display()))
-            .split(',')
-            .map(str::trim)
-            .collect();
-        let out = ok(&[
-            "sql",
-            "-q",
-            "--lake",
-            lake.to_str().unwrap(),
-            "--format",
-            "json",
-            "-f",
-            f.to_str().unwrap(),
-        ]);
-        let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON rows");
+    assert!(files.len() >= 39, "{files:?}");
+    let mut ran = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let columns = header_columns(&text);
         assert!(
-            !rows.is_empty(),
-            "`{}` returned no rows on the demo",
+            !columns.is_empty(),
+            "`{}` lacks a `-- Columns:` header",
             f.display()
         );
-        let first = rows[0].as_object().unwrap();
-        let got: Vec<&str> = first.keys().map(String::as_str).collect();
-        assert_eq!(got, columns, "`{}`", f.display());
+        if !has_tables(&lake, &text) {
+            continue;
+        }
+        let csv = run_file(&lake, f);
+        let header: Vec<&str> = csv.lines().next().unwrap_or_default().split(',').collect();
+        assert_eq!(header, columns, "`{}`", f.display());
+        check_golden(f, &normalise(&csv, f));
+        let dir = f
+            .parent()
+            .and_then(|d| d.file_name())
+            .and_then(|d| d.to_str());
+        if matches!(dir, Some("examples" | "experiment" | "impact")) {
+            assert!(
+                csv.lines().count() > 1,
+                "`{}` returned no rows on the demo",
+                f.display()
+            );
+        }
+        ran += 1;
+    }
+    assert!(
+        ran + 1 >= files.len(),
+        "only {ran} of {} files ran",
+        files.len()
+    );
+}
+
+/// Columns whose values depend on when the test runs, masked in golden files. Sketch columns
+/// (`*_sketch`, bytes that hold a float sum whose last bits depend on the order of merging) are
+/// masked too: `tests/it/sketch.rs` checks them.
+const VOLATILE: &[(&str, &str)] = &[("rejected_reasons.sql", "first_seen")];
+
+/// A CSV result as a golden file holds it: rows sorted (the order of rows without `ORDER BY`
+/// depends on threads; the sort key rounds numbers to 6 significant digits), volatile columns
+/// masked, numbers as DataFusion prints them.
+fn normalise(csv: &str, f: &Path) -> String {
+    let name = f.file_name().unwrap().to_str().unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap_or_default();
+    let masked: Vec<bool> = header
+        .split(',')
+        .map(|c| VOLATILE.contains(&(name, c)) || c.ends_with("_sketch"))
+        .collect();
+    let mut rows: Vec<(String, String)> = lines
+        .map(|line| {
+            let cells: Vec<String> = csv_cells(line)
+                .into_iter()
+                .enumerate()
+                .map(|(i, cell)| {
+                    if masked.get(i).copied().unwrap_or(false) {
+                        "*".to_string()
+                    } else {
+                        cell
+                    }
+                })
+                .collect();
+            let key: Vec<String> = cells
+                .iter()
+                .map(|c| match float(c) {
+                    Some(x) => format!("{x:.5e}"),
+                    None => c.clone(),
+                })
+                .collect();
+            (key.join(","), cells.join(","))
+        })
+        .collect();
+    rows.sort();
+    let mut out = header.to_string();
+    out.push('\n');
+    for (_, r) in rows {
+        out.push_str(&r);
+        out.push('\n');
+    }
+    out
+}
+
+/// A cell that is a number with a fraction or an exponent.
+fn float(cell: &str) -> Option<f64> {
+    cell.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && cell.contains(['.', 'e', 'E']))
+}
+
+/// Whether two cells agree: numbers within a relative 1e-9 (sums of floats may differ in their
+/// last bits with the order of addition, which depends on threads), anything else to the letter.
+fn same_cell(want: &str, got: &str) -> bool {
+    match (float(want), float(got)) {
+        (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()) + 1e-12,
+        _ => want == got,
     }
 }
 
-fn is_job_template(f: &Path) -> bool {
-    let dir = f
-        .parent()
-        .and_then(|d| d.file_name())
-        .and_then(|d| d.to_str());
-    matches!(dir, Some("hourly" | "rollup" | "trends" | "opportunities"))
+/// The cells of one CSV line, quoted cells kept quoted (commas inside quotes do not split).
+fn csv_cells(line: &str) -> Vec<String> {
+    let mut cells = vec![String::new()];
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                cells.last_mut().unwrap().push(c);
+            }
+            ',' if !quoted => cells.push(String::new()),
+            _ => cells.last_mut().unwrap().push(c),
+        }
+    }
+    cells
+}
+
+/// Compares `got` with the golden file of `f`; `POSTLAUNCH_BLESS=1` writes it instead (after a
+/// deliberate change: review the diff before committing it).
+fn check_golden(f: &Path, got: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rel = f
+        .strip_prefix(root.join("sql"))
+        .unwrap()
+        .with_extension("csv");
+    let golden = root.join("tests/golden/sql").join(rel);
+    if std::env::var_os("POSTLAUNCH_BLESS").is_some() {
+        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+        std::fs::write(&golden, got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&golden).unwrap_or_else(|e| {
+        panic!(
+            "`{}`: no golden file `{}` ({e}); run the test with POSTLAUNCH_BLESS=1 to write it",
+            f.display(),
+            golden.display()
+        )
+    });
+    let same_line = |a: &str, b: &str| {
+        let (a, b) = (csv_cells(a), csv_cells(b));
+        a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| same_cell(x, y))
+    };
+    let differs = want.lines().count() != got.lines().count()
+        || want.lines().zip(got.lines()).any(|(a, b)| !same_line(a, b));
+    if differs {
+        let first = want
+            .lines()
+            .zip(got.lines())
+            .position(|(a, b)| !same_line(a, b))
+            .unwrap_or(want.lines().count().min(got.lines().count()));
+        panic!(
+            "`{}` differs from `{}` from line {} on:\n  want: {:?}\n  got:  {:?}\n({} lines wanted, {} got; POSTLAUNCH_BLESS=1 rewrites it after a deliberate change)",
+            f.display(),
+            golden.display(),
+            first + 1,
+            want.lines().nth(first),
+            got.lines().nth(first),
+            want.lines().count(),
+            got.lines().count()
+        );
+    }
 }
 
 /// The `-- Columns:` header, continued on `--   ` lines.
@@ -99,15 +257,12 @@ fn the_hourly_job_writes_every_template_s_documented_columns() {
     ok(&["hourly", "-q", "--lake", l, "--all"]);
     let files: Vec<PathBuf> = sql_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sql"))
         .into_iter()
-        .filter(|f| is_job_template(f))
+        .filter(|f| {
+            f.parent().unwrap().ends_with("hourly") || f.parent().unwrap().ends_with("rollup")
+        })
         .collect();
     assert!(files.len() >= 14, "{files:?}");
     for f in files {
-        if f.parent().unwrap().ends_with("trends") || f.parent().unwrap().ends_with("opportunities")
-        {
-            check_trend_template(&f, l);
-            continue;
-        }
         let name = f.file_stem().unwrap().to_str().unwrap();
         let columns = header_columns(&std::fs::read_to_string(&f).unwrap());
         assert!(
@@ -147,58 +302,4 @@ fn the_hourly_job_writes_every_template_s_documented_columns() {
             assert_eq!(got, columns, "`{table}` from `{}`", f.display());
         }
     }
-}
-
-/// A `sql/trends/` or `sql/opportunities/` template, its periods filled in (the demo's two days against each other),
-/// run through `postlaunch sql`: it must return its documented columns.
-fn check_trend_template(f: &Path, lake: &str) {
-    let text = std::fs::read_to_string(f).unwrap();
-    let columns = header_columns(&text);
-    // hourly_regressions is empty on a two-day demo (no baseline), so it has no folder: its
-    // opportunity query is checked by tests/python/test_hourly.py.
-    let tables = text
-        .lines()
-        .find_map(|l| l.strip_prefix("-- Tables:"))
-        .unwrap_or_default();
-    if tables
-        .split(',')
-        .any(|t| !Path::new(lake).join(t.trim()).is_dir())
-    {
-        return;
-    }
-    let sql = [
-        ("{this_from}", "2026-11-03T00:00:00"),
-        ("{this_to}", "2026-11-04T00:00:00"),
-        ("{last_from}", "2026-11-02T00:00:00"),
-        ("{last_to}", "2026-11-03T00:00:00"),
-        ("{this_days}", "1.0"),
-        ("{last_days}", "1.0"),
-    ]
-    .iter()
-    .fold(text.clone(), |s, (k, v)| s.replace(k, v));
-    let file = Path::new(lake).with_file_name(f.file_name().unwrap());
-    std::fs::write(&file, sql).unwrap();
-    let out = ok(&[
-        "sql",
-        "-q",
-        "--lake",
-        lake,
-        "--format",
-        "json",
-        "-f",
-        file.to_str().unwrap(),
-    ]);
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(
-        !rows.is_empty(),
-        "`{}` returned no rows on the demo",
-        f.display()
-    );
-    let got: Vec<&str> = rows[0]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(got, columns, "`{}`", f.display());
 }

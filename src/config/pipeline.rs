@@ -1,5 +1,6 @@
-//! Pipeline configuration: `pipelines/*.toml`, parsed once at the edge into typed structs with
-//! every cross-field check done at load time (`postlaunch validate` runs exactly this).
+//! Pipeline files (`pipelines/*.toml`): a Kafka ingest and the hourly job, loaded through
+//! [`super::ConfigFile`] with every cross-field check done at load time (`postlaunch validate`
+//! runs exactly this).
 //!
 //! Precedence: built-in defaults < the TOML file < `POSTLAUNCH_*` environment variables < CLI
 //! flags. Values of `[kafka.options]` may reference environment variables as `${NAME}`, so
@@ -8,36 +9,14 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::{de_duration, de_size, ConfigFile, Invalid};
 use crate::schema::Catalog;
-
-/// Errors of loading a pipeline file.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read pipeline file `{path}`: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("pipeline file `{path}` is invalid: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("pipeline file `{path}`: {message}")]
-    Invalid { path: PathBuf, message: String },
-}
-
-fn de_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
-    let s = String::deserialize(d)?;
-    crate::cli::parse_size(&s).map_err(serde::de::Error::custom)
-}
-
-fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    crate::cli::parse_duration(&s).map_err(serde::de::Error::custom)
-}
+use crate::units::parse_instant;
 
 /// A pipeline file.
 #[derive(Debug, Clone, Deserialize)]
@@ -167,9 +146,12 @@ impl Default for RegressionConfig {
 
 impl HourlyConfig {
     /// Checks of the `[hourly]` section, with the offending values in the message.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let invalid =
+            |key: &str, message: String| Err(Invalid::at(format!("hourly.{key}"), message));
         if self.apdex_t.is_zero() {
-            return Err(
+            return invalid(
+                "apdex_t",
                 "`hourly.apdex_t` is 0s, expected a positive duration such as `500ms`".into(),
             );
         }
@@ -177,41 +159,51 @@ impl HourlyConfig {
         match b.kind.as_str() {
             "same_hour_of_week" => {
                 if b.weeks == 0 || b.weeks > 52 {
-                    return Err(format!("`hourly.baseline.weeks` is {}, expected 1 to 52", b.weeks));
+                    return invalid(
+                        "baseline.weeks",
+                        format!("`hourly.baseline.weeks` is {}, expected 1 to 52", b.weeks),
+                    );
                 }
             }
             "launch" => {
                 if b.from.is_none() || b.to.is_none() {
-                    return Err("`hourly.baseline.kind = \"launch\"` needs `from` and `to` (RFC 3339)".into());
+                    return invalid(
+                        "baseline.kind",
+                        "`hourly.baseline.kind = \"launch\"` needs `from` and `to` (RFC 3339)".into(),
+                    );
                 }
             }
             "pre_deployment" => {
                 if b.window < Duration::from_secs(3600) {
-                    return Err(format!(
-                        "`hourly.baseline.window` is {:?}, expected at least 1h",
-                        b.window
-                    ));
+                    return invalid(
+                        "baseline.window",
+                        format!("`hourly.baseline.window` is {:?}, expected at least 1h", b.window),
+                    );
                 }
             }
             other => {
-                return Err(format!(
-                    "`hourly.baseline.kind` is `{other}`, expected `same_hour_of_week`, `launch` or `pre_deployment`"
-                ))
+                return invalid(
+                    "baseline.kind",
+                    format!("`hourly.baseline.kind` is `{other}`, expected `same_hour_of_week`, `launch` or `pre_deployment`"),
+                )
             }
         }
         // The launch range (also read by the monthly review, whatever the baseline kind).
         if let (Some(from), Some(to)) = (&b.from, &b.to) {
-            let f = parse_instant(from, "hourly.baseline.from")?;
-            let t = parse_instant(to, "hourly.baseline.to")?;
+            let f = parse_instant(from, "hourly.baseline.from")
+                .map_err(|e| Invalid::at("hourly.baseline.from", e.0))?;
+            let t = parse_instant(to, "hourly.baseline.to")
+                .map_err(|e| Invalid::at("hourly.baseline.to", e.0))?;
             if f >= t {
-                return Err(format!(
-                    "`hourly.baseline.from` ({from}) must be before `to` ({to})"
-                ));
+                return invalid(
+                    "baseline.from",
+                    format!("`hourly.baseline.from` ({from}) must be before `to` ({to})"),
+                );
             }
         }
         let r = &self.regressions;
         if !(r.threshold.is_finite() && r.threshold > 1.0) {
-            return Err(format!(
+            return invalid("regressions.threshold", format!(
                 "`hourly.regressions.threshold` is {}, expected a ratio above 1 such as 1.2 (20 % worse)",
                 r.threshold
             ));
@@ -219,30 +211,19 @@ impl HourlyConfig {
         if r.current_window < Duration::from_secs(3600)
             || !r.current_window.as_secs().is_multiple_of(3600)
         {
-            return Err(format!(
+            return invalid("regressions.current_window", format!(
                 "`hourly.regressions.current_window` is {:?}, expected whole hours such as `1h` or `6h`",
                 r.current_window
             ));
         }
         if !(r.error_rate_alpha > 0.0 && r.error_rate_alpha < 1.0) {
-            return Err(format!(
+            return invalid("regressions.error_rate_alpha", format!(
                 "`hourly.regressions.error_rate_alpha` is {}, expected a level in (0, 1) such as 0.01",
                 r.error_rate_alpha
             ));
         }
         Ok(())
     }
-}
-
-/// Parses an RFC 3339 instant into microseconds since the epoch.
-pub fn parse_instant(s: &str, field: &str) -> Result<i64, String> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| t.timestamp_micros())
-        .map_err(|e| {
-            format!(
-                "`{field}` is `{s}`, expected an RFC 3339 time such as 2026-11-02T00:00:00Z ({e})"
-            )
-        })
 }
 
 /// `[kafka]`.
@@ -403,39 +384,39 @@ pub fn is_secret(key: &str) -> bool {
 }
 
 impl PipelineConfig {
-    /// Loads and validates a pipeline file.
-    pub fn load(path: &Path, catalog: &Catalog) -> Result<PipelineConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let cfg: PipelineConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        cfg.validate(catalog)
-            .map_err(|message| ConfigError::Invalid {
-                path: path.to_path_buf(),
-                message,
-            })?;
-        Ok(cfg)
+    /// Loads and validates a pipeline file against the event schemas.
+    pub fn load(path: &std::path::Path, catalog: &Catalog) -> Result<Self, super::ConfigError> {
+        Self::load_with(path, catalog)
     }
+}
+
+impl ConfigFile for PipelineConfig {
+    const KIND: &'static str = "pipeline file";
+    type Context = Catalog;
 
     /// Cross-field checks, with the offending values in the message.
-    pub fn validate(&self, catalog: &Catalog) -> Result<(), String> {
+    fn validate(&self, catalog: &Catalog) -> Result<(), Invalid> {
+        let invalid = |key: &str, message: String| Err(Invalid::at(key, message));
         if self.kafka.brokers.trim().is_empty() {
-            return Err("`kafka.brokers` is empty, expected `host:port[,host:port…]`".into());
+            return invalid(
+                "kafka.brokers",
+                "`kafka.brokers` is empty, expected `host:port[,host:port…]`".into(),
+            );
         }
         if self.kafka.group_id.trim().is_empty() {
-            return Err("`kafka.group_id` is empty".into());
+            return invalid("kafka.group_id", "`kafka.group_id` is empty".into());
         }
         if !matches!(self.kafka.start_from.as_str(), "earliest" | "latest") {
-            return Err(format!(
-                "`kafka.start_from` is `{}`, expected `earliest` or `latest`",
-                self.kafka.start_from
-            ));
+            return invalid(
+                "kafka.start_from",
+                format!(
+                    "`kafka.start_from` is `{}`, expected `earliest` or `latest`",
+                    self.kafka.start_from
+                ),
+            );
         }
         for (k, v) in &self.kafka.options {
+            let key = format!("kafka.options.{k}");
             if matches!(
                 k.as_str(),
                 "bootstrap.servers"
@@ -443,45 +424,65 @@ impl PipelineConfig {
                     | "enable.auto.commit"
                     | "enable.auto.offset.store"
             ) {
-                return Err(format!(
-                    "`kafka.options.\"{k}\"` is managed by postlaunch (use `kafka.brokers`/`kafka.group_id`; offsets are committed after the lake commit)"
-                ));
+                return invalid(
+                    &key,
+                    format!("`kafka.options.\"{k}\"` is managed by postlaunch (use `kafka.brokers`/`kafka.group_id`; offsets are committed after the lake commit)"),
+                );
             }
-            expand_env(v, k)?;
+            expand_env(v, k).map_err(|m| Invalid::at(&key, m))?;
         }
         if self.topics.is_empty() {
-            return Err("no `[[topics]]`: map at least one topic to a table".into());
+            return invalid(
+                "topics",
+                "no `[[topics]]`: map at least one topic to a table".into(),
+            );
         }
         let mut seen = BTreeMap::new();
-        for t in &self.topics {
+        for (i, t) in self.topics.iter().enumerate() {
+            let key = format!("topics[{i}].table");
             catalog
                 .get(&t.table)
-                .map_err(|e| format!("topic `{}`: {e}", t.topic))?;
+                .map_err(|e| Invalid::at(&key, format!("topic `{}`: {e}", t.topic)))?;
             if let Some(prev) = seen.insert(t.topic.clone(), t.table.clone()) {
-                return Err(format!(
-                    "topic `{}` is listed twice (tables `{prev}` and `{}`)",
-                    t.topic, t.table
-                ));
+                return invalid(
+                    &format!("topics[{i}].topic"),
+                    format!(
+                        "topic `{}` is listed twice (tables `{prev}` and `{}`)",
+                        t.topic, t.table
+                    ),
+                );
             }
         }
         if self.flush.max_rows == 0 {
-            return Err("`flush.max_rows` is 0, expected at least 1".into());
+            return invalid(
+                "flush.max_rows",
+                "`flush.max_rows` is 0, expected at least 1".into(),
+            );
         }
         if self.flush.max_age.is_zero() {
-            return Err("`flush.max_age` is 0s, expected a positive duration such as `30s`".into());
+            return invalid(
+                "flush.max_age",
+                "`flush.max_age` is 0s, expected a positive duration such as `30s`".into(),
+            );
         }
         if self.flush.max_bytes > self.memory_budget {
-            return Err(format!(
-                "`flush.max_bytes` ({}) must not exceed `memory_budget` ({})",
-                self.flush.max_bytes, self.memory_budget
-            ));
+            return invalid(
+                "flush.max_bytes",
+                format!(
+                    "`flush.max_bytes` ({}) must not exceed `memory_budget` ({})",
+                    self.flush.max_bytes, self.memory_budget
+                ),
+            );
         }
         self.hourly.validate()?;
         if !self.metrics.listen.is_empty() {
             self.metrics.listen.parse::<SocketAddr>().map_err(|_| {
-                format!(
-                    "`metrics.listen` is `{}`, expected `address:port` such as `127.0.0.1:9464` (or \"\" to disable)",
-                    self.metrics.listen
+                Invalid::at(
+                    "metrics.listen",
+                    format!(
+                        "`metrics.listen` is `{}`, expected `address:port` such as `127.0.0.1:9464` (or \"\" to disable)",
+                        self.metrics.listen
+                    ),
                 )
             })?;
         }
