@@ -39,7 +39,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 
-use super::sketch::DDSketch;
+use crate::stats::ddsketch::DDSketch;
 
 /// The percentile levels of the summary, with their field names.
 const LEVELS: [(&str, f64); 3] = [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)];

@@ -13,6 +13,7 @@
 //! * [`multiple`]: Benjamini–Hochberg and Holm adjusted p-values.
 //! * [`power`]: power and minimum detectable effect of a two-sided z-test.
 //! * [`sequential`]: an always-valid confidence sequence (normal mixture / mSPRT).
+//! * [`ddsketch`]: the DDSketch, a mergeable quantile sketch with relative-error guarantees.
 //! * [`dist`]: tail probabilities and quantiles of the normal, Student t and chi-square
 //!   distributions, computed from survival functions so tiny p-values stay accurate.
 //!
@@ -20,6 +21,7 @@
 //! two-sided; `significant` is *defined* as "the interval excludes zero", so it can never
 //! disagree with the interval that is printed.
 
+pub mod ddsketch;
 pub mod dist;
 pub mod moments;
 pub mod multiple;
