@@ -123,241 +123,36 @@ impl Decoder {
     /// Decodes one chunk. `now_micros` is the receive time (stamped on rejections and used for
     /// the "not in the future" check).
     pub fn decode(&mut self, chunk: &RawChunk, now_micros: i64) -> DecodedChunk {
-        let n = chunk.records.len();
-        let mut rejected = Vec::new();
-        let mut unknown: Vec<(Vec<u8>, u64)> = Vec::new();
-        let mut ts = vec![0i64; n];
-        let mut raw_spans: Vec<Vec<(usize, usize)>> =
-            vec![vec![(0, 0); n]; self.raw_json_fields.len()];
-        // Records for arrow-json, and those the fast path took.
-        let mut passed: Vec<u32> = Vec::with_capacity(n);
-        let mut fast_rows: Vec<u32> = Vec::with_capacity(n);
-        // Records holding integral numbers such as `2e2` for integer fields, rewritten with plain
-        // digits for arrow-json, by record index (ascending).
-        let mut rewritten: Vec<(u32, Vec<u8>)> = Vec::new();
-        // Per record: the spans and values of those numbers, and the field and value span of
-        // each escaped spelling of an integer field's name.
-        let mut integral: Vec<(usize, usize, i64)> = Vec::new();
-        let mut escaped: Vec<(usize, scan::Span)> = Vec::new();
-        if let Some(f) = &mut self.fast {
-            f.begin(n);
-        }
-        let known: Vec<&[u8]> = self.known.iter().map(Vec::as_slice).collect();
-        let table_name = self.table.name.as_str();
-        let ts_index = self.table.ts_index;
-
-        for (i, rec) in chunk.records.iter().enumerate() {
-            let bytes = chunk.bytes(i);
-            let reject =
-                |reason: String| Rejection::new(table_name, chunk, rec, bytes, reason, now_micros);
-            if rec.is_oversized() {
-                rejected.push(reject(format!(
-                    "record is {} bytes, over the limit of {} bytes",
-                    rec.original_len,
-                    rec.end - rec.start
-                )));
-                continue;
-            }
-            let mut has_unknown = false;
-            escaped.clear();
-            let mut saw_unknown = |k: &[u8], value: scan::Span| {
-                has_unknown = true;
-                match unknown.iter_mut().find(|(name, _)| name == k) {
-                    Some((_, c)) => *c += 1,
-                    None => unknown.push((k.to_vec(), 1)),
-                }
-                // arrow-json unescapes key names: `st\u0061tus` is `status` to it
-                if memchr::memchr(b'\\', k).is_some() {
-                    let name = unescape_key(k);
-                    if let Some(&f) = self
-                        .integer_fields
-                        .iter()
-                        .find(|&&f| name.as_deref() == Some(self.table.fields[f].name.as_str()))
-                    {
-                        escaped.push((f, value));
-                    }
-                }
-            };
-            if let Err(e) = scan::scan(
-                bytes,
-                &known,
-                self.want_spans,
-                &mut self.scanned,
-                &mut saw_unknown,
-            ) {
-                rejected.push(reject(e.to_string()));
-                continue;
-            }
-            let (s, e) = self.scanned.spans[ts_index];
-            let parsed = if s == e {
-                Err("missing required field `ts`".to_string())
-            } else {
-                match time::parse_ts_value(&bytes[s..e]) {
-                    Ok(Some(t)) => time::check_plausible(t, now_micros).map(|_| t),
-                    Ok(None) => Err("missing required field `ts`".to_string()),
-                    Err(why) => Err(why),
-                }
-            };
-            match parsed {
-                Ok(t) => ts[i] = t,
-                Err(why) => {
-                    rejected.push(reject(why));
-                    continue;
-                }
-            }
-            // Every number given for an integer field, under its name or an escaped spelling of
-            // it (arrow-json keeps the last of duplicates; all are checked).
-            integral.clear();
-            let given = self
-                .integer_fields
-                .iter()
-                .map(|&f| (f, self.scanned.spans[f]))
-                .chain(escaped.iter().copied());
-            let mut bad = None;
-            for (f, (s, e)) in given {
-                if s == e {
-                    continue;
-                }
-                match integer::check(&self.table.fields[f].name, &bytes[s..e]) {
-                    Ok(integer::Literal::Integral(x)) => integral.push((s, e, x)),
-                    Ok(_) => {}
-                    Err(why) => {
-                        bad = Some(why);
-                        break;
-                    }
-                }
-            }
-            if let Some(why) = bad {
-                rejected.push(reject(why));
-                continue;
-            }
-            let mut raw_ok = true;
-            // The fast path reads only the decoded fields' spans; arrow-json also checks every
-            // other value of the record. So a record goes the fast way only when nothing else
-            // needs checking: no unknown key (nor an escaped spelling of a known one) and raw
-            // JSON fields that are valid JSON.
-            let mut fast_ok = !has_unknown;
-            for (k, &f) in self.raw_json_fields.iter().enumerate() {
-                let (s, e) = self.scanned.spans[f];
-                let v = &bytes[s..e];
-                if s != e && v != b"null" {
-                    if v[0] != b'{' {
-                        rejected.push(reject(format!(
-                            "field `{}` must be a JSON object, got `{}`",
-                            self.table.fields[f].name,
-                            String::from_utf8_lossy(&v[..v.len().min(32)])
-                        )));
-                        raw_ok = false;
-                        break;
-                    }
-                    raw_spans[k][i] = (s, e);
-                    fast_ok = fast_ok && fast::is_valid_json(v);
-                }
-            }
-            if raw_ok {
-                if !integral.is_empty() {
-                    // also for records the fast path takes: if its batch failed, arrow-json
-                    // would decode them after all
-                    rewritten.push((i as u32, with_plain_integers(bytes, &mut integral)));
-                }
-                let spans = &self.scanned.spans;
-                if fast_ok && self.fast.as_mut().is_some_and(|f| f.push(bytes, spans)) {
-                    fast_rows.push(i as u32);
-                } else {
-                    passed.push(i as u32);
-                }
-            }
-        }
-
-        let mut pieces = Vec::new();
-        if let Some(f) = self.fast.as_mut().filter(|f| f.rows() > 0) {
-            match f.finish() {
-                Ok(batch) => pieces.push((batch, fast_rows)),
-                // Cannot happen (the columns follow the decode schema); if it did, arrow-json
-                // decodes those records instead.
-                Err(_) => {
-                    passed.extend(fast_rows);
-                    passed.sort_unstable();
-                }
-            }
-        }
+        let mut t = self.triage(chunk, now_micros);
+        let fast_rows = std::mem::take(&mut t.fast_rows);
+        let mut pieces: Vec<(RecordBatch, Vec<u32>)> = self
+            .fast_piece(fast_rows, &mut t.passed)
+            .into_iter()
+            .collect();
         self.decode_rows(
             chunk,
-            &passed,
-            &rewritten,
+            &t.passed,
+            &t.rewritten,
             &mut pieces,
-            &mut rejected,
+            &mut t.rejected,
             now_micros,
         );
-
         // The stored pieces, each with the chunk indices of its rows.
         let mut stored_pieces = Vec::with_capacity(pieces.len());
-        for (decoded, rows) in pieces {
-            match self.assemble(chunk, &decoded, &rows, &ts, &raw_spans) {
-                Ok(stored) => {
-                    let (keep, reasons) = validate::validate(&self.table, &stored);
-                    for (row, reason) in reasons {
-                        let i = rows[row] as usize;
-                        rejected.push(Rejection::new(
-                            table_name,
-                            chunk,
-                            &chunk.records[i],
-                            chunk.bytes(i),
-                            reason,
-                            now_micros,
-                        ));
-                    }
-                    let (kept, kept_rows) = match keep {
-                        None => (Ok(stored), rows),
-                        Some(mask) => (
-                            filter_record_batch(&stored, &mask),
-                            rows.iter()
-                                .zip(mask.values().iter())
-                                .filter_map(|(&r, keep)| keep.then_some(r))
-                                .collect(),
-                        ),
-                    };
-                    let kept = kept.and_then(|b| {
-                        RecordBatch::try_new(self.table.stored.clone(), b.columns().to_vec())
-                    });
-                    match kept {
-                        Ok(b) => stored_pieces.push((b, kept_rows)),
-                        // validation guarantees the strict schema holds; if it does not, that is a bug
-                        Err(e) => panic!("validated batch does not fit the stored schema: {e}"),
-                    }
-                }
-                Err(e) => {
-                    for &i in &rows {
-                        let i = i as usize;
-                        rejected.push(Rejection::new(
-                            table_name,
-                            chunk,
-                            &chunk.records[i],
-                            chunk.bytes(i),
-                            format!("cannot build the row: {e}"),
-                            now_micros,
-                        ));
-                    }
-                }
-            }
+        for piece in pieces {
+            stored_pieces.extend(self.store(chunk, piece, &mut t, now_micros));
         }
         let (batch, unjoined) = combine(&self.table.stored, stored_pieces);
         for (i, reason) in unjoined {
-            let i = i as usize;
-            rejected.push(Rejection::new(
-                table_name,
-                chunk,
-                &chunk.records[i],
-                chunk.bytes(i),
-                reason,
-                now_micros,
-            ));
+            t.rejected
+                .push(rejection(&self.table.name, chunk, i, reason, now_micros));
         }
-        rejected.sort_by_key(|r| r.position);
+        t.rejected.sort_by_key(|r| r.position);
         DecodedChunk {
             batch,
-            rejected,
-            unknown_fields: unknown
+            rejected: t.rejected,
+            unknown_fields: t
+                .unknown
                 .into_iter()
                 .map(|(k, c)| (String::from_utf8_lossy(&k).into_owned(), c))
                 .collect(),
@@ -365,8 +160,138 @@ impl Decoder {
             partition: chunk.partition,
             first_index: chunk.first_index,
             last_index: chunk.last_index,
-            records: n,
+            records: chunk.records.len(),
             bytes: chunk.records.iter().map(|r| r.original_len).sum(),
+        }
+    }
+
+    /// First step of [`Decoder::decode`]: checks every record of the chunk ([`RecordChecks`]),
+    /// rejects those that fail, counts unknown fields, and sends each record that passes to the
+    /// fast path or to arrow-json (rewriting its integral numbers as plain digits first).
+    fn triage(&mut self, chunk: &RawChunk, now_micros: i64) -> Triage {
+        let n = chunk.records.len();
+        let Decoder {
+            table,
+            known,
+            want_spans,
+            raw_json_fields,
+            integer_fields,
+            scanned,
+            fast,
+            decode_pos: _,
+        } = self;
+        let mut t = Triage {
+            rejected: Vec::new(),
+            unknown: Vec::new(),
+            ts: vec![0i64; n],
+            raw_spans: vec![vec![(0, 0); n]; raw_json_fields.len()],
+            passed: Vec::with_capacity(n),
+            fast_rows: Vec::with_capacity(n),
+            rewritten: Vec::new(),
+        };
+        let mut scratch = RecordScratch::default();
+        if let Some(f) = fast {
+            f.begin(n);
+        }
+        let checks = RecordChecks {
+            table,
+            known: known.iter().map(Vec::as_slice).collect(),
+            want_spans: *want_spans,
+            integer_fields,
+            raw_json_fields,
+            now_micros,
+        };
+        for i in 0..n {
+            let fast_ok = match checks.check(chunk, i, scanned, &mut t, &mut scratch) {
+                Ok(fast_ok) => fast_ok,
+                Err(reason) => {
+                    t.rejected
+                        .push(rejection(&table.name, chunk, i as u32, reason, now_micros));
+                    continue;
+                }
+            };
+            let bytes = chunk.bytes(i);
+            if !scratch.integral.is_empty() {
+                // also for records the fast path takes: if its batch failed, arrow-json
+                // would decode them after all
+                t.rewritten
+                    .push((i as u32, with_plain_integers(bytes, &mut scratch.integral)));
+            }
+            let spans = &scanned.spans;
+            if fast_ok && fast.as_mut().is_some_and(|f| f.push(bytes, spans)) {
+                t.fast_rows.push(i as u32);
+            } else {
+                t.passed.push(i as u32);
+            }
+        }
+        t
+    }
+
+    /// Second step of [`Decoder::decode`]: the fast path's batch of the records `fast_rows`, with
+    /// them. Should the fast columns fail to build, arrow-json decodes those records instead:
+    /// they join `passed`.
+    fn fast_piece(
+        &mut self,
+        fast_rows: Vec<u32>,
+        passed: &mut Vec<u32>,
+    ) -> Option<(RecordBatch, Vec<u32>)> {
+        let f = self.fast.as_mut().filter(|f| f.rows() > 0)?;
+        match f.finish() {
+            Ok(batch) => Some((batch, fast_rows)),
+            // Cannot happen (the columns follow the decode schema); if it did, arrow-json
+            // decodes those records instead.
+            Err(_) => {
+                passed.extend(fast_rows);
+                passed.sort_unstable();
+                None
+            }
+        }
+    }
+
+    /// Fourth step of [`Decoder::decode`] (after arrow-json, [`Decoder::decode_rows`]): one
+    /// decoded piece (with the chunk indices of its rows) as stored rows. Builds the
+    /// stored-schema batch ([`Decoder::assemble`]), validates it and keeps the valid rows;
+    /// rejects the invalid ones, or every row when the batch cannot be built (then `None`).
+    fn store(
+        &self,
+        chunk: &RawChunk,
+        (decoded, rows): (RecordBatch, Vec<u32>),
+        t: &mut Triage,
+        now_micros: i64,
+    ) -> Option<(RecordBatch, Vec<u32>)> {
+        let table_name = self.table.name.as_str();
+        let stored = match self.assemble(chunk, &decoded, &rows, &t.ts, &t.raw_spans) {
+            Ok(stored) => stored,
+            Err(e) => {
+                for &i in &rows {
+                    let reason = format!("cannot build the row: {e}");
+                    t.rejected
+                        .push(rejection(table_name, chunk, i, reason, now_micros));
+                }
+                return None;
+            }
+        };
+        let (keep, reasons) = validate::validate(&self.table, &stored);
+        for (row, reason) in reasons {
+            t.rejected
+                .push(rejection(table_name, chunk, rows[row], reason, now_micros));
+        }
+        let (kept, kept_rows) = match keep {
+            None => (Ok(stored), rows),
+            Some(mask) => (
+                filter_record_batch(&stored, &mask),
+                rows.iter()
+                    .zip(mask.values().iter())
+                    .filter_map(|(&r, keep)| keep.then_some(r))
+                    .collect(),
+            ),
+        };
+        let kept = kept
+            .and_then(|b| RecordBatch::try_new(self.table.stored.clone(), b.columns().to_vec()));
+        match kept {
+            Ok(b) => Some((b, kept_rows)),
+            // validation guarantees the strict schema holds; if it does not, that is a bug
+            Err(e) => panic!("validated batch does not fit the stored schema: {e}"),
         }
     }
 
@@ -527,6 +452,204 @@ impl Decoder {
     fn stored_nullable(&self) -> SchemaRef {
         validate::relaxed(&self.table.stored)
     }
+}
+
+/// What the per-record pass over one chunk ([`Decoder::triage`]) found, for the decoding steps
+/// after it.
+struct Triage {
+    rejected: Vec<Rejection>,
+    /// Unknown top-level field names (as written) and how many records carried each.
+    unknown: Vec<(Vec<u8>, u64)>,
+    /// Each record's `ts`, by record index.
+    ts: Vec<i64>,
+    /// Per raw JSON field, each record's value span, by record index (`(0, 0)`: null or absent).
+    raw_spans: Vec<Vec<(usize, usize)>>,
+    /// Records for arrow-json.
+    passed: Vec<u32>,
+    /// Records the fast path took.
+    fast_rows: Vec<u32>,
+    /// Records holding integral numbers such as `2e2` for integer fields, rewritten with plain
+    /// digits for arrow-json, by record index (ascending).
+    rewritten: Vec<(u32, Vec<u8>)>,
+}
+
+/// Buffers of one record's checks, reused from record to record.
+#[derive(Default)]
+struct RecordScratch {
+    /// The spans and values of the integral numbers given for integer fields.
+    integral: Vec<(usize, usize, i64)>,
+    /// The field and value span of each escaped spelling of an integer field's name.
+    escaped: Vec<(usize, scan::Span)>,
+}
+
+/// The checks of one record before it is decoded, with the table layout they read (borrowed
+/// from the [`Decoder`]) and the receive time.
+struct RecordChecks<'a> {
+    table: &'a TableSchema,
+    known: Vec<&'a [u8]>,
+    want_spans: u64,
+    integer_fields: &'a [usize],
+    raw_json_fields: &'a [usize],
+    now_micros: i64,
+}
+
+impl RecordChecks<'_> {
+    /// All checks of record `i`, in order: size, key scan, `ts`, integer fields, raw JSON fields.
+    /// Returns whether the record may take the fast path, or why it is rejected. Leaves the
+    /// record's spans in `scanned`, its `ts` and raw JSON spans in `t`, and its integral numbers
+    /// in `scratch`.
+    fn check(
+        &self,
+        chunk: &RawChunk,
+        i: usize,
+        scanned: &mut scan::Scanned,
+        t: &mut Triage,
+        scratch: &mut RecordScratch,
+    ) -> Result<bool, String> {
+        let rec = &chunk.records[i];
+        if rec.is_oversized() {
+            return Err(format!(
+                "record is {} bytes, over the limit of {} bytes",
+                rec.original_len,
+                rec.end - rec.start
+            ));
+        }
+        let bytes = chunk.bytes(i);
+        let has_unknown = self.scan_keys(bytes, scanned, &mut t.unknown, &mut scratch.escaped)?;
+        t.ts[i] = self.ts(bytes, &scanned.spans)?;
+        self.integers(bytes, &scanned.spans, scratch)?;
+        // The fast path reads only the decoded fields' spans; arrow-json also checks every
+        // other value of the record. So a record goes the fast way only when nothing else
+        // needs checking: no unknown key (nor an escaped spelling of a known one) and raw
+        // JSON fields that are valid JSON.
+        self.raw_json(bytes, &scanned.spans, i, &mut t.raw_spans, !has_unknown)
+    }
+
+    /// The key scan ([`scan::scan`]): the record's shape and field spans. Counts its unknown
+    /// keys in `unknown` and notes in `escaped` the values given under an escaped spelling of an
+    /// integer field's name. Returns whether the record has an unknown key.
+    fn scan_keys(
+        &self,
+        bytes: &[u8],
+        scanned: &mut scan::Scanned,
+        unknown: &mut Vec<(Vec<u8>, u64)>,
+        escaped: &mut Vec<(usize, scan::Span)>,
+    ) -> Result<bool, String> {
+        let mut has_unknown = false;
+        escaped.clear();
+        let mut saw_unknown = |k: &[u8], value: scan::Span| {
+            has_unknown = true;
+            match unknown.iter_mut().find(|(name, _)| name == k) {
+                Some((_, c)) => *c += 1,
+                None => unknown.push((k.to_vec(), 1)),
+            }
+            // arrow-json unescapes key names: `st\u0061tus` is `status` to it
+            if memchr::memchr(b'\\', k).is_some() {
+                let name = unescape_key(k);
+                if let Some(&f) = self
+                    .integer_fields
+                    .iter()
+                    .find(|&&f| name.as_deref() == Some(self.table.fields[f].name.as_str()))
+                {
+                    escaped.push((f, value));
+                }
+            }
+        };
+        scan::scan(
+            bytes,
+            &self.known,
+            self.want_spans,
+            scanned,
+            &mut saw_unknown,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(has_unknown)
+    }
+
+    /// The record's `ts`: present, readable and plausible at the receive time.
+    fn ts(&self, bytes: &[u8], spans: &[scan::Span]) -> Result<i64, String> {
+        let (s, e) = spans[self.table.ts_index];
+        if s == e {
+            Err("missing required field `ts`".to_string())
+        } else {
+            match time::parse_ts_value(&bytes[s..e]) {
+                Ok(Some(t)) => time::check_plausible(t, self.now_micros).map(|_| t),
+                Ok(None) => Err("missing required field `ts`".to_string()),
+                Err(why) => Err(why),
+            }
+        }
+    }
+
+    /// Every number given for an integer field, under its name or an escaped spelling of it
+    /// (arrow-json keeps the last of duplicates; all are checked), must be an integer
+    /// ([`integer::check`]); the integral ones not written as plain digits go to
+    /// `scratch.integral`.
+    fn integers(
+        &self,
+        bytes: &[u8],
+        spans: &[scan::Span],
+        scratch: &mut RecordScratch,
+    ) -> Result<(), String> {
+        scratch.integral.clear();
+        let given = self
+            .integer_fields
+            .iter()
+            .map(|&f| (f, spans[f]))
+            .chain(scratch.escaped.iter().copied());
+        for (f, (s, e)) in given {
+            if s == e {
+                continue;
+            }
+            match integer::check(&self.table.fields[f].name, &bytes[s..e]) {
+                Ok(integer::Literal::Integral(x)) => scratch.integral.push((s, e, x)),
+                Ok(_) => {}
+                Err(why) => return Err(why),
+            }
+        }
+        Ok(())
+    }
+
+    /// Raw JSON fields must hold an object (or null); their spans go to `raw_spans` for record
+    /// `i`. Returns `fast_ok` (whether the record may take the fast path) still true only if
+    /// each of them is valid JSON.
+    fn raw_json(
+        &self,
+        bytes: &[u8],
+        spans: &[scan::Span],
+        i: usize,
+        raw_spans: &mut [Vec<(usize, usize)>],
+        mut fast_ok: bool,
+    ) -> Result<bool, String> {
+        for (k, &f) in self.raw_json_fields.iter().enumerate() {
+            let (s, e) = spans[f];
+            let v = &bytes[s..e];
+            if s != e && v != b"null" {
+                if v[0] != b'{' {
+                    return Err(format!(
+                        "field `{}` must be a JSON object, got `{}`",
+                        self.table.fields[f].name,
+                        String::from_utf8_lossy(&v[..v.len().min(32)])
+                    ));
+                }
+                raw_spans[k][i] = (s, e);
+                fast_ok = fast_ok && fast::is_valid_json(v);
+            }
+        }
+        Ok(fast_ok)
+    }
+}
+
+/// The rejection of record `i` of `chunk` for `table`, received at `now_micros`.
+fn rejection(table: &str, chunk: &RawChunk, i: u32, reason: String, now_micros: i64) -> Rejection {
+    let i = i as usize;
+    Rejection::new(
+        table,
+        chunk,
+        &chunk.records[i],
+        chunk.bytes(i),
+        reason,
+        now_micros,
+    )
 }
 
 /// The record `bytes` with each integral number of `integral` (its span and value) written as

@@ -208,10 +208,61 @@ pub fn analyse(
     data: &[MetricData],
 ) -> Readout {
     let window_hours = ((analysis_time - window_start).num_seconds().max(0) / 3600) as u64;
-    let mut flags = Vec::new();
-    let mut notes = Vec::new();
+    let variants = variants(exp, units);
+    let checks = Checks::run(exp, units, &variants, window_hours);
+    let info_fraction = info_fraction(units, analysis_time, window_hours);
+    // The treatments: every variant after the control.
+    let raws = compare_all(exp, data, &variants[1..]);
+    let goals = GoalAdjustment::of(exp, &raws);
+    let context = RowContext {
+        exp,
+        flags: &checks.flags,
+        below_min: checks.below_min,
+        info_fraction,
+    };
+    let rows = context.rows(&raws, &goals);
+    let verdict = experiment_verdict(
+        exp,
+        &rows,
+        checks.srm.as_ref(),
+        checks.srm_failed,
+        checks.min_units,
+        checks.short,
+    );
+    let hourly = hourly_statistics(exp, data);
+    Readout {
+        experiment: exp.key.clone(),
+        analysis_time,
+        window_start,
+        window_end: analysis_time,
+        window_hours,
+        control: exp.control.clone(),
+        units: variants
+            .iter()
+            .cloned()
+            .zip(checks.observed.iter().copied())
+            .collect(),
+        excluded_multi_variant_units: units.multi_variant,
+        multi_variant_share: checks.multi_variant_share,
+        srm: checks.srm,
+        srm_failed: checks.srm_failed,
+        correction: exp.correction.name(),
+        rows,
+        flags: checks.flags,
+        notes: checks.notes,
+        verdict,
+        statistics: "scanned from the raw events".into(),
+        hourly,
+        unit_hours: units.hours.clone(),
+        inputs: BTreeMap::new(),
+        reused_from: None,
+        stored_hours: window_hours,
+    }
+}
 
-    // Variants: the control first, then the others seen or configured.
+/// Step 1 of [`analyse`]: the variants, the control first, then the others seen or configured
+/// (sorted).
+fn variants(exp: &Experiment, units: &UnitCounts) -> Vec<String> {
     let mut variants: Vec<String> = units.per_variant.keys().cloned().collect();
     if let Some(split) = &exp.split {
         for v in split.keys() {
@@ -222,11 +273,85 @@ pub fn analyse(
     }
     variants.retain(|v| v != &exp.control);
     variants.sort();
-    let treatments = variants.clone();
     variants.insert(0, exp.control.clone());
+    variants
+}
 
-    // Variants in the data that the configured split does not name: the split is wrong or
-    // something else assigns users; the SRM check then uses equal weight for them.
+/// Step 2 of [`analyse`]: the experiment-wide checks that come before any metric (assignment,
+/// sample size, window length), with the flags and notes they raise.
+struct Checks {
+    /// Units per variant, in the order of [`variants`].
+    observed: Vec<u64>,
+    srm: Option<GoodnessOfFit>,
+    srm_failed: bool,
+    /// Share of the units seen in several variants.
+    multi_variant_share: f64,
+    /// Units in the smallest arm.
+    min_units: u64,
+    /// The smallest arm is below `min_units_per_arm`.
+    below_min: bool,
+    /// The window covers less than a week.
+    short: bool,
+    flags: Vec<String>,
+    notes: Vec<String>,
+}
+
+impl Checks {
+    /// Runs the checks, flagging in this order: variants outside the split, sample-ratio
+    /// mismatch, units in several variants, too few units, a window under a week.
+    fn run(exp: &Experiment, units: &UnitCounts, variants: &[String], window_hours: u64) -> Checks {
+        let mut flags = unsplit_variants(exp, units);
+        let mut notes = Vec::new();
+
+        let (observed, srm) = sample_ratio(exp, units, variants);
+        let srm_failed = srm.as_ref().is_some_and(|s| s.p_value < SRM_ALPHA);
+        if srm_failed {
+            flags.push("srm".to_string());
+        }
+
+        // Units in several variants.
+        let multi_variant_share = if units.total() > 0 {
+            units.multi_variant as f64 / units.total() as f64
+        } else {
+            0.0
+        };
+        if multi_variant_share > exp.multi_variant_flag {
+            flags.push(format!(
+                "multi_variant_units {:.1}% > {:.1}%",
+                100.0 * multi_variant_share,
+                100.0 * exp.multi_variant_flag
+            ));
+        }
+        let min_units = observed.iter().copied().min().unwrap_or(0);
+        let below_min = min_units < exp.min_units_per_arm;
+        if below_min {
+            flags.push("below_min_sample".to_string());
+        }
+        let short = window_hours < 7 * 24;
+        if short {
+            flags.push("window_under_a_week".to_string());
+            notes.push(format!(
+                "{window_hours} hours cover no full week: the result is provisional for weekly effects (weekday/weekend mix, novelty)."
+            ));
+        }
+        Checks {
+            observed,
+            srm,
+            srm_failed,
+            multi_variant_share,
+            min_units,
+            below_min,
+            short,
+            flags,
+            notes,
+        }
+    }
+}
+
+/// Flags for the variants in the data that the configured split does not name: the split is
+/// wrong or something else assigns users; the SRM check then uses equal weight for them.
+fn unsplit_variants(exp: &Experiment, units: &UnitCounts) -> Vec<String> {
+    let mut flags = Vec::new();
     if let Some(split) = &exp.split {
         for v in units.per_variant.keys() {
             if !split.contains_key(v) {
@@ -234,8 +359,16 @@ pub fn analyse(
             }
         }
     }
+    flags
+}
 
-    // Sample-ratio mismatch.
+/// The sample-ratio mismatch test: the units observed per variant (in `variants` order) against
+/// the configured split (weight 1 for variants it does not name).
+fn sample_ratio(
+    exp: &Experiment,
+    units: &UnitCounts,
+    variants: &[String],
+) -> (Vec<u64>, Option<GoodnessOfFit>) {
     let observed: Vec<u64> = variants
         .iter()
         .map(|v| units.per_variant.get(v).copied().unwrap_or(0))
@@ -250,313 +383,353 @@ pub fn analyse(
         })
         .collect();
     let srm = chi_square_gof(&observed, &shares).ok();
-    let srm_failed = srm.as_ref().is_some_and(|s| s.p_value < SRM_ALPHA);
-    if srm_failed {
-        flags.push("srm".to_string());
-    }
+    (observed, srm)
+}
 
-    // Units in several variants.
-    let multi_variant_share = if units.total() > 0 {
-        units.multi_variant as f64 / units.total() as f64
-    } else {
-        0.0
-    };
-    if multi_variant_share > exp.multi_variant_flag {
-        flags.push(format!(
-            "multi_variant_units {:.1}% > {:.1}%",
-            100.0 * multi_variant_share,
-            100.0 * exp.multi_variant_flag
-        ));
-    }
-    let min_units = observed.iter().copied().min().unwrap_or(0);
-    let below_min = min_units < exp.min_units_per_arm;
-    if below_min {
-        flags.push("below_min_sample".to_string());
-    }
-    let short = window_hours < 7 * 24;
-    if short {
-        flags.push("window_under_a_week".to_string());
-        notes.push(format!(
-            "{window_hours} hours cover no full week: the result is provisional for weekly effects (weekday/weekend mix, novelty)."
-        ));
-    }
-
-    // Share of the planned window that has data: from the first exposure in it to `at`.
-    let info_fraction = match units.first_exposure {
+/// Step 3 of [`analyse`]: the share of the planned window that has data, from the first
+/// exposure in it to the analysis time (1 when unknown); it sizes the always-valid intervals.
+fn info_fraction(units: &UnitCounts, analysis_time: DateTime<Utc>, window_hours: u64) -> f64 {
+    match units.first_exposure {
         Some(first) if window_hours > 0 => {
             let elapsed = (analysis_time.timestamp_micros() - first).max(0) as f64 / 3.6e9;
             (elapsed / window_hours as f64).min(1.0)
         }
         _ => 1.0,
-    };
-
-    // Fixed-horizon comparisons at α.
-    struct Raw {
-        metric: usize,
-        variant: String,
-        cmp: Result<Comparison, String>,
     }
+}
+
+/// One fixed-horizon comparison at α: a metric against the control for one treatment arm.
+struct RawComparison {
+    /// Index of the metric in the experiment's metrics.
+    metric: usize,
+    variant: String,
+    cmp: Result<Comparison, String>,
+}
+
+/// Step 4 of [`analyse`]: the fixed-horizon comparisons at α, per metric (in order) and
+/// treatment arm.
+fn compare_all(exp: &Experiment, data: &[MetricData], treatments: &[String]) -> Vec<RawComparison> {
     let mut raws = Vec::new();
     for (i, (metric, d)) in exp.metrics.iter().zip(data).enumerate() {
-        for v in &treatments {
-            raws.push(Raw {
+        for v in treatments {
+            raws.push(RawComparison {
                 metric: i,
                 variant: v.clone(),
                 cmp: compare(metric, d, &exp.control, v, exp.alpha),
             });
         }
     }
+    raws
+}
 
-    // Multiplicity over the goal comparisons.
-    let goal_idx: Vec<usize> = (0..raws.len())
-        .filter(|&i| exp.metrics[raws[i].metric].role == Role::Goal)
-        .collect();
-    let goal_p: Vec<f64> = goal_idx
-        .iter()
-        .map(|&i| raws[i].cmp.as_ref().map_or(1.0, |c| c.p_value))
-        .collect();
-    let adjusted = exp.correction.adjust(&goal_p);
-    let m = goal_p.len().max(1) as f64;
-    let goal_alpha = match exp.correction {
-        Correction::None => exp.alpha,
-        Correction::Holm => exp.alpha / m,
-        Correction::Bh => {
-            let rejected = adjusted.iter().filter(|p| **p <= exp.alpha).count().max(1) as f64;
-            exp.alpha * rejected / m
-        }
-    };
-    let mut adjusted_of = vec![f64::NAN; raws.len()];
-    for (k, &i) in goal_idx.iter().enumerate() {
-        adjusted_of[i] = adjusted[k];
-    }
+/// Step 5 of [`analyse`]: multiplicity over the goal comparisons (see the module docs).
+struct GoalAdjustment {
+    /// The level the goal metrics' intervals are built at.
+    alpha: f64,
+    /// Per comparison, its adjusted p-value (NaN for guardrails).
+    adjusted: Vec<f64>,
+}
 
-    let mut rows = Vec::new();
-    for (i, raw) in raws.iter().enumerate() {
-        let metric = &exp.metrics[raw.metric];
-        let alpha = if metric.role == Role::Goal {
-            goal_alpha
-        } else {
-            exp.alpha
+impl GoalAdjustment {
+    /// Adjusts the goal comparisons' p-values with the experiment's correction (a comparison
+    /// that could not be computed counts as p = 1) and derives their level.
+    fn of(exp: &Experiment, raws: &[RawComparison]) -> GoalAdjustment {
+        let goal_idx: Vec<usize> = (0..raws.len())
+            .filter(|&i| exp.metrics[raws[i].metric].role == Role::Goal)
+            .collect();
+        let goal_p: Vec<f64> = goal_idx
+            .iter()
+            .map(|&i| raws[i].cmp.as_ref().map_or(1.0, |c| c.p_value))
+            .collect();
+        let adjusted = exp.correction.adjust(&goal_p);
+        let m = goal_p.len().max(1) as f64;
+        let alpha = match exp.correction {
+            Correction::None => exp.alpha,
+            Correction::Holm => exp.alpha / m,
+            Correction::Bh => {
+                let rejected = adjusted.iter().filter(|p| **p <= exp.alpha).count().max(1) as f64;
+                exp.alpha * rejected / m
+            }
         };
-        rows.push(row(
-            exp,
-            metric,
-            &raw.variant,
-            raw.cmp.as_ref(),
+        let mut adjusted_of = vec![f64::NAN; raws.len()];
+        for (k, &i) in goal_idx.iter().enumerate() {
+            adjusted_of[i] = adjusted[k];
+        }
+        GoalAdjustment {
             alpha,
-            adjusted_of[i],
-            &flags,
-            below_min,
-            info_fraction,
-        ));
+            adjusted: adjusted_of,
+        }
+    }
+}
+
+/// Step 6 of [`analyse`], the readout's rows: what every row of one readout shares.
+struct RowContext<'a> {
+    exp: &'a Experiment,
+    /// The experiment-wide flags, which every row carries.
+    flags: &'a [String],
+    /// The smallest arm is below `min_units_per_arm`: every verdict is "too early".
+    below_min: bool,
+    /// Share of the planned window with data ([`info_fraction`]).
+    info_fraction: f64,
+}
+
+impl RowContext<'_> {
+    /// One row per comparison: goal metrics at the adjusted level, guardrails at α.
+    fn rows(&self, raws: &[RawComparison], goals: &GoalAdjustment) -> Vec<MetricResult> {
+        let mut rows = Vec::new();
+        for (i, raw) in raws.iter().enumerate() {
+            let metric = &self.exp.metrics[raw.metric];
+            let alpha = if metric.role == Role::Goal {
+                goals.alpha
+            } else {
+                self.exp.alpha
+            };
+            rows.push(self.row(raw, alpha, goals.adjusted[i]));
+        }
+        rows
     }
 
-    let verdict = experiment_verdict(exp, &rows, srm.as_ref(), srm_failed, min_units, short);
-    let hourly = exp
-        .metrics
+    /// The row of one comparison, decided at `alpha`; `p_adjusted` is its p-value adjusted
+    /// over the goal metrics (used for goal metrics only).
+    fn row(&self, raw: &RawComparison, alpha: f64, p_adjusted: f64) -> MetricResult {
+        let metric = &self.exp.metrics[raw.metric];
+        let mut flags: Vec<String> = self.flags.to_vec();
+        let base = self.blank_row(metric, &raw.variant);
+        let c = match raw.cmp.as_ref() {
+            Ok(c) => c,
+            Err(why) => {
+                flags.push("not_computable".into());
+                if metric.role == Role::Guardrail {
+                    flags.push("guardrail_not_shown_safe".into());
+                }
+                return MetricResult {
+                    flags,
+                    verdict: format!("not computable: {why}"),
+                    ..base
+                };
+            }
+        };
+        let d = Deciding::of(self.exp, c, alpha, self.info_fraction);
+        let verdict = self.verdict(metric, c, &d, &mut flags);
+        MetricResult {
+            test: c.test.name(),
+            control_units: c.control.n,
+            variant_units: c.treatment.n,
+            control_value: c.control.estimate,
+            variant_value: c.treatment.estimate,
+            control_sd: c.control.sd,
+            variant_sd: c.treatment.sd,
+            effect: c.effect,
+            effect_ci: d.ci,
+            relative_effect: c.relative,
+            relative_ci: d.relative_ci,
+            interval: d.kind,
+            p_value: c.p_value,
+            p_value_adjusted: if metric.role == Role::Goal {
+                p_adjusted
+            } else {
+                c.p_value
+            },
+            sequential_p_value: d.sequential_p_value,
+            significant: d.significant,
+            mde_relative: d.mde_relative,
+            flags,
+            verdict,
+            ..base
+        }
+    }
+
+    /// The row of `metric` for `variant` with its names filled in and every number NaN (no
+    /// test, no flags, no verdict yet).
+    fn blank_row(&self, metric: &Metric, variant: &str) -> MetricResult {
+        let nan = Interval {
+            low: f64::NAN,
+            high: f64::NAN,
+        };
+        MetricResult {
+            metric: metric.name.clone(),
+            role: metric.role.name(),
+            kind: metric.kind.name(),
+            test: "",
+            control: self.exp.control.clone(),
+            variant: variant.to_string(),
+            control_units: 0,
+            variant_units: 0,
+            control_value: f64::NAN,
+            variant_value: f64::NAN,
+            control_sd: f64::NAN,
+            variant_sd: f64::NAN,
+            effect: f64::NAN,
+            effect_ci: nan,
+            relative_effect: f64::NAN,
+            relative_ci: nan,
+            interval: String::new(),
+            p_value: f64::NAN,
+            p_value_adjusted: f64::NAN,
+            sequential_p_value: f64::NAN,
+            significant: false,
+            mde_relative: f64::NAN,
+            flags: Vec::new(),
+            verdict: String::new(),
+        }
+    }
+
+    /// The row's verdict: "too early" below the minimum sample, else by the metric's role
+    /// ([`goal_verdict`], [`guardrail_verdict`]). A guardrail's verdict adds its flag to `flags`.
+    fn verdict(
+        &self,
+        metric: &Metric,
+        c: &Comparison,
+        d: &Deciding,
+        flags: &mut Vec<String>,
+    ) -> String {
+        if self.below_min {
+            format!(
+                "too early: {} and {} units, minimum {} per arm",
+                c.control.n, c.treatment.n, self.exp.min_units_per_arm
+            )
+        } else {
+            match metric.role {
+                Role::Goal => goal_verdict(metric, c, d),
+                Role::Guardrail => guardrail_verdict(metric, c, &d.relative_ci, flags),
+            }
+        }
+    }
+}
+
+/// The deciding interval of one comparison and what follows from it.
+struct Deciding {
+    /// The deciding interval of the effect.
+    ci: Interval,
+    /// Which interval decides, e.g. `always-valid 95%` or `fixed 97.5%`.
+    kind: String,
+    /// Always-valid p-value of the normal mixture.
+    sequential_p_value: f64,
+    /// The relative effect's interval, as wide (in standard errors) as the deciding one.
+    relative_ci: Interval,
+    /// The deciding interval excludes zero.
+    significant: bool,
+    /// Relative minimum detectable effect at the configured power.
+    mde_relative: f64,
+}
+
+impl Deciding {
+    /// The deciding interval at `alpha`: always-valid (normal mixture, τ² = r*·V_end, with
+    /// V_end scaled by `info_fraction`) or fixed-horizon, as the experiment says; and the
+    /// relative interval and MDE at the same width.
+    fn of(exp: &Experiment, c: &Comparison, alpha: f64, info_fraction: f64) -> Deciding {
+        let fixed = c.with_alpha(alpha);
+        let base_value = c.control.estimate.abs();
+        let v_end = c.se * c.se * info_fraction.clamp(1e-3, 1.0);
+        let tau = (optimal_mixture_ratio(alpha) * v_end).sqrt();
+        let cs = normal_mixture(c.effect, c.se, alpha, tau);
+        let (ci, kind) = if exp.sequential {
+            (cs.interval, format!("always-valid {}", level(alpha)))
+        } else {
+            (fixed.ci, format!("fixed {}", level(alpha)))
+        };
+        let multiplier = if c.se > 0.0 {
+            (ci.high - ci.low) / (2.0 * c.se)
+        } else {
+            fixed.critical(alpha)
+        };
+        let relative_ci = Interval::around(c.relative, multiplier * c.relative_se);
+        let significant = ci.excludes_zero();
+        let mde_abs = (multiplier + dist::normal_quantile(exp.power)) * c.se;
+        let mde_relative = if base_value > 0.0 {
+            mde_abs / base_value
+        } else {
+            f64::NAN
+        };
+        Deciding {
+            ci,
+            kind,
+            sequential_p_value: cs.p_value,
+            relative_ci,
+            significant,
+            mde_relative,
+        }
+    }
+}
+
+/// A goal metric's verdict: better or worse when the deciding interval excludes zero, else
+/// inconclusive with the MDE reached.
+fn goal_verdict(metric: &Metric, c: &Comparison, d: &Deciding) -> String {
+    let good = |x: f64| if metric.higher_is_better { x } else { -x };
+    let ci = d.ci;
+    if d.significant && good(c.effect) > 0.0 {
+        format!(
+            "better: {} (absolute {:+.4} [{:+.4}, {:+.4}])",
+            pct(c.relative),
+            c.effect,
+            ci.low,
+            ci.high
+        )
+    } else if d.significant {
+        format!(
+            "worse: {} (absolute {:+.4} [{:+.4}, {:+.4}])",
+            pct(c.relative),
+            c.effect,
+            ci.low,
+            ci.high
+        )
+    } else {
+        format!("inconclusive, MDE reached: {:.1}%", 100.0 * d.mde_relative)
+    }
+}
+
+/// A guardrail's verdict against its tolerance, from the relative interval: harm (flagged
+/// `guardrail_harm`), ok, or not yet shown safe (flagged `guardrail_not_shown_safe`).
+fn guardrail_verdict(
+    metric: &Metric,
+    c: &Comparison,
+    relative_ci: &Interval,
+    flags: &mut Vec<String>,
+) -> String {
+    // Worst and best plausible relative change in the harmful direction.
+    let (worst, best) = if metric.higher_is_better {
+        (-relative_ci.low, -relative_ci.high)
+    } else {
+        (relative_ci.high, relative_ci.low)
+    };
+    if best > metric.tolerance {
+        flags.push("guardrail_harm".into());
+        format!(
+            "harm: {} beyond the {:.1}% tolerance [{}, {}]",
+            pct(c.relative),
+            100.0 * metric.tolerance,
+            pct(relative_ci.low),
+            pct(relative_ci.high)
+        )
+    } else if worst <= metric.tolerance {
+        format!(
+            "ok: no harm beyond {:.1}% [{}, {}]",
+            100.0 * metric.tolerance,
+            pct(relative_ci.low),
+            pct(relative_ci.high)
+        )
+    } else {
+        flags.push("guardrail_not_shown_safe".into());
+        format!(
+            "not yet shown safe: interval [{}, {}] reaches past the {:.1}% tolerance",
+            pct(relative_ci.low),
+            pct(relative_ci.high),
+            100.0 * metric.tolerance
+        )
+    }
+}
+
+/// Step 7 of [`analyse`]: the hourly per-arm statistics the readout summed, per metric name
+/// (latency metrics, read as samples, have none).
+fn hourly_statistics(exp: &Experiment, data: &[MetricData]) -> Vec<(String, HourlyArm)> {
+    exp.metrics
         .iter()
         .zip(data)
         .flat_map(|(m, d)| match d {
             MetricData::Hourly(h) => h.iter().map(|x| (m.name.clone(), x.clone())).collect(),
             _ => Vec::new(),
         })
-        .collect();
-    Readout {
-        experiment: exp.key.clone(),
-        analysis_time,
-        window_start,
-        window_end: analysis_time,
-        window_hours,
-        control: exp.control.clone(),
-        units: variants
-            .iter()
-            .cloned()
-            .zip(observed.iter().copied())
-            .collect(),
-        excluded_multi_variant_units: units.multi_variant,
-        multi_variant_share,
-        srm,
-        srm_failed,
-        correction: exp.correction.name(),
-        rows,
-        flags,
-        notes,
-        verdict,
-        statistics: "scanned from the raw events".into(),
-        hourly,
-        unit_hours: units.hours.clone(),
-        inputs: BTreeMap::new(),
-        reused_from: None,
-        stored_hours: window_hours,
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn row(
-    exp: &Experiment,
-    metric: &Metric,
-    variant: &str,
-    cmp: Result<&Comparison, &String>,
-    alpha: f64,
-    p_adjusted: f64,
-    experiment_flags: &[String],
-    below_min: bool,
-    info_fraction: f64,
-) -> MetricResult {
-    let mut flags: Vec<String> = experiment_flags.to_vec();
-    let nan = Interval {
-        low: f64::NAN,
-        high: f64::NAN,
-    };
-    let base = MetricResult {
-        metric: metric.name.clone(),
-        role: metric.role.name(),
-        kind: metric.kind.name(),
-        test: "",
-        control: exp.control.clone(),
-        variant: variant.to_string(),
-        control_units: 0,
-        variant_units: 0,
-        control_value: f64::NAN,
-        variant_value: f64::NAN,
-        control_sd: f64::NAN,
-        variant_sd: f64::NAN,
-        effect: f64::NAN,
-        effect_ci: nan,
-        relative_effect: f64::NAN,
-        relative_ci: nan,
-        interval: String::new(),
-        p_value: f64::NAN,
-        p_value_adjusted: f64::NAN,
-        sequential_p_value: f64::NAN,
-        significant: false,
-        mde_relative: f64::NAN,
-        flags: Vec::new(),
-        verdict: String::new(),
-    };
-    let c = match cmp {
-        Ok(c) => c,
-        Err(why) => {
-            flags.push("not_computable".into());
-            if metric.role == Role::Guardrail {
-                flags.push("guardrail_not_shown_safe".into());
-            }
-            return MetricResult {
-                flags,
-                verdict: format!("not computable: {why}"),
-                ..base
-            };
-        }
-    };
-    let fixed = c.with_alpha(alpha);
-    let base_value = c.control.estimate.abs();
-    // Deciding interval: always-valid (normal mixture, τ² = r*·V_end) or fixed-horizon.
-    let v_end = c.se * c.se * info_fraction.clamp(1e-3, 1.0);
-    let tau = (optimal_mixture_ratio(alpha) * v_end).sqrt();
-    let cs = normal_mixture(c.effect, c.se, alpha, tau);
-    let (ci, kind) = if exp.sequential {
-        (cs.interval, format!("always-valid {}", level(alpha)))
-    } else {
-        (fixed.ci, format!("fixed {}", level(alpha)))
-    };
-    let seq_p = cs.p_value;
-    let multiplier = if c.se > 0.0 {
-        (ci.high - ci.low) / (2.0 * c.se)
-    } else {
-        fixed.critical(alpha)
-    };
-    let relative_ci = Interval::around(c.relative, multiplier * c.relative_se);
-    let significant = ci.excludes_zero();
-    let mde_abs = (multiplier + dist::normal_quantile(exp.power)) * c.se;
-    let mde_relative = if base_value > 0.0 {
-        mde_abs / base_value
-    } else {
-        f64::NAN
-    };
-    let good = |x: f64| if metric.higher_is_better { x } else { -x };
-    let verdict = if below_min {
-        format!(
-            "too early: {} and {} units, minimum {} per arm",
-            c.control.n, c.treatment.n, exp.min_units_per_arm
-        )
-    } else {
-        match metric.role {
-            Role::Goal if significant && good(c.effect) > 0.0 => format!(
-                "better: {} (absolute {:+.4} [{:+.4}, {:+.4}])",
-                pct(c.relative),
-                c.effect,
-                ci.low,
-                ci.high
-            ),
-            Role::Goal if significant => format!(
-                "worse: {} (absolute {:+.4} [{:+.4}, {:+.4}])",
-                pct(c.relative),
-                c.effect,
-                ci.low,
-                ci.high
-            ),
-            Role::Goal => format!("inconclusive, MDE reached: {:.1}%", 100.0 * mde_relative),
-            Role::Guardrail => {
-                // Worst and best plausible relative change in the harmful direction.
-                let (worst, best) = if metric.higher_is_better {
-                    (-relative_ci.low, -relative_ci.high)
-                } else {
-                    (relative_ci.high, relative_ci.low)
-                };
-                if best > metric.tolerance {
-                    flags.push("guardrail_harm".into());
-                    format!(
-                        "harm: {} beyond the {:.1}% tolerance [{}, {}]",
-                        pct(c.relative),
-                        100.0 * metric.tolerance,
-                        pct(relative_ci.low),
-                        pct(relative_ci.high)
-                    )
-                } else if worst <= metric.tolerance {
-                    format!(
-                        "ok: no harm beyond {:.1}% [{}, {}]",
-                        100.0 * metric.tolerance,
-                        pct(relative_ci.low),
-                        pct(relative_ci.high)
-                    )
-                } else {
-                    flags.push("guardrail_not_shown_safe".into());
-                    format!(
-                        "not yet shown safe: interval [{}, {}] reaches past the {:.1}% tolerance",
-                        pct(relative_ci.low),
-                        pct(relative_ci.high),
-                        100.0 * metric.tolerance
-                    )
-                }
-            }
-        }
-    };
-    MetricResult {
-        test: c.test.name(),
-        control_units: c.control.n,
-        variant_units: c.treatment.n,
-        control_value: c.control.estimate,
-        variant_value: c.treatment.estimate,
-        control_sd: c.control.sd,
-        variant_sd: c.treatment.sd,
-        effect: c.effect,
-        effect_ci: ci,
-        relative_effect: c.relative,
-        relative_ci,
-        interval: kind,
-        p_value: c.p_value,
-        p_value_adjusted: if metric.role == Role::Goal {
-            p_adjusted
-        } else {
-            c.p_value
-        },
-        sequential_p_value: seq_p,
-        significant,
-        mde_relative,
-        flags,
-        verdict,
-        ..base
-    }
+        .collect()
 }
 
 fn experiment_verdict(

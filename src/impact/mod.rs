@@ -343,22 +343,53 @@ pub async fn report(
     optimizations: Option<&OptimizationsFile>,
 ) -> Result<ImpactReport, ImpactError> {
     for t in ["deployments", "requests"] {
-        if !session.tables.iter().any(|x| x == t) {
+        if !has_table(session, t) {
             return Err(ImpactError::MissingTable(t.into()));
         }
     }
     let dep = deployment(session, service, version).await?;
     let window = Duration::seconds(window.as_secs() as i64);
-    let hour = Duration::hours(1);
-    let after_start = dep
-        .finished
-        .duration_trunc(hour)
-        .map(|t| if t < dep.finished { t + hour } else { t })
-        .unwrap_or(dep.finished);
-    let after_end = after_start + window;
-    let mut notes = Vec::new();
+    let (first, last) = request_range(session, service).await?;
+    let periods = Periods::choose(&dep, window, first);
+    let mut notes = periods.notes(&dep, window, first, last);
+    let hypotheses = hypotheses_of(optimizations, service, version);
+    let params = periods.params(service);
+    let arms = before_after_arms(session, &params, &mut notes).await?;
+    let empty = ArmData::default();
+    let before = arms.get("before").unwrap_or(&empty);
+    let after = arms.get("after").unwrap_or(&empty);
+    let mut rows = before_after_rows(before, after, alpha, &hypotheses);
+    if dep.strategy == "canary" && dep.finished > dep.started {
+        rows.extend(canary_rows(session, &dep, &params, alpha, &hypotheses).await?);
+    }
+    let backfire = rows.iter().any(|r| r.backfire);
+    let verdict = verdict(&rows, backfire);
+    Ok(ImpactReport {
+        deployment: dep,
+        analysis_time: Utc::now(),
+        baseline_start: periods.baseline_start,
+        baseline_end: periods.baseline_end,
+        after_start: periods.after_start,
+        after_end: periods.after_end,
+        baseline: periods.baseline,
+        alpha,
+        rows,
+        notes,
+        backfire,
+        verdict,
+    })
+}
 
-    // Data range of the service's requests.
+/// Whether the lake has the table `name`.
+fn has_table(session: &LakeSession, name: &str) -> bool {
+    session.tables.iter().any(|x| x == name)
+}
+
+/// The first and last request time of `service` in the lake (`None` when it has none).
+async fn request_range(
+    session: &LakeSession,
+    service: &str,
+) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), ImpactError> {
     let mut range = (None, None);
     for b in &REQUEST_RANGE
         .batches(session, &[("service", Param::Text(service.into()))])
@@ -369,61 +400,144 @@ pub async fn report(
     }
     let first = range.0.and_then(DateTime::from_timestamp_micros);
     let last = range.1.and_then(DateTime::from_timestamp_micros);
-    let week = Duration::days(7);
-    let deploy_start = dep.started.duration_trunc(hour).unwrap_or(dep.started);
-    let (baseline_start, baseline_end, baseline) = match first {
-        Some(f) if f <= after_start - week && after_end - week <= deploy_start => (
-            after_start - week,
-            after_end - week,
-            "the same hours one week earlier".to_string(),
-        ),
-        _ => (
-            deploy_start - window,
-            deploy_start,
-            format!(
-                "the {} hours before the deployment started (no data a week earlier)",
-                window.num_hours()
-            ),
-        ),
-    };
-    if first.is_some_and(|f| f > baseline_start) {
-        notes.push("the baseline period starts before the first request in the lake: it is shorter than the window".into());
-    }
-    if last.is_some_and(|l| l < after_end) {
-        notes.push(format!(
-            "data ends at {}: the after period is shorter than {} hours; the result is provisional",
-            last.map(|l| l.format("%Y-%m-%d %H:%M UTC").to_string())
-                .unwrap_or_default(),
-            window.num_hours()
-        ));
-    }
-    if dep.outcome == "rolled_back" {
-        notes.push(
-            "the deployment was rolled back: the after period runs the previous version".into(),
-        );
-    }
-    notes.push("before/after comparisons are observational: traffic, other deployments and incidents in either period also move the metrics (standard errors treat each user's requests as one cluster; anonymous requests as their own)".into());
+    Ok((first, last))
+}
 
-    let hypotheses: Vec<&Hypothesis> = optimizations
+/// The two compared periods of the before/after comparison, on whole hours.
+struct Periods {
+    baseline_start: DateTime<Utc>,
+    baseline_end: DateTime<Utc>,
+    after_start: DateTime<Utc>,
+    after_end: DateTime<Utc>,
+    /// How the baseline was chosen.
+    baseline: String,
+}
+
+impl Periods {
+    /// The after period starts at the first full hour after completion and lasts `window`. The
+    /// baseline is the same hours one week earlier when the lake's requests (from `first`)
+    /// reach back that far and they end before the deployment started, else the `window` before
+    /// the hour the deployment started in.
+    fn choose(dep: &Deployment, window: Duration, first: Option<DateTime<Utc>>) -> Periods {
+        let hour = Duration::hours(1);
+        let after_start = dep
+            .finished
+            .duration_trunc(hour)
+            .map(|t| if t < dep.finished { t + hour } else { t })
+            .unwrap_or(dep.finished);
+        let after_end = after_start + window;
+        let week = Duration::days(7);
+        let deploy_start = dep.started.duration_trunc(hour).unwrap_or(dep.started);
+        let (baseline_start, baseline_end, baseline) = match first {
+            Some(f) if f <= after_start - week && after_end - week <= deploy_start => (
+                after_start - week,
+                after_end - week,
+                "the same hours one week earlier".to_string(),
+            ),
+            _ => (
+                deploy_start - window,
+                deploy_start,
+                format!(
+                    "the {} hours before the deployment started (no data a week earlier)",
+                    window.num_hours()
+                ),
+            ),
+        };
+        Periods {
+            baseline_start,
+            baseline_end,
+            after_start,
+            after_end,
+            baseline,
+        }
+    }
+
+    /// The report's notes on the periods: a baseline cut short by the start of the data, an
+    /// after period cut short by its end (`last`), a rollback, and the limits of any
+    /// before/after comparison.
+    fn notes(
+        &self,
+        dep: &Deployment,
+        window: Duration,
+        first: Option<DateTime<Utc>>,
+        last: Option<DateTime<Utc>>,
+    ) -> Vec<String> {
+        let mut notes = Vec::new();
+        if first.is_some_and(|f| f > self.baseline_start) {
+            notes.push("the baseline period starts before the first request in the lake: it is shorter than the window".into());
+        }
+        if last.is_some_and(|l| l < self.after_end) {
+            notes.push(format!(
+                "data ends at {}: the after period is shorter than {} hours; the result is provisional",
+                last.map(|l| l.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default(),
+                window.num_hours()
+            ));
+        }
+        if dep.outcome == "rolled_back" {
+            notes.push(
+                "the deployment was rolled back: the after period runs the previous version".into(),
+            );
+        }
+        notes.push("before/after comparisons are observational: traffic, other deployments and incidents in either period also move the metrics (standard errors treat each user's requests as one cluster; anonymous requests as their own)".into());
+        notes
+    }
+
+    /// The parameters of `sql/impact/*.sql` for `service` over both periods.
+    fn params(&self, service: &str) -> Vec<(&'static str, Param)> {
+        vec![
+            ("service", Param::Text(service.into())),
+            ("before_start", Param::Time(self.baseline_start)),
+            ("before_end", Param::Time(self.baseline_end)),
+            ("after_start", Param::Time(self.after_start)),
+            ("after_end", Param::Time(self.after_end)),
+        ]
+    }
+}
+
+/// The hypotheses recorded for `SERVICE@VERSION` in the optimizations file.
+fn hypotheses_of<'a>(
+    optimizations: Option<&'a OptimizationsFile>,
+    service: &str,
+    version: &str,
+) -> Vec<&'a Hypothesis> {
+    optimizations
         .into_iter()
         .flat_map(|o| &o.optimizations)
         .filter(|o| o.deployment == format!("{service}@{version}"))
         .flat_map(|o| &o.hypotheses)
-        .collect();
+        .collect()
+}
 
-    let periods = vec![
-        ("service", Param::Text(service.into())),
-        ("before_start", Param::Time(baseline_start)),
-        ("before_end", Param::Time(baseline_end)),
-        ("after_start", Param::Time(after_start)),
-        ("after_end", Param::Time(after_end)),
-    ];
-    let mut p = periods.clone();
+/// The data of the before/after comparison by arm: latency samples of all versions, hourly
+/// requests, and cost and conversion when the lake has `metrics` and `events` (else a note
+/// says so).
+async fn before_after_arms(
+    session: &LakeSession,
+    params: &[(&'static str, Param)],
+    notes: &mut Vec<String>,
+) -> Result<BTreeMap<String, ArmData>, ImpactError> {
+    let mut p = params.to_vec();
     p.push(("canary_version", Param::Text(String::new())));
     let mut arms = samples(session, &p).await?;
-    // Hourly requests and users (throughput); cost and conversion when the lake has them.
+    let users = add_hourly_requests(session, params, &mut arms).await?;
+    if ["metrics", "events"].iter().all(|t| has_table(session, t)) {
+        add_hourly_business(session, params, &users, &mut arms).await?;
+    } else {
+        notes.push("the lake lacks `metrics` or `events`: no conversion or cost per user".into());
+    }
+    Ok(arms)
+}
+
+/// Adds each arm's hourly requests (throughput) to `arms`; returns the users of each arm and
+/// hour, which cost per user divides by.
+async fn add_hourly_requests(
+    session: &LakeSession,
+    params: &[(&'static str, Param)],
+    arms: &mut BTreeMap<String, ArmData>,
+) -> Result<BTreeMap<(String, i64), f64>, ImpactError> {
     let mut users: BTreeMap<(String, i64), f64> = BTreeMap::new();
-    for b in &HOURLY_REQUESTS.batches(session, &periods).await? {
+    for b in &HOURLY_REQUESTS.batches(session, params).await? {
         let arm = sqlq::strings(HOURLY_REQUESTS.path, b, "arm")?;
         let hour = sqlq::times(HOURLY_REQUESTS.path, b, "hour")?;
         let requests = sqlq::f64s(HOURLY_REQUESTS.path, b, "requests")?;
@@ -438,35 +552,51 @@ pub async fn report(
             }
         }
     }
-    if ["metrics", "events"]
-        .iter()
-        .all(|t| session.tables.iter().any(|x| x == t))
-    {
-        for b in &HOURLY_BUSINESS.batches(session, &periods).await? {
-            let arm = sqlq::strings(HOURLY_BUSINESS.path, b, "arm")?;
-            let hour = sqlq::times(HOURLY_BUSINESS.path, b, "hour")?;
-            let cost = sqlq::f64s(HOURLY_BUSINESS.path, b, "cost_usd")?;
-            let checkout = sqlq::i64s(HOURLY_BUSINESS.path, b, "checkout_sessions")?;
-            let purchase = sqlq::i64s(HOURLY_BUSINESS.path, b, "purchase_sessions")?;
-            for i in 0..b.num_rows() {
-                if let (Some(a), Some(h)) = (&arm[i], hour[i]) {
-                    let x = arms.entry(a.clone()).or_default();
-                    let u = users.get(&(a.clone(), h)).copied().unwrap_or(0.0);
-                    if u > 0.0 && cost[i] > 0.0 {
-                        x.hourly_cost_per_user.push(cost[i] / u);
-                    }
-                    x.checkout_sessions += checkout[i].unwrap_or(0).max(0) as u64;
-                    x.purchase_sessions += purchase[i].unwrap_or(0).max(0) as u64;
+    Ok(users)
+}
+
+/// Adds each arm's hourly cost per user (hours with users and cost) and its checkout and
+/// purchase sessions to `arms`.
+async fn add_hourly_business(
+    session: &LakeSession,
+    params: &[(&'static str, Param)],
+    users: &BTreeMap<(String, i64), f64>,
+    arms: &mut BTreeMap<String, ArmData>,
+) -> Result<(), ImpactError> {
+    for b in &HOURLY_BUSINESS.batches(session, params).await? {
+        let arm = sqlq::strings(HOURLY_BUSINESS.path, b, "arm")?;
+        let hour = sqlq::times(HOURLY_BUSINESS.path, b, "hour")?;
+        let cost = sqlq::f64s(HOURLY_BUSINESS.path, b, "cost_usd")?;
+        let checkout = sqlq::i64s(HOURLY_BUSINESS.path, b, "checkout_sessions")?;
+        let purchase = sqlq::i64s(HOURLY_BUSINESS.path, b, "purchase_sessions")?;
+        for i in 0..b.num_rows() {
+            if let (Some(a), Some(h)) = (&arm[i], hour[i]) {
+                let x = arms.entry(a.clone()).or_default();
+                let u = users.get(&(a.clone(), h)).copied().unwrap_or(0.0);
+                if u > 0.0 && cost[i] > 0.0 {
+                    x.hourly_cost_per_user.push(cost[i] / u);
                 }
+                x.checkout_sessions += checkout[i].unwrap_or(0).max(0) as u64;
+                x.purchase_sessions += purchase[i].unwrap_or(0).max(0) as u64;
             }
         }
-    } else {
-        notes.push("the lake lacks `metrics` or `events`: no conversion or cost per user".into());
     }
-    let empty = ArmData::default();
-    let before = arms.get("before").unwrap_or(&empty);
-    let after = arms.get("after").unwrap_or(&empty);
-    let e = |r: Result<Comparison, crate::stats::StatsError>| r.map_err(|e| e.to_string());
+    Ok(())
+}
+
+/// A test's result with its error as text, for [`row`].
+fn computed(r: Result<Comparison, crate::stats::StatsError>) -> Result<Comparison, String> {
+    r.map_err(|e| e.to_string())
+}
+
+/// The before/after rows: latency quantiles (the p50 row noting a Mann–Whitney test), error
+/// rate, throughput, conversion and cost per user.
+fn before_after_rows(
+    before: &ArmData,
+    after: &ArmData,
+    alpha: f64,
+    hypotheses: &[&Hypothesis],
+) -> Vec<ImpactRow> {
     let mut rows = Vec::new();
     for (metric, q) in [
         ("p50_latency_ms", 0.5),
@@ -476,13 +606,13 @@ pub async fn report(
         rows.push(row(
             "before_after",
             metric,
-            e(clustered_quantile_test(
+            computed(clustered_quantile_test(
                 &before.durations,
                 &after.durations,
                 q,
                 alpha,
             )),
-            &hypotheses,
+            hypotheses,
         ));
     }
     // The rank test as a second opinion on a shift of the whole latency distribution.
@@ -500,93 +630,87 @@ pub async fn report(
     rows.push(row(
         "before_after",
         "error_rate",
-        e(error_rate(before, after, alpha)),
-        &hypotheses,
+        computed(error_rate(before, after, alpha)),
+        hypotheses,
     ));
     rows.push(row(
         "before_after",
         "throughput_per_hour",
-        e(welch(
+        computed(welch(
             &Moments::of(&before.hourly_requests),
             &Moments::of(&after.hourly_requests),
             alpha,
         )),
-        &hypotheses,
+        hypotheses,
     ));
     rows.push(row(
         "before_after",
         "conversion",
-        e(two_proportion(
+        computed(two_proportion(
             before.purchase_sessions.min(before.checkout_sessions),
             before.checkout_sessions,
             after.purchase_sessions.min(after.checkout_sessions),
             after.checkout_sessions,
             alpha,
         )),
-        &hypotheses,
+        hypotheses,
     ));
     rows.push(row(
         "before_after",
         "cost_per_user_usd",
-        e(welch(
+        computed(welch(
             &Moments::of(&before.hourly_cost_per_user),
             &Moments::of(&after.hourly_cost_per_user),
             alpha,
         )),
-        &hypotheses,
+        hypotheses,
     ));
+    rows
+}
 
-    // Canary: the new version against the others over the canary's own minutes.
-    if dep.strategy == "canary" && dep.finished > dep.started {
-        let mut p = periods.clone();
-        for (name, value) in p.iter_mut() {
-            match *name {
-                "after_start" => *value = Param::Time(dep.started),
-                "after_end" => *value = Param::Time(dep.finished),
-                _ => {}
-            }
+/// The canary rows: the new version against the others over the canary's own minutes
+/// (p50 and p95 latency, error rate). `params` are those of the before/after comparison.
+async fn canary_rows(
+    session: &LakeSession,
+    dep: &Deployment,
+    params: &[(&'static str, Param)],
+    alpha: f64,
+    hypotheses: &[&Hypothesis],
+) -> Result<Vec<ImpactRow>, ImpactError> {
+    let mut p = params.to_vec();
+    for (name, value) in p.iter_mut() {
+        match *name {
+            "after_start" => *value = Param::Time(dep.started),
+            "after_end" => *value = Param::Time(dep.finished),
+            _ => {}
         }
-        p.push(("canary_version", Param::Text(version.into())));
-        let canary = samples(session, &p).await?;
-        let base = canary.get("before").unwrap_or(&empty);
-        let new = canary.get("after").unwrap_or(&empty);
-        for (metric, q) in [("p50_latency_ms", 0.5), ("p95_latency_ms", 0.95)] {
-            rows.push(row(
-                "canary",
-                metric,
-                e(clustered_quantile_test(
-                    &base.durations,
-                    &new.durations,
-                    q,
-                    alpha,
-                )),
-                &hypotheses,
-            ));
-        }
+    }
+    p.push(("canary_version", Param::Text(dep.version.clone())));
+    let canary = samples(session, &p).await?;
+    let empty = ArmData::default();
+    let base = canary.get("before").unwrap_or(&empty);
+    let new = canary.get("after").unwrap_or(&empty);
+    let mut rows = Vec::new();
+    for (metric, q) in [("p50_latency_ms", 0.5), ("p95_latency_ms", 0.95)] {
         rows.push(row(
             "canary",
-            "error_rate",
-            e(error_rate(base, new, alpha)),
-            &hypotheses,
+            metric,
+            computed(clustered_quantile_test(
+                &base.durations,
+                &new.durations,
+                q,
+                alpha,
+            )),
+            hypotheses,
         ));
     }
-
-    let backfire = rows.iter().any(|r| r.backfire);
-    let verdict = verdict(&rows, backfire);
-    Ok(ImpactReport {
-        deployment: dep,
-        analysis_time: Utc::now(),
-        baseline_start,
-        baseline_end,
-        after_start,
-        after_end,
-        baseline,
-        alpha,
-        rows,
-        notes,
-        backfire,
-        verdict,
-    })
+    rows.push(row(
+        "canary",
+        "error_rate",
+        computed(error_rate(base, new, alpha)),
+        hypotheses,
+    ));
+    Ok(rows)
 }
 
 fn verdict(rows: &[ImpactRow], backfire: bool) -> String {
