@@ -21,6 +21,8 @@ cargo clippy --all-targets -- -D warnings
 step "Kafka broker for the Kafka tests (scripts/kafka.sh start; stopped on exit)"
 export KAFKA_PORT="${KAFKA_PORT:-19092}"
 export POSTLAUNCH_KAFKA="127.0.0.1:$KAFKA_PORT"
+# the Kafka tests skip without a broker (plain `cargo test`); here they must run
+export POSTLAUNCH_REQUIRE_KAFKA=1
 trap 'scripts/kafka.sh stop --wipe >/dev/null 2>&1 || true' EXIT
 scripts/kafka.sh stop --wipe >/dev/null 2>&1 || true
 scripts/kafka.sh start

@@ -1,10 +1,11 @@
 //! The query stage: a DataFusion session over the lake. Every table folder is registered as a
 //! Hive-partitioned Parquet listing table with `date` and `hour` partition columns (so filters on
-//! them prune folders), event tables with the schema derived from `schemas/`. Queries from users
-//! are read-only: DDL, DML, `COPY` and `SET`-like statements are refused before planning.
+//! them prune folders), event tables with the schema derived from `schemas/`. Event tables and
+//! `_rejected` are registered even when the lake has no folder for them yet, and read as empty.
+//! Queries from users are read-only: DDL, DML, `COPY` and `SET`-like statements are refused
+//! before planning.
 
 pub mod latency;
-pub mod output;
 pub mod sketch;
 pub mod sql;
 pub mod udf;
@@ -18,6 +19,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SQLOptions, SessionContext};
 use datafusion::prelude::SessionConfig;
 
@@ -29,15 +31,48 @@ use crate::schema::Catalog;
 pub enum QueryError {
     #[error("lake `{0}` does not exist (run `postlaunch demo` or `postlaunch ingest` first, or pass --lake)")]
     NoLake(String),
-    #[error("cannot register table `{table}`: {source}")]
+    #[error("cannot register table `{table}`: {}", message(.error))]
     Register {
         table: String,
-        source: datafusion::error::DataFusionError,
+        error: DataFusionError,
     },
     #[error("the lake is read-only here: {0}. `postlaunch sql` runs queries only; data gets in with `postlaunch ingest`")]
     ReadOnly(String),
-    #[error("{0}")]
-    DataFusion(#[from] datafusion::error::DataFusionError),
+    /// DataFusion's error is not this error's `source()`: its message is already in this one's
+    /// (see [`message`]).
+    #[error("{}", message(.0))]
+    DataFusion(DataFusionError),
+}
+
+impl From<DataFusionError> for QueryError {
+    fn from(error: DataFusionError) -> Self {
+        QueryError::DataFusion(error)
+    }
+}
+
+/// The message of a DataFusion error, once: its own text, then that of each error in its chain
+/// of sources that the text does not already show, joined by `: `.
+///
+/// DataFusion's errors repeat their source's message in their own (a planning error wrapped in
+/// a diagnostic is the same sentence twice; a parser error is shown in its `Debug` form), so
+/// printing the whole chain, as the command line does (`{:#}`), printed "table '…' not found"
+/// three times. [`QueryError`] therefore gives this text and no `source()`; errors whose text
+/// leaves their source out (an I/O error in an object store error, say) still have it shown.
+fn message(error: &DataFusionError) -> String {
+    let mut out = error.strip_backtrace();
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        let more = match e.downcast_ref::<DataFusionError>() {
+            Some(e) => e.strip_backtrace(),
+            None => e.to_string(),
+        };
+        if !out.contains(more.as_str()) && !out.contains(format!("{e:?}").as_str()) {
+            out.push_str(": ");
+            out.push_str(&more);
+        }
+        source = e.source();
+    }
+    out
 }
 
 /// Names of the partition columns every lake table has.
@@ -46,6 +81,11 @@ pub const PARTITION_COLUMNS: [&str; 2] = ["date", "hour"];
 /// A DataFusion session with every lake table registered.
 pub struct LakeSession {
     pub ctx: SessionContext,
+    /// The tables the lake has (its table folders, sorted), which queries can expect rows from;
+    /// what callers check before running a query that needs a table
+    /// ([`crate::query::sql::SqlFile::missing_table`]). The event tables and `_rejected` the
+    /// lake has no folder for are registered too, so that queries of them return no rows instead
+    /// of failing, but are not listed here.
     pub tables: Vec<String>,
 }
 
@@ -106,18 +146,36 @@ impl LakeSession {
             register(&ctx, &lake, &name, schema).await?;
             tables.push(name);
         }
+        // Tables the schemas define but nothing was stored in yet: a lake without rejections
+        // has no `_rejected`, a lake without incidents no `incidents`. Registered over their
+        // (missing) folder with their schema, they read as empty, with their columns, instead
+        // of "table not found"; and a long-lived session sees rows stored there later.
+        let defined = catalog
+            .tables()
+            .map(|t| (t.name.as_str(), t.stored.clone()))
+            .chain([(REJECTED_TABLE, REJECTED_SCHEMA.clone())]);
+        for (name, schema) in defined {
+            if !tables.iter().any(|t| t == name) {
+                register(&ctx, &lake, name, Some(schema)).await?;
+            }
+        }
         Ok(LakeSession { ctx, tables })
     }
 
     /// Registers a table folder created after the session was opened (derived tables written
-    /// by the hourly job); its schema is read from its files.
+    /// by the hourly job); its schema is read from its files. A table the schemas define is
+    /// registered already (over its folder, with its schema) and is only listed in `tables`.
     pub async fn register(&mut self, lake: &Path, name: &str) -> Result<(), QueryError> {
-        let lake = std::fs::canonicalize(lake)
-            .map_err(|_| QueryError::NoLake(lake.display().to_string()))?;
-        let schema = newest_data_file(&lake.join(name)).and_then(|f| file_schema(&f));
-        register(&self.ctx, &lake, name, schema).await?;
-        self.tables.push(name.to_string());
-        self.tables.sort();
+        if !self.ctx.table_exist(name)? {
+            let lake = std::fs::canonicalize(lake)
+                .map_err(|_| QueryError::NoLake(lake.display().to_string()))?;
+            let schema = newest_data_file(&lake.join(name)).and_then(|f| file_schema(&f));
+            register(&self.ctx, &lake, name, schema).await?;
+        }
+        if !self.tables.iter().any(|t| t == name) {
+            self.tables.push(name.to_string());
+            self.tables.sort();
+        }
         Ok(())
     }
 
@@ -281,9 +339,9 @@ async fn register(
     name: &str,
     schema: Option<SchemaRef>,
 ) -> Result<(), QueryError> {
-    let reg = |source| QueryError::Register {
+    let reg = |error| QueryError::Register {
         table: name.to_string(),
-        source,
+        error,
     };
     let dir = lake.join(name);
     let url = ListingTableUrl::parse(format!("{}/", dir.display())).map_err(reg)?;
@@ -359,5 +417,64 @@ mod tests {
         let col_b = b.column(1).as_primitive::<Int64Type>();
         assert!(col_b.is_null(0));
         assert_eq!(col_b.value(1), 20);
+    }
+
+    /// Regression (issue 13): `_rejected` on a lake without rejections, or an event table
+    /// nothing was stored in, was "table not found", and the message came three times. They
+    /// read as empty, with their columns, without being listed as tables the lake has; rows
+    /// stored after the session was opened are seen; an unknown table fails, named once.
+    #[tokio::test]
+    async fn defined_tables_without_folders_read_as_empty_and_errors_say_things_once() {
+        let lake = tempfile::tempdir().unwrap();
+        let catalog = Catalog::builtin().unwrap();
+        let session = LakeSession::open(lake.path(), &catalog).await.unwrap();
+        assert!(session.tables.is_empty(), "{:?}", session.tables);
+        for (table, columns) in [
+            (REJECTED_TABLE, REJECTED_SCHEMA.fields().len()),
+            (
+                "incidents",
+                catalog.get("incidents").unwrap().stored.fields().len(),
+            ),
+        ] {
+            let (schema, batches) = session
+                .query(&format!("SELECT * FROM {table}"))
+                .await
+                .unwrap();
+            assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
+            assert_eq!(schema.fields().len(), columns + PARTITION_COLUMNS.len());
+            assert_eq!(schema.field(columns).name(), "date", "{table}");
+        }
+
+        let dir = lake.path().join("_rejected/date=2026-11-27/hour=13");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = std::fs::File::create(dir.join("part-1.parquet")).unwrap();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(file, REJECTED_SCHEMA.clone(), None).unwrap();
+        let rejection = crate::batch::rejected::Rejection {
+            received_at: 0,
+            target_table: "requests".into(),
+            source: "file:/x.ndjson".into(),
+            source_partition: None,
+            position: 7,
+            reason: "not JSON".into(),
+            payload: b"{".to_vec(),
+            payload_bytes: 1,
+        };
+        w.write(&crate::batch::rejected::to_batch(&[rejection]))
+            .unwrap();
+        w.close().unwrap();
+        let (_, batches) = session
+            .query("SELECT position, hour FROM _rejected")
+            .await
+            .unwrap();
+        let b = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+        assert_eq!(b.num_rows(), 1);
+        assert_eq!(b.column(0).as_primitive::<Int64Type>().value(0), 7);
+
+        let err = session.query("SELECT * FROM nope").await.unwrap_err();
+        // as the command line prints it: the error and its sources
+        let printed = format!("{:#}", anyhow::Error::from(err));
+        assert_eq!(printed.matches("nope").count(), 1, "{printed}");
+        assert!(printed.contains("not found"), "{printed}");
     }
 }

@@ -126,13 +126,22 @@ fn sql_is_read_only() {
         "requests",
         f.to_str().unwrap(),
     ]);
+    // `COPY` and `CREATE EXTERNAL TABLE` point into this test's own temporary folder, not a fixed
+    // `/tmp` path: parallel runs do not collide, nothing is left behind, and a file there can only
+    // come from this run's `COPY`.
+    let copy_to = dir.path().join("copy.parquet");
+    let copy = format!("COPY requests TO '{}'", copy_to.display());
+    let external = format!(
+        "CREATE EXTERNAL TABLE x STORED AS PARQUET LOCATION '{}'",
+        dir.path().display()
+    );
     for stmt in [
         "INSERT INTO requests SELECT * FROM requests",
         "DELETE FROM requests",
         "CREATE TABLE t AS SELECT 1",
         "DROP TABLE requests",
-        "COPY requests TO '/tmp/postlaunch-copy-test.parquet'",
-        "CREATE EXTERNAL TABLE x STORED AS PARQUET LOCATION '/tmp'",
+        &copy,
+        &external,
         "SET datafusion.execution.batch_size = 1",
     ] {
         let out = run(&["sql", "--lake", lake.to_str().unwrap(), stmt]);
@@ -143,8 +152,85 @@ fn sql_is_read_only() {
             "{stmt}: {err}"
         );
     }
-    assert!(!std::path::Path::new("/tmp/postlaunch-copy-test.parquet").exists());
+    assert!(
+        !copy_to.exists(),
+        "the refused `COPY` wrote `{}`",
+        copy_to.display()
+    );
     assert_eq!(sql_i64(&lake, "SELECT count(*) FROM requests"), 5);
+}
+
+/// Regression (issue 13): on a lake without rejections, `SELECT … FROM _rejected` failed with
+/// "table not found" (the message printed three times), as did an event table the lake had no
+/// data for yet. Tables the schemas define read as empty, with their columns; a table nobody
+/// defines still fails, with one message naming it.
+#[test]
+fn defined_tables_without_data_read_as_empty_and_unknown_tables_fail_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let l = lake.to_str().unwrap();
+    let f = dir.path().join("r.ndjson");
+    write_requests(&f, 10);
+    ok(&[
+        "ingest",
+        "-q",
+        "--lake",
+        l,
+        "--table",
+        "requests",
+        f.to_str().unwrap(),
+    ]);
+    assert!(
+        !lake.join("_rejected").exists() && !lake.join("incidents").exists(),
+        "the clean file must leave the lake without `_rejected` and `incidents`"
+    );
+    assert_eq!(sql_i64(&lake, "SELECT count(*) FROM requests"), 10);
+
+    for (table, first_column) in [
+        ("_rejected", "received_at"),
+        ("\"_rejected\"", "received_at"),
+        ("incidents", "ts"),
+    ] {
+        assert_eq!(
+            sql_i64(&lake, &format!("SELECT count(*) FROM {table}")),
+            0,
+            "{table}"
+        );
+        assert!(
+            sql(&lake, &format!("SELECT * FROM {table}")).is_empty(),
+            "{table}"
+        );
+        // the columns are there: the schema's, then the partition columns
+        let out = ok(&["sql", "-q", "--lake", l, &format!("SELECT * FROM {table}")]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("(no rows; columns: {first_column}, "))
+                && text.contains(", date, hour)"),
+            "{table}: {text}"
+        );
+    }
+    let out = ok(&[
+        "sql",
+        "-q",
+        "--lake",
+        l,
+        "SELECT reason, count(*) FROM _rejected GROUP BY reason",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("(no rows"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let out = run(&["sql", "--lake", l, "SELECT * FROM nope"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("nope") && err.contains("not found"), "{err}");
+    assert_eq!(
+        err.matches("nope").count(),
+        1,
+        "the message is repeated: {err}"
+    );
 }
 
 #[test]
