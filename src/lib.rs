@@ -31,7 +31,12 @@
 //!   aggregate over each user's events), summed into per-step users, conversion and drop-off.
 //! * [`impact`]: deployment impact (after against before, canary against baseline) and the
 //!   hypotheses of `pipelines/optimizations.toml` (`deployment_impact`).
-//! * [`report`]: figures for people from the derived tables (week-over-week trends).
+//! * [`trends`]: one period against another (week over week, the monthly review) from the hourly
+//!   tables (`weekly_trends`, `monthly_review`).
+//! * [`opportunities`]: candidate optimisations of a period with their measured reach
+//!   (`opportunities`), the input of the backlog.
+//! * [`report`]: what people read: number formatting and aligned tables shared by every report
+//!   and the command line.
 //! * [`demo`]: a deterministic, realistic post-launch scenario (the demo and the test data).
 //! * [`cli`]: the `postlaunch` command line.
 
@@ -62,6 +67,10 @@ pub mod experiment;
 pub mod funnel;
 
 pub mod impact;
+
+pub mod trends;
+
+pub mod opportunities;
 
 pub mod report;
 

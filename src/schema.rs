@@ -255,18 +255,6 @@ impl TableSchema {
         })
     }
 
-    /// Parquet writer settings of this table's files.
-    pub fn writer_properties(&self) -> parquet::file::properties::WriterProperties {
-        let mut b = crate::lake::writer::writer_properties_builder();
-        for f in self.fields.iter().filter(|f| !f.dictionary) {
-            b = b.set_column_dictionary_enabled(
-                parquet::schema::types::ColumnPath::from(f.name.as_str()),
-                false,
-            );
-        }
-        b.build()
-    }
-
     /// Position of a field by name.
     pub fn field_index(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)

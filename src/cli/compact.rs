@@ -24,17 +24,14 @@ pub struct Args {
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let catalog = args.lake.catalog()?;
-    let lake = &args.lake.lake;
+    let lake = &args.lake.path();
     if !lake.is_dir() {
         return Err(
             super::CliError::Usage(format!("--lake `{}` does not exist", lake.display())).into(),
         );
     }
     let tables: Vec<_> = match &args.table {
-        Some(t) => vec![catalog
-            .get(t)
-            .map_err(|e| super::CliError::Usage(e.to_string()))?
-            .clone()],
+        Some(t) => vec![catalog.get(t).map_err(super::CliError::usage)?.clone()],
         None => catalog
             .tables()
             .filter(|t| lake.join(&t.name).is_dir())

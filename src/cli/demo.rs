@@ -3,16 +3,12 @@
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::{thousands, CliError, LakeArgs};
 use crate::demo::{self, ScenarioConfig, ALL_TABLES};
-use crate::pipeline::{self, IngestOptions};
-use crate::source::file::ChunkLimits;
-use crate::source::RawChunk;
 
 /// Generate a realistic post-launch scenario and ingest it into the lake.
 ///
@@ -216,85 +212,38 @@ fn emit(cfg: &ScenarioConfig, dir: &std::path::Path, quiet: bool) -> anyhow::Res
 
 fn ingest(cfg: &ScenarioConfig, lake_args: &LakeArgs, quiet: bool) -> anyhow::Result<()> {
     let catalog = lake_args.catalog()?;
-    let lake = &lake_args.lake;
-    let tables: Vec<&str> = if cfg.tables.is_empty() {
-        ALL_TABLES.to_vec()
-    } else {
-        cfg.tables.iter().map(String::as_str).collect()
-    };
+    let lake = &lake_args.path();
     let started = std::time::Instant::now();
+    let tables = if cfg.tables.is_empty() {
+        ALL_TABLES.len()
+    } else {
+        cfg.tables.len()
+    };
     let bar = super::progress_bar(
-        Some(tables.len() as u64),
+        Some(tables as u64),
         quiet,
         "{spinner} demo: {msg} [{bar:20}] {pos}/{len} tables",
     );
-    let mut scenario = None;
-    let mut lines = Vec::new();
-    for table in tables {
-        bar.set_message(table.to_string());
-        let schema = catalog.get(table)?.clone();
-        let mut one = cfg.clone();
-        one.tables = vec![table.to_string()];
-        let source: Arc<str> = format!(
-            "demo:seed={}:days={}:scale={}:start={}:srm_skew={}:malformed={}",
-            cfg.seed,
-            cfg.days,
-            cfg.scale,
-            cfg.start.format("%Y-%m-%d"),
-            cfg.srm_skew,
-            cfg.malformed
-        )
-        .into();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let producer: pipeline::Producer = Box::new(move |coverage, emit| {
-            let covered = coverage(&source, None);
-            let limits = ChunkLimits::default();
-            let mut chunk = RawChunk::new(source.clone(), None, 1);
-            let mut index = 0i64;
-            let mut skipped = 0u64;
-            let mut failure = None;
-            let scenario = demo::generate(&one, &mut |_, line| {
-                index += 1;
-                chunk.last_index = index;
-                if covered.as_ref().is_some_and(|c| c.contains(index)) {
-                    skipped += 1;
-                } else {
-                    chunk.push(index, line, limits.max_record_bytes);
-                }
-                if chunk.data.len() >= limits.chunk_bytes
-                    || chunk.records.len() >= limits.chunk_records
-                {
-                    let next = RawChunk::new(source.clone(), None, index + 1);
-                    if let Err(e) = emit(std::mem::replace(&mut chunk, next)) {
-                        failure = Some(e);
-                        anyhow::bail!("ingest stopped");
-                    }
-                }
-                Ok(())
-            });
-            if let Some(e) = failure {
-                return Err(e);
-            }
-            let scenario = scenario?;
-            if chunk.last_index >= chunk.first_index {
-                emit(chunk)?;
-            }
-            let _ = tx.send(scenario);
-            Ok(skipped)
-        });
-        let report = pipeline::run(lake, schema, IngestOptions::default(), producer)?;
-        if let Ok(s) = rx.try_recv() {
-            scenario.get_or_insert(s);
+    let mut first = true;
+    let done = demo::ingest::into_lake(cfg, lake, &catalog, |table| {
+        if !first {
+            bar.inc(1);
         }
-        lines.push(
-            super::ingest::summary(&report)
+        first = false;
+        bar.set_message(table.to_string());
+    })?;
+    let lines: Vec<String> = done
+        .reports
+        .iter()
+        .map(|r| {
+            super::ingest::summary(r)
                 .lines()
                 .next()
                 .unwrap_or_default()
-                .to_string(),
-        );
-        bar.inc(1);
-    }
+                .to_string()
+        })
+        .collect();
+    let scenario = done.scenario;
     bar.finish_and_clear();
     if quiet {
         return Ok(());

@@ -74,7 +74,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_parser = super::parse_duration)]
     pub window: Option<std::time::Duration>,
     /// Analysis time (end of the window), on the hour: RFC 3339, `YYYY-MM-DDTHH:MM` (UTC) or a
-    /// date (midnight UTC). Default: the end of the hour of the latest exposure.
+    /// date (midnight UTC). Default: the end of the hour of the latest event the metrics read
+    /// (or of the latest exposure, if later), so a finished experiment's late conversions count.
     #[arg(long, value_parser = parse_time)]
     pub at: Option<DateTime<Utc>>,
     /// Output format.
@@ -99,8 +100,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
 }
 
 fn analyze(args: AnalyzeArgs, quiet: bool) -> anyhow::Result<()> {
-    let experiments = ExperimentsFile::load_experiments(&args.config)
-        .map_err(|e| CliError::Config(e.to_string()))?;
+    let experiments = ExperimentsFile::load_experiments(&args.config).map_err(CliError::config)?;
     let exp = experiments
         .iter()
         .find(|e| e.key == args.key)
@@ -137,14 +137,15 @@ fn analyze(args: AnalyzeArgs, quiet: bool) -> anyhow::Result<()> {
         .into());
     }
     let catalog = args.lake.catalog()?;
+    let lake = args.lake.path();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the query runtime")?;
     let readout = runtime.block_on(async {
-        let session = LakeSession::open(&args.lake.lake, &catalog)
+        let session = LakeSession::open(&lake, &catalog)
             .await
-            .map_err(|e| CliError::Usage(e.to_string()))?;
+            .map_err(CliError::usage)?;
         let at = match args.at {
             Some(t) => t,
             None => experiment::default_analysis_time(&session, &exp).await?,
@@ -154,7 +155,7 @@ fn analyze(args: AnalyzeArgs, quiet: bool) -> anyhow::Result<()> {
         } else {
             experiment::Sums::ReuseStored
         };
-        anyhow::Ok(experiment::readout(&session, &args.lake.lake, &exp, at, window, sums).await?)
+        anyhow::Ok(experiment::readout(&session, &lake, &exp, at, window, sums).await?)
     })?;
     if let (Some(from), false) = (&readout.reused_from, quiet) {
         eprintln!(
@@ -162,9 +163,9 @@ fn analyze(args: AnalyzeArgs, quiet: bool) -> anyhow::Result<()> {
         );
     }
     if !args.no_write {
-        let path = output::write_results(&args.lake.lake, &readout)
+        let path = output::write_results(&lake, &readout)
             .context("writing the readout into `experiment_results`")?;
-        let hourly = output::write_hourly(&args.lake.lake, &exp, &readout)
+        let hourly = output::write_hourly(&lake, &exp, &readout)
             .context("writing the hourly statistics into `experiment_hourly`")?;
         if !quiet {
             eprintln!("readout stored in the lake: {path}");

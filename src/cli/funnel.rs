@@ -2,33 +2,25 @@
 //! the daily lake table `daily_funnel_steps`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
-use arrow::array::{ArrayRef, TimestampMicrosecondArray};
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use arrow::record_batch::RecordBatch;
 
 use super::parse_time;
 use super::{CliError, LakeArgs};
 use crate::config::ConfigFile;
 use crate::funnel::config::{Breakdown, FunnelsFile};
 use crate::funnel::{self, Period};
-use crate::query::output::{self, Format};
 use crate::query::LakeSession;
-
-/// The derived lake table of daily funnel steps.
-pub const DAILY_TABLE: &str = "daily_funnel_steps";
-
-const DAY_US: i64 = 86_400_000_000;
+use crate::report::table::{self as output, Format};
 
 /// Compute a funnel: per step the users who reached it, conversion from the previous step and
 /// from the start, drop-off, median and p90 time from the previous step, and up to 10 ids of
 /// users who dropped there (smallest first). Semantics: docs/FUNNELS.md.
 ///
 /// Users enter with a first-step event in [--from, --to) (default: all data); later steps count
-/// within the funnel's window, also after --to. When --to + window is after the latest event in
-/// the lake, the result is marked incomplete (column `incomplete`, and a note on stderr).
+/// within the funnel's window, also after --to. When --to + window is after the analysis time
+/// (--at, default now), conversions can still come and the result is marked incomplete (column
+/// `incomplete`, and a note on stderr); on data that ended long ago, every window has closed.
 ///
 /// With --write-daily (and no NAME): every funnel of the file, per day of entry, into the lake
 /// table `daily_funnel_steps` (one partition per day, replaced on re-runs).
@@ -65,6 +57,10 @@ pub struct Args {
     /// End of the entry period (exclusive), UTC.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// The analysis time (default: now): entries whose window ends after it can still convert,
+    /// and the result is marked incomplete.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
     /// Breakdown: `platform`, `experiment:<key>` or a property of the first step's event
     /// (default: the funnel's `breakdown`; `none` for no breakdown).
     #[arg(long, value_name = "KEY")]
@@ -78,7 +74,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
-    let file = FunnelsFile::load(&args.funnels).map_err(|e| CliError::Config(e.to_string()))?;
+    let file = FunnelsFile::load(&args.funnels).map_err(CliError::config)?;
     if let (Some(f), Some(t)) = (args.from, args.to) {
         if f >= t {
             return Err(CliError::Usage(format!(
@@ -88,25 +84,44 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         }
     }
     let catalog = args.lake.catalog()?;
+    let lake = args.lake.path();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the query runtime")?;
     runtime.block_on(async {
-        let session = LakeSession::open(&args.lake.lake, &catalog)
+        let session = LakeSession::open(&lake, &catalog)
             .await
-            .map_err(|e| CliError::Usage(e.to_string()))?;
+            .map_err(CliError::usage)?;
         let Some((first, latest)) = funnel::events_span(&session).await? else {
             return Err(CliError::Usage(format!(
                 "the `events` table of lake `{}` is empty",
-                args.lake.lake.display()
+                lake.display()
             ))
             .into());
         };
         let from = args.from.map_or(first, |t| t.timestamp_micros());
         let to = args.to.map_or(latest + 1, |t| t.timestamp_micros());
+        let at = args.at.unwrap_or_else(chrono::Utc::now).timestamp_micros();
         if args.write_daily {
-            return write_daily(&args, &file, &session, from, to, latest, quiet).await;
+            let breakdown = match args.breakdown.as_deref() {
+                None => None,
+                Some("none") => Some(None),
+                Some(b) => Some(Some(Breakdown::parse(b).map_err(CliError::Usage)?)),
+            };
+            let period = Period { from, to };
+            let written =
+                funnel::output::write_daily(&lake, &session, &file.funnels, breakdown, period, at)
+                    .await?;
+            if !quiet {
+                eprintln!(
+                    "{}: {} days, {} rows written",
+                    funnel::output::DAILY_TABLE,
+                    written.days,
+                    written.rows
+                );
+            }
+            return Ok(());
         }
         let name = args.name.as_deref().unwrap_or_default();
         let f = file.get(name).ok_or_else(|| {
@@ -126,16 +141,17 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             Some(b) => Some(Breakdown::parse(b).map_err(CliError::Usage)?),
         };
         let report =
-            funnel::compute(&session, f, breakdown.as_ref(), Period { from, to }, latest).await?;
+            funnel::compute(&session, f, breakdown.as_ref(), Period { from, to }, at).await?;
         if report.incomplete && !quiet {
             eprintln!(
-                "note: funnel `{}` is incomplete: the window ({}) of entries up to the period's end is still open (latest event {})",
+                "note: funnel `{}` is incomplete: the window ({}) of entries up to the period's end is still open at {} (latest event {})",
                 f.name,
                 humantime(f.window),
+                rfc(at),
                 rfc(latest)
             );
         }
-        let (schema, batch) = funnel::report_batch(&report)?;
+        let (schema, batch) = funnel::output::report_batch(&report)?;
         let mut out = std::io::stdout().lock();
         output::write(&mut out, args.format, &schema, &[batch])?;
         anyhow::Ok(())
@@ -157,76 +173,4 @@ fn rfc(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// Every funnel, per UTC day of entry in [from, to), one `daily_funnel_steps` partition per day.
-async fn write_daily(
-    args: &Args,
-    file: &FunnelsFile,
-    session: &LakeSession,
-    from: i64,
-    to: i64,
-    latest: i64,
-    quiet: bool,
-) -> anyhow::Result<()> {
-    let mut day = from.div_euclid(DAY_US) * DAY_US;
-    let mut days = 0;
-    let mut rows = 0;
-    while day < to {
-        let mut batches = Vec::new();
-        let mut schema = None;
-        for f in &file.funnels {
-            let breakdown = match args.breakdown.as_deref().or(f.breakdown.as_deref()) {
-                None | Some("none") => None,
-                Some(b) => Some(Breakdown::parse(b).map_err(CliError::Usage)?),
-            };
-            let period = Period {
-                from: day,
-                to: day + DAY_US,
-            };
-            let report = funnel::compute(session, f, breakdown.as_ref(), period, latest).await?;
-            let (s, b) = funnel::report_batch(&report)?;
-            let (s, b) = with_day(&s, &b, day)?;
-            rows += b.num_rows();
-            schema = Some(s);
-            batches.push(b);
-        }
-        if let Some(schema) = schema {
-            crate::lake::derived::replace_partition(
-                &args.lake.lake,
-                DAILY_TABLE,
-                day / 3_600_000_000,
-                &schema,
-                &batches,
-            )
-            .with_context(|| format!("writing `{DAILY_TABLE}` for {}", rfc(day)))?;
-        }
-        days += 1;
-        day += DAY_US;
-    }
-    if !quiet {
-        eprintln!("{DAILY_TABLE}: {days} days, {rows} rows written");
-    }
-    Ok(())
-}
-
-/// Prepends the `day_start` column.
-fn with_day(
-    schema: &Schema,
-    batch: &RecordBatch,
-    day: i64,
-) -> anyhow::Result<(Schema, RecordBatch)> {
-    let mut fields = vec![Arc::new(Field::new(
-        "day_start",
-        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-        false,
-    ))];
-    fields.extend(schema.fields().iter().cloned());
-    let schema = Schema::new(fields);
-    let mut cols: Vec<ArrayRef> = vec![Arc::new(
-        TimestampMicrosecondArray::from(vec![day; batch.num_rows()]).with_timezone("UTC"),
-    )];
-    cols.extend(batch.columns().iter().cloned());
-    let batch = RecordBatch::try_new(Arc::new(schema.clone()), cols)?;
-    Ok((schema, batch))
 }

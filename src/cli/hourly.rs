@@ -59,12 +59,11 @@ pub struct Args {
 /// On start it catches up on every hour with data that was never computed.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub lake: LakeArgs,
     /// Pipeline file (`[hourly]` settings and the lake path).
     #[arg(long, env = "POSTLAUNCH_PIPELINE", value_name = "FILE")]
     pub pipeline: PathBuf,
-    /// Lake root folder (default: the pipeline file's `lake`).
-    #[arg(long, value_name = "DIR")]
-    pub lake: Option<PathBuf>,
     /// Compute what is due now, then exit (for tests and one-shot catch-up).
     #[arg(long)]
     pub once: bool,
@@ -73,18 +72,19 @@ pub struct RunArgs {
     pub interval: std::time::Duration,
 }
 
+/// The pipeline file, if any; its `[hourly]` settings (defaults without one); and the lake by the
+/// one rule (`--lake` > `POSTLAUNCH_LAKE` > the file's `lake` > `./lake`).
 fn load_hourly(
     path: Option<&PathBuf>,
+    lake: &LakeArgs,
     catalog: &crate::schema::Catalog,
-) -> anyhow::Result<(HourlyConfig, Option<PathBuf>)> {
-    match path {
-        None => Ok((HourlyConfig::default(), None)),
-        Some(p) => {
-            let cfg =
-                PipelineConfig::load(p, catalog).map_err(|e| CliError::Config(e.to_string()))?;
-            Ok((cfg.hourly, Some(cfg.lake)))
-        }
-    }
+) -> anyhow::Result<(HourlyConfig, PathBuf)> {
+    let cfg = match path {
+        None => None,
+        Some(p) => Some(PipelineConfig::load(p, catalog).map_err(CliError::config)?),
+    };
+    let lake = lake.resolve(cfg.as_ref());
+    Ok((cfg.map(|c| c.hourly).unwrap_or_default(), lake))
 }
 
 fn hours_arg(args: &Args, job: &HourlyJob) -> anyhow::Result<BTreeSet<i64>> {
@@ -129,8 +129,7 @@ fn print_report(r: &HourlyReport, quiet: bool) {
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let catalog = args.lake.catalog()?;
-    let (cfg, _) = load_hourly(args.pipeline.as_ref(), &catalog)?;
-    let lake = args.lake.lake.clone();
+    let (cfg, lake) = load_hourly(args.pipeline.as_ref(), &args.lake, &catalog)?;
     if !lake.is_dir() {
         return Err(CliError::Usage(format!("--lake `{}` does not exist", lake.display())).into());
     }
@@ -162,13 +161,8 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
 }
 
 pub fn run_daemon(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
-    let catalog = crate::schema::Catalog::builtin().map_err(|e| CliError::Config(e.to_string()))?;
-    let (cfg, file_lake) = load_hourly(Some(&args.pipeline), &catalog)?;
-    let lake = args
-        .lake
-        .clone()
-        .or(file_lake)
-        .unwrap_or_else(|| PathBuf::from("./lake"));
+    let catalog = args.lake.catalog()?;
+    let (cfg, lake) = load_hourly(Some(&args.pipeline), &args.lake, &catalog)?;
     if !lake.is_dir() {
         return Err(CliError::Usage(format!("lake `{}` does not exist", lake.display())).into());
     }
@@ -188,13 +182,9 @@ pub fn run_daemon(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
         let shutdown = super::ingest::shutdown_signal();
         tokio::pin!(shutdown);
         loop {
-            let due = last_due_hour(chrono::Utc::now(), grace);
-            let state = crate::hourly::state::JobState::load(&job.lake)?;
-            let hours: BTreeSet<i64> = job
-                .hours_with_data()?
-                .into_iter()
-                .filter(|h| *h <= due && !state.hours.contains_key(h))
-                .collect();
+            let now = chrono::Utc::now();
+            let due = last_due_hour(now, grace);
+            let hours = job.due_hours(now, grace)?;
             let report = job.run(&hours, |_, _| {}).await?;
             if report.hours > 0 {
                 tracing::info!(hours = report.hours, late = report.late, rows = report.rows, last = %hour_start(due), "Hourly job ran.");

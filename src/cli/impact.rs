@@ -80,22 +80,20 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         .into());
     }
     let optimizations = if args.optimizations.exists() {
-        Some(
-            OptimizationsFile::load(&args.optimizations)
-                .map_err(|e| CliError::Config(e.to_string()))?,
-        )
+        Some(OptimizationsFile::load(&args.optimizations).map_err(CliError::config)?)
     } else {
         None
     };
     let catalog = args.lake.catalog()?;
+    let lake = args.lake.path();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the query runtime")?;
     let report = runtime.block_on(async {
-        let session = LakeSession::open(&args.lake.lake, &catalog)
+        let session = LakeSession::open(&lake, &catalog)
             .await
-            .map_err(|e| CliError::Usage(e.to_string()))?;
+            .map_err(CliError::usage)?;
         impact::report(
             &session,
             &service,
@@ -113,7 +111,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         })
     })?;
     if !args.no_write {
-        let path = output::write_impact(&args.lake.lake, &report)
+        let path = output::write_impact(&lake, &report)
             .context("writing the report into `deployment_impact`")?;
         if !quiet {
             eprintln!("report stored in the lake: {path}");

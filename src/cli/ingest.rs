@@ -1,7 +1,6 @@
 //! `postlaunch ingest`: NDJSON files (plain or gzip, `-` for stdin) into one lake table.
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -77,10 +76,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     }
     let mut inputs = Vec::new();
     for path in &args.files {
-        inputs.push(file::open(path).map_err(|e| CliError::Usage(e.to_string()))?);
+        inputs.push(file::open(path).map_err(CliError::usage)?);
     }
     let total: Option<u64> = inputs.iter().map(|i| i.total_bytes).sum();
-    let counters: Vec<_> = inputs.iter().map(|i| i.bytes_read.clone()).collect();
     let bar = super::progress_bar(
         total,
         quiet,
@@ -98,25 +96,15 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         workers: args.workers.unwrap_or(IngestOptions::default().workers),
     };
     let progress = bar.clone();
-    let producer: pipeline::Producer = Box::new(move |coverage, emit| {
-        let mut skipped = 0;
-        for mut input in inputs {
-            let covered = coverage(&input.source_key, None);
-            let already = |line: i64| covered.as_ref().is_some_and(|c| c.contains(line));
-            let counters = counters.clone();
-            let progress = progress.clone();
-            let mut emit_with_progress = |chunk| {
-                progress.set_position(counters.iter().map(|c| c.load(Ordering::Relaxed)).sum());
-                emit(chunk)
-            };
-            let stats = file::read_chunks(&mut input, limits, &already, &mut emit_with_progress)
-                .with_context(|| format!("reading `{}`", input.display))?;
-            skipped += stats.skipped;
-        }
-        Ok(skipped)
-    });
-    let lake = args.lake.lake.clone();
-    let report = pipeline::run(&lake, Arc::clone(&table), opts, producer)?;
+    let lake = args.lake.path();
+    let report = pipeline::files(
+        &lake,
+        Arc::clone(&table),
+        opts,
+        inputs,
+        limits,
+        move |bytes| progress.set_position(bytes),
+    )?;
     bar.finish_and_clear();
     if !quiet {
         eprintln!("{}", summary(&report));
@@ -167,8 +155,7 @@ pub fn summary(r: &IngestReport) -> String {
 /// `ingest --pipeline`: Kafka until SIGINT/SIGTERM.
 fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result<()> {
     let catalog = args.lake.catalog()?;
-    let mut cfg = crate::config::PipelineConfig::load(path, &catalog)
-        .map_err(|e| CliError::Config(e.to_string()))?;
+    let mut cfg = crate::config::PipelineConfig::load(path, &catalog).map_err(CliError::config)?;
     // precedence: the file < POSTLAUNCH_* < flag (clap folds the last two)
     if let Some(budget) = args.memory_budget {
         if cfg.flush.max_bytes > budget {
@@ -184,11 +171,7 @@ fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result
     if let Some(listen) = &args.metrics_listen {
         cfg.metrics.listen = listen.clone();
     }
-    // precedence: the file's `lake` < POSTLAUNCH_LAKE < --lake; clap folds the last two into
-    // `args.lake.lake`, whose default is `./lake`: only an explicit value overrides the file
-    let explicit = std::env::args().any(|a| a == "--lake" || a.starts_with("--lake="));
-    let lake =
-        crate::pipeline::kafka::resolve_lake(&cfg, explicit.then_some(args.lake.lake.as_path()));
+    let lake = args.lake.resolve(Some(&cfg));
     tracing::info!(
         pipeline = %path.display(),
         lake = %lake.display(),
@@ -243,7 +226,7 @@ fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result
             observers: Vec::new(),
             exit_at_end,
         };
-        ingest.run(shutdown_signal()).await
+        anyhow::Ok(ingest.run(shutdown_signal()).await?)
     })?;
     if !quiet && exit_at_end && summary.consumed == 0 {
         eprintln!("kafka: nothing new: every assigned partition was already in the lake");

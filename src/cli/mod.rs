@@ -1,7 +1,9 @@
 //! The command line: one module per subcommand (`Args` + `run`). Doc comments are the `--help`.
 //!
-//! Exit codes: 0 success; 1 a condition was found (e.g. `sql --fail-on-rows` matched);
-//! 2 runtime error; 64 bad command-line usage; 78 bad configuration (schemas, pipeline files).
+//! Exit codes: 0 success; 1 a condition was found (`sql --fail-on-rows` matched, `experiment
+//! analyze --fail-on-srm` found a sample-ratio mismatch, `impact --fail-on-backfire` a backfired
+//! hypothesis); 2 runtime error; 64 bad command-line usage; 78 bad configuration (schemas,
+//! configuration files).
 
 pub mod compact;
 pub mod demo;
@@ -83,13 +85,17 @@ pub enum Command {
     Trends(trends::Args),
     /// Show the lake columns derived from the event schemas.
     Schema(schema::Args),
-    /// Check pipeline files.
+    /// Check configuration files (pipelines, experiments, funnels, optimizations).
     Validate(validate::Args),
     /// A/B experiment readouts (`pipelines/experiments.toml`).
     Experiment(experiment::Args),
-    // The about and long help (exit codes, examples) come from `impact::Args`.
+    // The long help (exit codes, examples) comes from `impact::Args`.
+    #[command(about = "What a deployment did: after against before, and its hypotheses")]
     Impact(impact::Args),
-    // The about and long help come from `funnel::Args`.
+    // The long help comes from `funnel::Args`.
+    #[command(
+        about = "Funnels: users per step, conversion and drop-off (`pipelines/funnels.toml`)"
+    )]
     Funnel(funnel::Args),
     /// Internal: the statistics as a JSON filter, for the SciPy oracle tests.
     #[command(hide = true)]
@@ -99,18 +105,26 @@ pub enum Command {
 /// The lake location, shared by the commands that use one.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LakeArgs {
-    /// Lake root folder.
-    #[arg(
-        long,
-        env = "POSTLAUNCH_LAKE",
-        default_value = "./lake",
-        value_name = "DIR"
-    )]
-    pub lake: PathBuf,
+    /// Lake root folder [default: the pipeline file's `lake` where a command takes one, else
+    /// ./lake].
+    #[arg(long, env = "POSTLAUNCH_LAKE", value_name = "DIR")]
+    pub lake: Option<PathBuf>,
     /// Folder of `*.schema.json` event schemas (default: the schemas built into the binary, copies
     /// of the repository's `schemas/`).
     #[arg(long, env = "POSTLAUNCH_SCHEMAS", value_name = "DIR")]
     pub schemas: Option<PathBuf>,
+}
+
+impl CliError {
+    /// Exit 64 for `e`, keeping its chain of causes.
+    pub fn usage(e: impl std::error::Error + Send + Sync + 'static) -> CliError {
+        CliError::UsageBy(Box::new(e))
+    }
+
+    /// Exit 78 for `e`, keeping its chain of causes.
+    pub fn config(e: impl std::error::Error + Send + Sync + 'static) -> CliError {
+        CliError::ConfigBy(Box::new(e))
+    }
 }
 
 impl LakeArgs {
@@ -120,7 +134,18 @@ impl LakeArgs {
             Some(dir) => crate::schema::Catalog::from_dir(dir),
             None => crate::schema::Catalog::builtin(),
         }
-        .map_err(|e| CliError::Config(e.to_string()))
+        .map_err(CliError::config)
+    }
+
+    /// The lake of a command that takes a pipeline file: see [`crate::config::lake_path`].
+    pub fn resolve(&self, pipeline: Option<&crate::config::PipelineConfig>) -> PathBuf {
+        crate::config::lake_path(self.lake.as_deref(), pipeline)
+    }
+
+    /// The lake of a command without a pipeline file: --lake, else `POSTLAUNCH_LAKE`, else
+    /// `./lake`.
+    pub fn path(&self) -> PathBuf {
+        self.resolve(None)
     }
 }
 
@@ -131,6 +156,12 @@ pub enum CliError {
     Usage(String),
     #[error("{0}")]
     Config(String),
+    /// Bad usage, said by a typed error (printed with its causes).
+    #[error(transparent)]
+    UsageBy(Box<dyn std::error::Error + Send + Sync>),
+    /// Bad configuration, said by a typed error (printed with its causes).
+    #[error(transparent)]
+    ConfigBy(Box<dyn std::error::Error + Send + Sync>),
     /// The command ran and found what it checks for (exit 1), with a message.
     #[error("{0}")]
     Found(String),
@@ -197,15 +228,29 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(e) => {
             let code = match e.downcast_ref::<CliError>() {
-                Some(CliError::Usage(_)) => EXIT_USAGE,
-                Some(CliError::Config(_)) => EXIT_CONFIG,
+                Some(CliError::Usage(_) | CliError::UsageBy(_)) => EXIT_USAGE,
+                Some(CliError::Config(_) | CliError::ConfigBy(_)) => EXIT_CONFIG,
                 Some(CliError::Found(_)) => EXIT_FOUND,
                 None => EXIT_RUNTIME,
             };
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", chain(&e));
             ExitCode::from(code)
         }
     }
+}
+
+/// An error and its causes, each cause once: most errors already quote their source in their
+/// message (`writing `x`: <cause>`), so a cause is added only when its text is not there yet.
+fn chain(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 /// A progress bar on stderr, hidden when stderr is not a terminal or output is quiet.
@@ -225,26 +270,4 @@ pub fn progress_bar(len: Option<u64>, quiet: bool, template: &str) -> indicatif:
     bar
 }
 
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(thousands(1234567), "1,234,567");
-        assert_eq!(thousands(12), "12");
-    }
-}
+pub use crate::report::format::thousands;

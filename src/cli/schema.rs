@@ -14,10 +14,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let catalog = args.lake.catalog()?;
     let tables: Vec<_> = match &args.table {
-        Some(t) => vec![catalog
-            .get(t)
-            .map_err(|e| super::CliError::Usage(e.to_string()))?
-            .clone()],
+        Some(t) => vec![catalog.get(t).map_err(super::CliError::usage)?.clone()],
         None => catalog.tables().cloned().collect(),
     };
     for t in tables {

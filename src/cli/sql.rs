@@ -7,9 +7,9 @@ use std::time::Instant;
 use anyhow::Context;
 
 use super::{CliError, LakeArgs};
-use crate::query::output::{self, Format};
 use crate::query::sql;
 use crate::query::LakeSession;
+use crate::report::table::{self as output, Format};
 
 /// Run read-only SQL (DataFusion dialect) over the lake.
 ///
@@ -62,19 +62,17 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         .build()
         .context("starting the query runtime")?;
     runtime.block_on(async move {
-        let session = LakeSession::open(&args.lake.lake, &catalog)
+        let session = LakeSession::open(&args.lake.path(), &catalog)
             .await
-            .map_err(|e| CliError::Usage(e.to_string()))?;
+            .map_err(CliError::usage)?;
         let script = match (&args.query, &args.file) {
             (Some(q), _) if args.params.is_empty() => q.clone(),
-            (Some(q), _) => sql::fill("the query", q, &args.params)
-                .map_err(|e| CliError::Usage(e.to_string()))?,
+            (Some(q), _) => sql::fill("the query", q, &args.params).map_err(CliError::usage)?,
             (None, Some(f)) => {
                 let text = std::fs::read_to_string(f).map_err(|e| {
                     CliError::Usage(format!("cannot read SQL file `{}`: {e}", f.display()))
                 })?;
-                sql::fill(&f.display().to_string(), &text, &args.params)
-                    .map_err(|e| CliError::Usage(e.to_string()))?
+                sql::fill(&f.display().to_string(), &text, &args.params).map_err(CliError::usage)?
             }
             (None, None) if std::io::stdin().is_terminal() => {
                 return interactive(&session, args.format).await

@@ -2,20 +2,13 @@
 //! sorted by the size of the change.
 
 use anyhow::Context;
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::TimestampMicrosecondType;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::Utc;
 
-use super::{CliError, LakeArgs};
+use super::{parse_time, CliError, LakeArgs};
 use crate::config::ConfigFile;
-use crate::lake::derived::replace_partition;
-use crate::lake::layout::HOUR_MICROS;
-use crate::query::output::{self, Format};
 use crate::query::LakeSession;
-use crate::report::opportunities;
-use crate::report::trends::{
-    compare_periods, funnel_trends, parse_week, sort_by_change, to_batch, week_name, Periods,
-};
+use crate::report::table::{self as output, Format};
+use crate::trends::{self, output::TrendTable};
 
 /// Week-over-week trends of the key metrics: requests, error rate and p95 per service, web
 /// vitals p75, active users, conversion, revenue and the adoption of every event.
@@ -60,73 +53,33 @@ pub struct Args {
     /// opportunities (default: none).
     #[arg(long, env = "POSTLAUNCH_FUNNELS", value_name = "FILE")]
     pub funnels: Option<std::path::PathBuf>,
-    /// End of the monthly review's 30 days (RFC 3339; default: now).
-    #[arg(long, value_name = "TIME", requires = "monthly")]
+    /// The analysis time (default: now): the end of the monthly review's 30 days, and the time
+    /// against which a funnel's conversion window counts as still open.
+    #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
-}
-
-/// The monthly review's periods: the 30 days before `at` against the launch range.
-fn monthly_periods(args: &Args, catalog: &crate::schema::Catalog) -> anyhow::Result<Periods> {
-    let path = args.pipeline.as_ref().ok_or_else(|| {
-        CliError::Usage("--monthly needs --pipeline FILE (its launch range)".into())
-    })?;
-    let cfg = crate::config::PipelineConfig::load(path, catalog)
-        .map_err(|e| CliError::Config(e.to_string()))?;
-    let b = &cfg.hourly.baseline;
-    let (Some(from), Some(to)) = (&b.from, &b.to) else {
-        return Err(CliError::Config(format!(
-            "`{}` has no launch range: set `[hourly.baseline]` `from` and `to` (RFC 3339)",
-            path.display()
-        ))
-        .into());
-    };
-    let instant = |s: &str, field: &str| -> anyhow::Result<DateTime<Utc>> {
-        let us = crate::units::parse_instant(s, field).map_err(|e| CliError::Config(e.0))?;
-        Ok(Utc.timestamp_micros(us).single().unwrap_or_default())
-    };
-    let at = match &args.at {
-        Some(a) => {
-            let us = crate::units::parse_instant(a, "--at").map_err(|e| CliError::Usage(e.0))?;
-            Utc.timestamp_micros(us).single().unwrap_or_default()
-        }
-        None => Utc::now(),
-    };
-    Ok(Periods {
-        this_from: at - chrono::Duration::days(30),
-        this_to: at,
-        last_from: instant(from, "hourly.baseline.from")?,
-        last_to: instant(to, "hourly.baseline.to")?,
-    })
-}
-
-async fn latest_week(session: &LakeSession) -> anyhow::Result<Option<DateTime<Utc>>> {
-    for table in ["weekly_service_metrics", "weekly_business_metrics"] {
-        if !session.tables.iter().any(|t| t == table) {
-            continue;
-        }
-        let (_, batches) = session
-            .query(&format!("SELECT max(period_start) FROM {table}"))
-            .await?;
-        if let Some(b) = batches.first() {
-            let col = arrow::compute::cast(
-                b.column(0),
-                &arrow::datatypes::DataType::Timestamp(
-                    arrow::datatypes::TimeUnit::Microsecond,
-                    None,
-                ),
-            )?;
-            let ts = col.as_primitive::<TimestampMicrosecondType>();
-            if !ts.is_empty() && ts.is_valid(0) {
-                return Ok(Utc.timestamp_micros(ts.value(0)).single());
-            }
-        }
-    }
-    Ok(None)
 }
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let catalog = args.lake.catalog()?;
-    let lake = args.lake.lake.clone();
+    let pipeline = match &args.pipeline {
+        Some(path) => {
+            Some(crate::config::PipelineConfig::load(path, &catalog).map_err(CliError::config)?)
+        }
+        None => None,
+    };
+    let lake = args.lake.resolve(pipeline.as_ref());
+    let funnels = match &args.funnels {
+        Some(path) => {
+            crate::funnel::config::FunnelsFile::load(path)
+                .map_err(CliError::config)?
+                .funnels
+        }
+        None => Vec::new(),
+    };
+    let at = match &args.at {
+        Some(a) => Some(parse_time(a).map_err(|e| CliError::Usage(format!("--at: {e}")))?),
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -134,100 +87,63 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let session = LakeSession::open(&lake, &catalog)
             .await
-            .map_err(|e| CliError::Usage(e.to_string()))?;
-        let (periods, table, names, what) = if args.monthly {
-            let p = monthly_periods(&args, &catalog)?;
-            let what = format!(
-                "the 30 days to {} against the launch ({} to {})",
-                p.this_to.format("%Y-%m-%d %H:%M"),
-                p.last_from.format("%Y-%m-%d %H:%M"),
-                p.last_to.format("%Y-%m-%d %H:%M")
-            );
-            (
-                p,
-                "monthly_review",
-                ["period_start", "last_30_days", "launch"],
-                what,
-            )
-        } else {
-            let monday = match &args.week {
-                Some(w) => parse_week(w).map_err(CliError::Usage)?,
-                None => latest_week(&session).await?.ok_or_else(|| {
-                    CliError::Usage(format!(
-                        "no weekly roll-ups in `{}`: run `postlaunch hourly --lake {} --all` first",
-                        lake.display(),
-                        lake.display()
-                    ))
-                })?,
-            };
-            let what = format!("{} against the week before", week_name(monday));
-            (
-                Periods::week(monday),
-                "weekly_trends",
-                ["week_start", "this_week", "last_week"],
-                what,
-            )
-        };
-        let (mut trends, skipped) = compare_periods(&session, periods).await?;
-        if let Some(path) = &args.funnels {
-            let file = crate::funnel::config::FunnelsFile::load(path)
-                .map_err(|e| CliError::Config(e.to_string()))?;
-            if session.tables.iter().any(|t| t == "events") {
-                trends.extend(funnel_trends(&session, &file.funnels, periods).await?);
-                sort_by_change(&mut trends);
+            .map_err(CliError::usage)?;
+        let (periods, table, what) = match &pipeline {
+            Some(cfg) if args.monthly => {
+                let p = trends::monthly_periods(&cfg.hourly, at.unwrap_or_else(Utc::now))
+                    .map_err(|e| CliError::Config(format!("`{}`: {e}", args.pipeline.as_deref().unwrap_or(std::path::Path::new("")).display())))?;
+                let what = format!(
+                    "the 30 days to {} against the launch ({} to {})",
+                    p.this_to.format("%Y-%m-%d %H:%M"),
+                    p.last_from.format("%Y-%m-%d %H:%M"),
+                    p.last_to.format("%Y-%m-%d %H:%M")
+                );
+                (p, TrendTable::Monthly, what)
             }
-        }
+            _ => {
+                let monday = match &args.week {
+                    Some(w) => trends::parse_week(w).map_err(CliError::Usage)?,
+                    None => trends::latest_week(&session).await?.ok_or_else(|| {
+                        CliError::Usage(format!(
+                            "no weekly roll-ups in `{}`: run `postlaunch hourly --lake {} --all` first",
+                            lake.display(),
+                            lake.display()
+                        ))
+                    })?,
+                };
+                let what = format!("{} against the week before", trends::week_name(monday));
+                (trends::Periods::week(monday), TrendTable::Weekly, what)
+            }
+        };
+        let request = trends::Request {
+            periods,
+            table,
+            funnels: &funnels,
+            write: !args.no_write,
+            at: at.unwrap_or_else(Utc::now),
+        };
+        let review = match trends::review(&session, &lake, request).await {
+            Err(trends::TrendsError::Unanswerable(why)) => {
+                return Err(CliError::Usage(format!("no figures for {what}: {why}")).into())
+            }
+            other => other?,
+        };
         if !quiet {
-            eprintln!("trends: {what}, {} metrics", trends.len());
-            for s in &skipped {
+            eprintln!("trends: {what}, {} metrics", review.trends.len());
+            for s in &review.skipped {
                 eprintln!("  skipped {s}");
             }
         }
-        if trends.is_empty() {
-            return Err(CliError::Usage(format!(
-                "no figures for {what}: the hourly tables need data in both periods"
-            ))
-            .into());
-        }
-        let (schema, batch) = to_batch(periods.this_from, names, &trends);
-        let key = periods.this_from.timestamp_micros().div_euclid(HOUR_MICROS);
-        if !args.no_write {
-            replace_partition(&lake, table, key, &schema, std::slice::from_ref(&batch))?;
-        }
-        // Candidate optimisations of the same period (this week, or the last 30 days).
-        let (mut found, skipped_o) = opportunities::from_sql(&session, periods).await?;
-        if let Some(path) = &args.funnels {
-            let file = crate::funnel::config::FunnelsFile::load(path)
-                .map_err(|e| CliError::Config(e.to_string()))?;
-            if session.tables.iter().any(|t| t == "events") {
-                let mut drops =
-                    opportunities::funnel_drop_offs(&session, &file.funnels, periods).await?;
-                drops.append(&mut found);
-                found = drops;
-            }
-        }
-        let (o_schema, o_batch) = opportunities::to_batch(periods.this_from, &found);
-        if !args.no_write {
-            replace_partition(
-                &lake,
-                "opportunities",
-                key,
-                &o_schema,
-                std::slice::from_ref(&o_batch),
-            )?;
-        }
-        if args.opportunities {
-            if !quiet {
-                for s in &skipped_o {
-                    eprintln!("  opportunities: skipped {s}");
-                }
-            }
-            let mut out = std::io::stdout().lock();
-            output::write(&mut out, args.format, &o_schema, &[o_batch])?;
-            return Ok(());
-        }
         let mut out = std::io::stdout().lock();
-        output::write(&mut out, args.format, &schema, &[batch])?;
+        if args.opportunities {
+            let (schema, batch) =
+                crate::opportunities::output::to_batch(periods.this_from, &review.opportunities);
+            output::write(&mut out, args.format, &schema, &[batch])?;
+        } else {
+            let (schema, batch) =
+                trends::output::to_batch(periods.this_from, table.columns(), &review.trends);
+            output::write(&mut out, args.format, &schema, &[batch])?;
+        }
         Ok(())
     })
 }

@@ -1,117 +1,135 @@
-//! `postlaunch validate`: check pipeline files without starting anything.
+//! `postlaunch validate`: check configuration files without starting anything.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{CliError, LakeArgs};
-use crate::config::ConfigFile;
-use crate::config::PipelineConfig;
+use crate::config::{ConfigError, ConfigFile, PipelineConfig};
+use crate::experiment::config::ExperimentsFile;
+use crate::funnel::config::FunnelsFile;
+use crate::impact::config::OptimizationsFile;
 use crate::source::kafka::loggable_options;
 
-/// Check pipeline files (`pipelines/*.toml`): syntax, unknown keys, referenced tables and
-/// environment variables, cross-field rules. Exit 0 when all are valid, 78 otherwise.
+/// Check configuration files (`pipelines/*.toml`): syntax, unknown keys, referenced tables and
+/// environment variables, cross-field rules. Exit 0 when all are valid, 78 otherwise; the reasons
+/// are printed last, with the file, line and key.
 ///
-/// `experiments.toml` (A/B experiments), `optimizations.toml` (deployment hypotheses) and
-/// `funnels.toml` (funnels) are recognised by their file name and checked against their own rules.
+/// A file's kind is decided by its content: top-level `[[experiment]]` (A/B experiments),
+/// `[[funnel]]` (funnels), `[[optimization]]` (deployment hypotheses), else a pipeline (`[kafka]`,
+/// `[[topics]]`, `[hourly]`). --kind overrides that.
+///
+/// Examples:
+///   postlaunch validate pipelines/*.toml
+///   postlaunch validate --kind funnels my-funnels.toml
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     #[command(flatten)]
     pub lake: LakeArgs,
-    /// Pipeline files.
-    #[arg(required = true, value_name = "PIPELINE.toml")]
+    /// The kind of every file (default: decided by each file's content).
+    #[arg(long, value_enum)]
+    pub kind: Option<Kind>,
+    /// Configuration files.
+    #[arg(required = true, value_name = "FILE.toml")]
     pub files: Vec<PathBuf>,
+}
+
+/// The kinds of configuration file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// A Kafka pipeline and the hourly job (`pipelines/demo.toml`).
+    Pipeline,
+    /// A/B experiments (`pipelines/experiments.toml`).
+    Experiments,
+    /// Funnels (`pipelines/funnels.toml`).
+    Funnels,
+    /// Deployment hypotheses (`pipelines/optimizations.toml`).
+    Optimizations,
+}
+
+/// The kind of a file from its top-level keys; `None` when it is not TOML (the loader then says
+/// why, as a pipeline file).
+fn kind_of(path: &Path) -> Option<Kind> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    Some(if table.contains_key("experiment") {
+        Kind::Experiments
+    } else if table.contains_key("funnel") {
+        Kind::Funnels
+    } else if table.contains_key("optimization") {
+        Kind::Optimizations
+    } else {
+        Kind::Pipeline
+    })
+}
+
+/// Checks one file; its summary line on success.
+fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<String, ConfigError> {
+    let shown = path.display();
+    Ok(match kind {
+        Kind::Experiments => {
+            let exps = ExperimentsFile::load_experiments(path)?;
+            let keys: Vec<String> = exps
+                .iter()
+                .map(|e| format!("{} ({} metrics)", e.key, e.metrics.len()))
+                .collect();
+            format!("{shown}: ok — experiments {}", keys.join(", "))
+        }
+        Kind::Funnels => {
+            let file = FunnelsFile::load(path)?;
+            let names: Vec<String> = file
+                .funnels
+                .iter()
+                .map(|x| format!("{} ({} steps)", x.name, x.steps.len()))
+                .collect();
+            format!("{shown}: ok — funnels {}", names.join(", "))
+        }
+        Kind::Optimizations => {
+            let file = OptimizationsFile::load(path)?;
+            let changes: Vec<String> = file
+                .optimizations
+                .iter()
+                .map(|o| format!("{} ({})", o.change_id, o.deployment))
+                .collect();
+            format!("{shown}: ok — optimizations {}", changes.join(", "))
+        }
+        Kind::Pipeline => {
+            let cfg = PipelineConfig::load(path, catalog)?;
+            let topics: Vec<String> = cfg
+                .topics
+                .iter()
+                .map(|t| format!("{} → {}", t.topic, t.table))
+                .collect();
+            format!(
+                "{shown}: ok — brokers {}, group `{}`, lake `{}`, {}; options {:?}",
+                cfg.kafka.brokers,
+                cfg.kafka.group_id,
+                cfg.lake.display(),
+                topics.join(", "),
+                loggable_options(&cfg)
+            )
+        }
+    })
 }
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let catalog = args.lake.catalog()?;
     let mut failures = Vec::new();
     for f in &args.files {
-        match f.file_stem().and_then(|s| s.to_str()) {
-            Some(stem) if stem.starts_with("experiments") => {
-                match crate::experiment::config::ExperimentsFile::load_experiments(f) {
-                    Ok(exps) => {
-                        if !quiet {
-                            let keys: Vec<String> = exps
-                                .iter()
-                                .map(|e| format!("{} ({} metrics)", e.key, e.metrics.len()))
-                                .collect();
-                            println!("{}: ok — experiments {}", f.display(), keys.join(", "));
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("{e}");
-                        failures.push(f.display().to_string());
-                    }
-                }
-                continue;
-            }
-            Some(stem) if stem.starts_with("funnels") => {
-                match crate::funnel::config::FunnelsFile::load(f) {
-                    Ok(file) => {
-                        if !quiet {
-                            let names: Vec<String> = file
-                                .funnels
-                                .iter()
-                                .map(|x| format!("{} ({} steps)", x.name, x.steps.len()))
-                                .collect();
-                            println!("{}: ok — funnels {}", f.display(), names.join(", "));
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("{e}");
-                        failures.push(f.display().to_string());
-                    }
-                }
-                continue;
-            }
-            Some(stem) if stem.starts_with("optimizations") => {
-                match crate::impact::config::OptimizationsFile::load(f) {
-                    Ok(file) => {
-                        if !quiet {
-                            let changes: Vec<String> = file
-                                .optimizations
-                                .iter()
-                                .map(|o| format!("{} ({})", o.change_id, o.deployment))
-                                .collect();
-                            println!("{}: ok — optimizations {}", f.display(), changes.join(", "));
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("{e}");
-                        failures.push(f.display().to_string());
-                    }
-                }
-                continue;
-            }
-            _ => {}
-        }
-        match PipelineConfig::load(f, &catalog) {
-            Ok(cfg) => {
-                if !quiet {
-                    let topics: Vec<String> = cfg
-                        .topics
-                        .iter()
-                        .map(|t| format!("{} → {}", t.topic, t.table))
-                        .collect();
-                    println!(
-                        "{}: ok — brokers {}, group `{}`, lake `{}`, {}; options {:?}",
-                        f.display(),
-                        cfg.kafka.brokers,
-                        cfg.kafka.group_id,
-                        cfg.lake.display(),
-                        topics.join(", "),
-                        loggable_options(&cfg)
-                    );
-                }
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                failures.push(f.display().to_string());
-            }
+        let kind = args.kind.or_else(|| kind_of(f)).unwrap_or(Kind::Pipeline);
+        match check(f, kind, &catalog) {
+            Ok(line) if !quiet => println!("{line}"),
+            Ok(_) => {}
+            Err(e) => failures.push(e.to_string()),
         }
     }
     if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::Config(format!("invalid pipeline files: {}", failures.join(", "))).into())
+        return Ok(());
     }
+    let n = failures.len();
+    Err(CliError::Config(format!(
+        "{n} of {} files invalid:\n  {}",
+        args.files.len(),
+        failures.join("\n  ")
+    ))
+    .into())
 }

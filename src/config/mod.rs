@@ -21,6 +21,15 @@ pub use pipeline::{
     PipelineConfig, TopicConfig,
 };
 
+/// The lake every command uses, by one rule: `--lake`, else `POSTLAUNCH_LAKE` (clap folds the two
+/// into `explicit`), else the pipeline file's `lake` (when the command takes one), else `./lake`.
+pub fn lake_path(explicit: Option<&Path>, pipeline: Option<&PipelineConfig>) -> PathBuf {
+    explicit
+        .map(Path::to_path_buf)
+        .or_else(|| pipeline.map(|p| p.lake.clone()))
+        .unwrap_or_else(defaults::lake)
+}
+
 /// Errors of loading a configuration file.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

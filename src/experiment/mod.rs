@@ -40,7 +40,10 @@ pub enum ExperimentError {
     Lake(#[from] crate::lake::LakeError),
 }
 
-/// The default analysis time: the end of the hour of the experiment's latest exposure.
+/// The default analysis time: the end of the hour of the latest event the experiment's metrics
+/// read (`events` for event metrics, `requests` for request metrics), or of its latest exposure
+/// if that is later. (The end of the last exposure's hour would cut off the conversions of a
+/// finished experiment that came after its last exposure.)
 pub async fn default_analysis_time(
     session: &LakeSession,
     exp: &Experiment,
@@ -51,8 +54,30 @@ pub async fn default_analysis_time(
     let batches = query::LAST_EXPOSURE
         .batches(session, &[("experiment", Param::Text(exp.key.clone()))])
         .await?;
-    let last = query::last_exposure(&batches)?
-        .and_then(DateTime::from_timestamp_micros)
+    let mut last = query::last_exposure(&batches)?
+        .ok_or_else(|| ExperimentError::NoExposures(exp.key.clone()))?;
+    let mut tables: Vec<&str> = exp
+        .metrics
+        .iter()
+        .map(|m| match m.source {
+            MetricSource::Events => "events",
+            MetricSource::Requests => "requests",
+        })
+        .collect();
+    tables.sort_unstable();
+    tables.dedup();
+    for table in tables {
+        if !session.tables.iter().any(|t| t == table) {
+            continue;
+        }
+        let batches = query::LAST_EVENT
+            .batches(session, &[("table", Param::Sql(table.into()))])
+            .await?;
+        if let Some(t) = query::last_event(&batches)? {
+            last = last.max(t);
+        }
+    }
+    let last = DateTime::from_timestamp_micros(last)
         .ok_or_else(|| ExperimentError::NoExposures(exp.key.clone()))?;
     Ok(last.duration_trunc(Duration::hours(1)).unwrap_or(last) + Duration::hours(1))
 }

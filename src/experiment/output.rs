@@ -16,11 +16,11 @@ use super::config::Experiment;
 use super::stored;
 use crate::lake::keyed::replace_derived;
 use crate::lake::LakeError;
+use crate::report::format::{num as fmt_num, p_value as fmt_p, pct as fmt_pct, write_aligned};
 
 /// Name of the lake table of experiment readouts.
 pub const RESULTS_TABLE: &str = "experiment_results";
-/// Name of the lake table of the hourly per-arm sufficient statistics behind each readout.
-pub const HOURLY_TABLE: &str = "experiment_hourly";
+pub use super::stored::HOURLY_TABLE;
 
 fn ts_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
@@ -267,74 +267,17 @@ pub fn write_hourly(
     .map(Some)
 }
 
-pub(crate) fn fmt_num(x: f64) -> String {
-    if !x.is_finite() {
-        "n/a".into()
-    } else if x.abs() >= 100.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.4}")
-    }
-}
-
-pub(crate) fn fmt_p(p: f64) -> String {
-    if !p.is_finite() {
-        "n/a".into()
-    } else if p < 1e-4 {
-        format!("{p:.1e}")
-    } else {
-        format!("{p:.4}")
-    }
-}
-
-pub(crate) fn fmt_pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:+.1}%", 100.0 * x)
-    } else {
-        "n/a".into()
-    }
-}
-
-/// Writes `lines` (the first is the header) as columns aligned on their widest cell, two spaces
-/// apart.
-pub(crate) fn write_aligned(s: &mut String, lines: &[Vec<String>]) {
-    let columns = lines.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            lines
-                .iter()
-                .map(|l| l[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for l in lines {
-        let cells: Vec<String> = l
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                if i + 1 == l.len() {
-                    c.clone()
-                } else {
-                    format!("{c:<w$}")
-                }
-            })
-            .collect();
-        let _ = writeln!(s, "{}", cells.join("  ").trim_end());
-    }
-}
-
 /// The text report.
 pub fn report(r: &Readout) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "Experiment `{}`: {} hours from {} to {} (analysis time)",
+        "Experiment `{}`: units entering from {} to {} ({} hours), their events up to {} (the analysis time)",
         r.experiment,
-        r.window_hours,
         r.window_start.format("%Y-%m-%d %H:%M UTC"),
-        r.window_end.format("%Y-%m-%d %H:%M UTC")
+        r.window_end.format("%Y-%m-%d %H:%M UTC"),
+        r.window_hours,
+        r.analysis_time.format("%Y-%m-%d %H:%M UTC")
     );
     let units: Vec<String> = r.units.iter().map(|(v, n)| format!("{v} {n}")).collect();
     let _ = writeln!(

@@ -18,6 +18,8 @@ pub const EVENT_METRIC_HOURLY: SqlFile = sql_file!("sql/experiment/event_metric_
 pub const REQUEST_METRIC_HOURLY: SqlFile = sql_file!("sql/experiment/request_metric_hourly.sql");
 /// Latency samples of the experiment's units, with their users.
 pub const LATENCY_SAMPLES: SqlFile = sql_file!("sql/experiment/latency_samples.sql");
+/// The latest event of a table the metrics read.
+pub const LAST_EVENT: SqlFile = sql_file!("sql/experiment/last_event.sql");
 /// The latest exposure of an experiment.
 pub const LAST_EXPOSURE: SqlFile = sql_file!("sql/experiment/last_exposure.sql");
 
@@ -144,6 +146,16 @@ pub fn latency_samples(
         }
     }
     Ok(out)
+}
+
+/// Reads the result of [`LAST_EVENT`]: the latest event (µs), if any.
+pub fn last_event(batches: &[RecordBatch]) -> Result<Option<i64>, SqlError> {
+    for b in batches {
+        if let Some(Some(t)) = times(LAST_EVENT.path, b, "last_event")?.first() {
+            return Ok(Some(*t));
+        }
+    }
+    Ok(None)
 }
 
 /// Reads the result of [`LAST_EXPOSURE`]: the latest exposure (µs), if any.

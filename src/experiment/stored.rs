@@ -24,13 +24,15 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::{Deserialize, Serialize};
 
 use super::config::{Experiment, Metric, MetricKind, MetricSource, ValueKind};
-use super::output::HOURLY_TABLE;
 use super::query::{HourlyArm, SqlError, UnitHour};
 use crate::lake::keyed::file_key;
 use crate::lake::log::{commits_after, TableLog};
 use crate::lake::LakeError;
 use crate::query::sql::{f64s, i64s, strings, times};
 use crate::stats::CoMoments;
+
+/// Name of the lake table of the hourly per-arm sufficient statistics behind each readout.
+pub const HOURLY_TABLE: &str = "experiment_hourly";
 
 /// Parquet footer key of the provenance of an `experiment_hourly` file.
 pub const PROVENANCE_KEY: &str = "postlaunch.experiment_hourly";

@@ -10,17 +10,14 @@
 //! `daily_funnel_steps` stores them per day of entry. The semantics are in `docs/FUNNELS.md`.
 
 pub mod config;
+pub mod output;
 pub mod scan;
 pub mod udaf;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray, UInt64Array,
-};
-use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
-use arrow::record_batch::RecordBatch;
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, Int64Type};
 
 use self::config::{Breakdown, Funnel};
 use self::scan::EXCLUDE_BIT;
@@ -36,6 +33,13 @@ pub enum FunnelError {
     Query { funnel: String, source: QueryError },
     #[error("funnel `{funnel}`: unexpected query result: {message}")]
     Result { funnel: String, message: String },
+    #[error("writing `{table}`: {source}")]
+    Lake {
+        table: String,
+        source: crate::lake::LakeError,
+    },
+    #[error("building the funnel table: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
 }
 
 /// The period whose entries (first-step events) are counted, in µs since the epoch:
@@ -76,8 +80,9 @@ pub struct StepRow {
 pub struct FunnelReport {
     pub funnel: String,
     pub period: Period,
-    /// Whether the last entry's window is still open: `period.to + window` is after the
-    /// latest event in the lake.
+    /// Whether the last entries' window is still open: `period.to + window` is after the
+    /// analysis time (`--at`, default now), so conversions can still come. (Not the latest event:
+    /// on data that ended long ago every window has closed.)
     pub incomplete: bool,
     pub rows: Vec<StepRow>,
 }
@@ -183,14 +188,14 @@ pub async fn latest_event(session: &LakeSession) -> Result<Option<i64>, FunnelEr
         })
 }
 
-/// Computes a funnel over entries in `period`. `latest` is the latest event time (µs), for the
-/// incomplete flag.
+/// Computes a funnel over entries in `period`, as of `at` (µs): the result is incomplete when
+/// the window of the period's last entries ends after `at` (their conversions can still come).
 pub async fn compute(
     session: &LakeSession,
     f: &Funnel,
     breakdown: Option<&Breakdown>,
     period: Period,
-    latest: i64,
+    at: i64,
 ) -> Result<FunnelReport, FunnelError> {
     let window_us = i64::try_from(f.window.as_micros()).unwrap_or(i64::MAX);
     session
@@ -258,7 +263,7 @@ pub async fn compute(
     Ok(FunnelReport {
         funnel: f.name.clone(),
         period,
-        incomplete: period.to.saturating_add(window_us) > latest,
+        incomplete: period.to.saturating_add(window_us) > at,
         rows,
     })
 }
@@ -323,76 +328,6 @@ pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
     let lo = pos.floor() as usize;
     let hi = pos.ceil() as usize;
     Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64))
-}
-
-/// The report as one Arrow batch (for printing, and for `daily_funnel_steps` with a day column
-/// added by the caller).
-pub fn report_batch(
-    r: &FunnelReport,
-) -> Result<(SchemaRef, RecordBatch), arrow::error::ArrowError> {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("funnel", DataType::Utf8, false),
-        Field::new("breakdown", DataType::Utf8, true),
-        Field::new("step", DataType::UInt64, false),
-        Field::new("label", DataType::Utf8, false),
-        Field::new("users", DataType::UInt64, false),
-        Field::new("conversion_from_previous", DataType::Float64, true),
-        Field::new("conversion_from_start", DataType::Float64, true),
-        Field::new("dropped", DataType::UInt64, false),
-        Field::new("median_secs_from_previous", DataType::Float64, true),
-        Field::new("p90_secs_from_previous", DataType::Float64, true),
-        Field::new("dropped_sample", DataType::Utf8, false),
-        Field::new("incomplete", DataType::Boolean, false),
-    ]));
-    let rows = &r.rows;
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from(vec![r.funnel.as_str(); rows.len()])),
-        Arc::new(StringArray::from(
-            rows.iter()
-                .map(|x| x.breakdown.as_deref())
-                .collect::<Vec<_>>(),
-        )),
-        Arc::new(UInt64Array::from(
-            rows.iter().map(|x| x.step as u64).collect::<Vec<_>>(),
-        )),
-        Arc::new(StringArray::from(
-            rows.iter().map(|x| x.label.as_str()).collect::<Vec<_>>(),
-        )),
-        Arc::new(UInt64Array::from(
-            rows.iter().map(|x| x.users).collect::<Vec<_>>(),
-        )),
-        Arc::new(Float64Array::from(
-            rows.iter()
-                .map(|x| x.conversion_from_previous)
-                .collect::<Vec<_>>(),
-        )),
-        Arc::new(Float64Array::from(
-            rows.iter()
-                .map(|x| x.conversion_from_start)
-                .collect::<Vec<_>>(),
-        )),
-        Arc::new(UInt64Array::from(
-            rows.iter().map(|x| x.dropped).collect::<Vec<_>>(),
-        )),
-        Arc::new(Float64Array::from(
-            rows.iter()
-                .map(|x| x.median_secs_from_previous)
-                .collect::<Vec<_>>(),
-        )),
-        Arc::new(Float64Array::from(
-            rows.iter()
-                .map(|x| x.p90_secs_from_previous)
-                .collect::<Vec<_>>(),
-        )),
-        Arc::new(StringArray::from(
-            rows.iter()
-                .map(|x| x.dropped_sample.join(","))
-                .collect::<Vec<_>>(),
-        )),
-        Arc::new(BooleanArray::from(vec![r.incomplete; rows.len()])),
-    ];
-    let batch = RecordBatch::try_new(schema.clone(), cols)?;
-    Ok((schema, batch))
 }
 
 #[cfg(test)]

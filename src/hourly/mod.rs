@@ -168,6 +168,22 @@ impl HourlyJob {
         Ok(out)
     }
 
+    /// The hours the daemon computes at `now`: every hour with data that has closed, and whose
+    /// `grace` has passed, and was never computed ([`Self::run`] adds the stale ones).
+    pub fn due_hours(
+        &self,
+        now: DateTime<Utc>,
+        grace: std::time::Duration,
+    ) -> Result<BTreeSet<i64>, HourlyError> {
+        let due = last_due_hour(now, grace);
+        let state = JobState::load(&self.lake)?;
+        Ok(self
+            .hours_with_data()?
+            .into_iter()
+            .filter(|h| *h <= due && !state.hours.contains_key(h))
+            .collect())
+    }
+
     /// Computes `hours` plus every stale hour, then the daily and weekly roll-ups they touch.
     /// `progress` is called after each hour with (done, total).
     pub async fn run(

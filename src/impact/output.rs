@@ -12,9 +12,10 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
 use super::{ImpactReport, ImpactRow};
-use crate::experiment::output::{fmt_num, fmt_p, fmt_pct, num, write_aligned};
+use crate::experiment::output::num;
 use crate::lake::keyed::replace_derived;
 use crate::lake::LakeError;
+use crate::report::format::{num as fmt_num, p_value as fmt_p, pct as fmt_pct, write_aligned};
 
 /// Name of the lake table of impact reports.
 pub const IMPACT_TABLE: &str = "deployment_impact";

@@ -34,7 +34,7 @@ pub fn compact_table(
     now_micros: i64,
 ) -> Result<CompactStats, LakeError> {
     let (table, schema, ts_col) = (spec.name.as_str(), &spec.stored, spec.ts_index);
-    let props = spec.writer_properties();
+    let props = super::writer::table_writer_properties(spec);
     let mut log = TableLog::open(lake, table)?;
     log.recover()?;
     let mut groups: BTreeMap<(String, i64), Vec<FileEntry>> = BTreeMap::new();

@@ -1,6 +1,8 @@
 //! Partition layout: which folder a row goes to, derived only from its validated `ts` (never from
 //! event fields, so no event can choose a path), and how data files are named.
 
+use std::fs::File;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -8,6 +10,8 @@ use arrow::array::{AsArray, UInt32Array};
 use arrow::compute::take_record_batch;
 use arrow::datatypes::TimestampMicrosecondType;
 use arrow::record_batch::RecordBatch;
+
+use super::LakeError;
 
 /// Microseconds per hour.
 pub const HOUR_MICROS: i64 = 3_600_000_000;
@@ -105,6 +109,24 @@ impl FileNamer {
         let now = chrono::Utc::now().format("%Y%m%dT%H%M%S");
         format!("part-{now}-{:08x}-{seq:05}.parquet", self.nonce)
     }
+}
+
+/// Temporary name of a data file while it is written and until its commit is finalised:
+/// hidden (leading `.`), not ending in `.parquet`, and tagged with the table whose commit log
+/// owns it (so recovery of one table never touches another table's files).
+pub fn temp_path(final_path: &Path, owner: &str) -> std::path::PathBuf {
+    let name = final_path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("part");
+    final_path.with_file_name(format!(".{name}.{owner}.tmp"))
+}
+
+/// fsyncs a directory so that renames and new entries in it are durable.
+pub fn sync_dir(dir: &Path) -> Result<(), LakeError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(LakeError::io(dir))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::writer::{sync_dir, temp_path};
+use super::layout::{sync_dir, temp_path};
 use super::LakeError;
 
 /// A data file as recorded in the log.

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use arrow::record_batch::RecordBatch;
 
+use super::layout::temp_path;
 use super::layout::{hour_key, partition_dir, split_by_hour, FileNamer};
 use super::log::{Commit, FileEntry, SourceRange, TableLog};
-use super::writer::{temp_path, write_temp};
+use super::writer::{table_writer_properties, write_temp};
 use super::LakeError;
 use crate::batch::rejected::{self, Rejection, REJECTED_SCHEMA, REJECTED_TABLE};
 use crate::batch::DecodedChunk;
@@ -366,7 +367,7 @@ impl TableSink {
     }
 
     fn write_all(&self, jobs: Vec<(String, Job)>) -> Result<Vec<FileEntry>, LakeError> {
-        let table_props = self.table.writer_properties();
+        let table_props = table_writer_properties(&self.table);
         let rejected_props = crate::lake::writer::rejected_writer_properties();
         let jobs = std::sync::Mutex::new(jobs.into_iter());
         let results = std::sync::Mutex::new(Vec::new());

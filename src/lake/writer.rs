@@ -13,6 +13,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
 
+use super::layout::temp_path;
 use super::log::FileEntry;
 use super::LakeError;
 
@@ -30,6 +31,19 @@ pub fn writer_properties_builder() -> WriterPropertiesBuilder {
         .set_created_by(format!("postlaunch {}", env!("CARGO_PKG_VERSION")))
 }
 
+/// Parquet writer settings of an event table's files: the defaults above, with dictionary
+/// encoding off for the fields the schema marks as high-cardinality.
+pub fn table_writer_properties(table: &crate::schema::TableSchema) -> WriterProperties {
+    let mut b = writer_properties_builder();
+    for f in table.fields.iter().filter(|f| !f.dictionary) {
+        b = b.set_column_dictionary_enabled(
+            parquet::schema::types::ColumnPath::from(f.name.as_str()),
+            false,
+        );
+    }
+    b.build()
+}
+
 /// Settings of derived tables (hourly, daily and weekly results, experiment and impact tables):
 /// small files, many of them read together (a weekly percentile merges 168 hourly files).
 /// Uncompressed: a ZSTD column chunk costs its reader a fresh compression and decompression
@@ -44,17 +58,6 @@ pub fn rejected_writer_properties() -> WriterProperties {
     writer_properties_builder()
         .set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from("payload"), false)
         .build()
-}
-
-/// Temporary name of a data file while it is written and until its commit is finalised:
-/// hidden (leading `.`), not ending in `.parquet`, and tagged with the table whose commit log
-/// owns it (so recovery of one table never touches another table's files).
-pub fn temp_path(final_path: &Path, owner: &str) -> std::path::PathBuf {
-    let name = final_path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("part");
-    final_path.with_file_name(format!(".{name}.{owner}.tmp"))
 }
 
 /// Writes `batches` to the temporary path of `rel_path` (relative to `lake`), fsynced.
@@ -100,11 +103,4 @@ pub fn write_temp(
         min_ts,
         max_ts,
     })
-}
-
-/// fsyncs a directory so that renames and new entries in it are durable.
-pub fn sync_dir(dir: &Path) -> Result<(), LakeError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(LakeError::io(dir))
 }

@@ -15,37 +15,40 @@
 //! record has waited `flush.max_age` (also when the topic is quiet), when all buffers together
 //! reach `memory_budget`, and on shutdown (SIGINT/SIGTERM).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::decode::{self, InOrder, Job};
 use super::observe::BatchObserver;
-use crate::batch::{DecodedChunk, Decoder};
+use super::PipelineError;
+use crate::batch::DecodedChunk;
 use crate::config::PipelineConfig;
+use crate::lake::log::TableLog;
 use crate::lake::sink::TableSink;
 use crate::metrics::Metrics;
 use crate::schema::Catalog;
-use crate::source::file::ChunkLimits;
 use crate::source::kafka::{self, source_key, Assigned, Assignments, LakeContext};
-use crate::source::RawChunk;
+use crate::source::ChunkLimits;
+use crate::source::{RawChunk, Stopped};
 
-/// A chunk on its way: sequence number, table index, topic, generation.
-struct Work<T> {
-    seq: u64,
-    table: usize,
+/// What a chunk carries through the decoder pool: its topic and the generation it was cut under.
+#[derive(Debug, Clone)]
+struct Origin {
     topic: Arc<str>,
     generation: u64,
-    item: T,
 }
+
+/// A chunk on its way, raw or decoded.
+type Work<T> = Job<Origin, T>;
 
 /// The sink dropped a partition's buffered data (another writer committed some of its positions
 /// first): read it again from the lake's position, unless it was reassigned meanwhile.
@@ -89,7 +92,7 @@ impl KafkaIngest {
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()>,
-    ) -> anyhow::Result<KafkaSummary> {
+    ) -> Result<KafkaSummary, PipelineError> {
         let tables: Vec<String> = {
             let mut t: Vec<String> = self.cfg.topics.iter().map(|t| t.table.clone()).collect();
             t.sort();
@@ -119,11 +122,15 @@ impl KafkaIngest {
             .collect::<Result<Vec<_>, _>>()?;
         let mut sinks = Vec::new();
         for s in &schemas {
-            sinks.push(TableSink::open(
-                &self.lake,
-                s.clone(),
-                self.cfg.memory_budget,
-            )?);
+            sinks.push(
+                TableSink::open(&self.lake, s.clone(), self.cfg.memory_budget).map_err(
+                    |source| PipelineError::Open {
+                        table: s.name.clone(),
+                        lake: self.lake.clone(),
+                        source,
+                    },
+                )?,
+            );
         }
 
         let assignments = Arc::new(Mutex::new(Assignments::default()));
@@ -132,7 +139,7 @@ impl KafkaIngest {
         let (flush_tx, flush_rx) = std::sync::mpsc::channel::<std::sync::mpsc::SyncSender<()>>();
         let consumer = Arc::new(kafka::consumer(
             &self.cfg,
-            &self.lake,
+            lake_positions(&self.lake, &self.cfg),
             assignments.clone(),
             commit_lock.clone(),
             self.metrics.clone(),
@@ -143,41 +150,20 @@ impl KafkaIngest {
         } else {
             Some(
                 kafka::client_config(&self.cfg)
-                    .map_err(anyhow::Error::msg)?
+                    .map_err(kafka::KafkaSourceError::Option)?
                     .create()?,
             )
         };
 
-        let workers = self.workers.max(1);
-        let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Work<RawChunk>>(workers * 2);
-        let raw_rx = Arc::new(Mutex::new(raw_rx));
-        let (dec_tx, dec_rx) = std::sync::mpsc::sync_channel::<Work<DecodedChunk>>(workers * 2);
-        let (reseek_tx, reseek_rx) = std::sync::mpsc::channel::<Reseek>();
-
-        let mut decoders = Vec::new();
-        for _ in 0..workers {
-            let rx = raw_rx.clone();
-            let tx = dec_tx.clone();
-            let mut per_table: Vec<Decoder> =
-                schemas.iter().map(|s| Decoder::new(s.clone())).collect();
-            decoders.push(named("pl-decode", move || loop {
-                let next = rx.lock().ok().and_then(|r| r.recv().ok());
-                let Some(w) = next else { break };
-                let now = chrono::Utc::now().timestamp_micros();
-                let item = per_table[w.table].decode(&w.item, now);
-                let out = Work {
-                    seq: w.seq,
-                    table: w.table,
-                    topic: w.topic,
-                    generation: w.generation,
-                    item,
-                };
-                if tx.send(out).is_err() {
-                    break;
+        let (pool, decoders) =
+            decode::pool::<Origin>(&schemas, self.workers).map_err(|source| {
+                PipelineError::Thread {
+                    name: "pl-decode",
+                    source,
                 }
-            })?);
-        }
-        drop(dec_tx);
+            })?;
+        let (raw_tx, dec_rx) = (pool.input, pool.output);
+        let (reseek_tx, reseek_rx) = std::sync::mpsc::channel::<Reseek>();
 
         let sink_thread = {
             let state = SinkLoop {
@@ -245,24 +231,57 @@ impl KafkaIngest {
             }
             let summary = sink_thread.join();
             drop(closing);
-            consumed.map_err(|_| anyhow::anyhow!("the consumer thread panicked"))??;
-            summary.map_err(|_| anyhow::anyhow!("the sink thread panicked"))?
+            consumed.map_err(|_| PipelineError::Panicked("consumer"))??;
+            summary.map_err(|_| PipelineError::Panicked("sink"))?
         })
         .await
-        .context("joining the ingest threads")??;
+        .map_err(|_| PipelineError::Panicked("ingest"))??;
         Ok(summary)
     }
 }
 
+/// The lake's next position of Kafka partitions, from the commit logs of the tables their topics
+/// feed (read afresh at every assignment: another writer may have committed since).
+fn lake_positions(lake: &Path, cfg: &PipelineConfig) -> kafka::NextPositions {
+    let lake = lake.to_path_buf();
+    let tables: HashMap<String, String> = cfg
+        .topics
+        .iter()
+        .map(|t| (t.topic.clone(), t.table.clone()))
+        .collect();
+    Box::new(move |partitions| {
+        let mut logs: HashMap<&str, Option<TableLog>> = HashMap::new();
+        let mut out = HashMap::new();
+        for (topic, partition) in partitions {
+            let Some(table) = tables.get(topic) else {
+                continue;
+            };
+            let log = logs.entry(table.as_str()).or_insert_with(|| {
+                TableLog::open(&lake, table)
+                    .map_err(|err| {
+                        tracing::error!(table, error = %err, "Cannot read the commit log at assignment.");
+                    })
+                    .ok()
+            });
+            let next = log
+                .as_ref()
+                .and_then(|l| l.coverage(&source_key(topic), Some(*partition)))
+                .and_then(|c| c.ranges().last().map(|&(_, last)| last + 1));
+            out.insert((topic.clone(), *partition), next);
+        }
+        out
+    })
+}
+
 /// Spawns a named thread (names show in `top -H`, `perf` and panics).
 fn named<T: Send + 'static>(
-    name: &str,
+    name: &'static str,
     f: impl FnOnce() -> T + Send + 'static,
-) -> anyhow::Result<std::thread::JoinHandle<T>> {
+) -> Result<std::thread::JoinHandle<T>, PipelineError> {
     std::thread::Builder::new()
         .name(name.into())
         .spawn(f)
-        .with_context(|| format!("starting thread `{name}`"))
+        .map_err(|source| PipelineError::Thread { name, source })
 }
 
 /// The records read from one partition and not yet handed to a decoder.
@@ -312,7 +331,7 @@ struct ConsumeLoop {
 }
 
 impl ConsumeLoop {
-    fn run(mut self) -> anyhow::Result<()> {
+    fn run(mut self) -> Result<(), Stopped> {
         let mut error_logged = false;
         let mut last_tick = Instant::now();
         let mut last_end_check = Instant::now();
@@ -388,7 +407,7 @@ impl ConsumeLoop {
     }
 
     /// Files one message into its partition's chunk.
-    fn accept(&mut self, m: &BorrowedMessage<'_>) -> anyhow::Result<()> {
+    fn accept(&mut self, m: &BorrowedMessage<'_>) -> Result<(), Stopped> {
         if self.epoch.load(Ordering::Acquire) != self.seen_epoch {
             self.refresh_generations();
         }
@@ -462,16 +481,14 @@ impl ConsumeLoop {
             self.limits.max_record_bytes,
         );
         b.next = Some(offset + 1);
-        if b.chunk.data.len() >= self.limits.chunk_bytes
-            || b.chunk.records.len() >= self.limits.chunk_records
-        {
+        if b.chunk.is_full(&self.limits) {
             self.hand_on(i)?;
         }
         Ok(())
     }
 
     /// Sends builder `i`'s chunk to the decoders (blocking while they are busy: backpressure).
-    fn hand_on(&mut self, i: usize) -> anyhow::Result<()> {
+    fn hand_on(&mut self, i: usize) -> Result<(), Stopped> {
         let b = &mut self.builders[i];
         let Some(generation) = b.generation else {
             return Ok(());
@@ -485,13 +502,13 @@ impl ConsumeLoop {
         let work = Work {
             seq: self.seq,
             table: b.table,
-            topic: b.topic.clone(),
-            generation,
+            meta: Origin {
+                topic: b.topic.clone(),
+                generation,
+            },
             item: chunk,
         };
-        self.raw
-            .send(work)
-            .map_err(|_| anyhow::anyhow!("the decoders stopped"))?;
+        self.raw.send(work).map_err(|_| Stopped)?;
         self.seq += 1;
         Ok(())
     }
@@ -708,19 +725,15 @@ impl SinkLoop {
     fn run(
         mut self,
         rx: std::sync::mpsc::Receiver<Work<DecodedChunk>>,
-    ) -> anyhow::Result<KafkaSummary> {
-        let mut next = 0u64;
-        let mut waiting: BTreeMap<u64, Work<DecodedChunk>> = BTreeMap::new();
+    ) -> Result<KafkaSummary, PipelineError> {
+        let mut order = InOrder::default();
         loop {
             match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(w) => {
-                    waiting.insert(w.seq, w);
-                }
+                Ok(w) => order.insert(w.seq, w),
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             }
-            while let Some(w) = waiting.remove(&next) {
-                next += 1;
+            while let Some(w) = order.pop() {
                 self.accept(w);
             }
             let mut asked = Vec::new();
@@ -732,7 +745,7 @@ impl SinkLoop {
                 let _ = done.send(());
             }
         }
-        for (_, w) in std::mem::take(&mut waiting) {
+        for w in order.rest() {
             self.accept(w);
         }
         self.maybe_checkpoint(true)?;
@@ -750,15 +763,15 @@ impl SinkLoop {
         let Some(partition) = w.item.partition else {
             return;
         };
-        let key = (w.topic.clone(), partition);
-        if self.current_generation(&w.topic, partition) != Some(w.generation)
-            || self.dropped_generation.get(&key) == Some(&w.generation)
+        let key = (w.meta.topic.clone(), partition);
+        if self.current_generation(&w.meta.topic, partition) != Some(w.meta.generation)
+            || self.dropped_generation.get(&key) == Some(&w.meta.generation)
         {
             self.summary.dropped_stale += w.item.records as u64;
             return;
         }
-        if let Some(old) = self.buffered_generation.insert(key, w.generation) {
-            if old != w.generation {
+        if let Some(old) = self.buffered_generation.insert(key, w.meta.generation) {
+            if old != w.meta.generation {
                 self.sinks[w.table].discard(&w.item.source, Some(partition));
             }
         }
@@ -771,7 +784,7 @@ impl SinkLoop {
                 o.observe(table, batch);
             }
         }
-        if let (Some(producer), Some(dlq)) = (&self.producer, self.dlq.get(&*w.topic)) {
+        if let (Some(producer), Some(dlq)) = (&self.producer, self.dlq.get(&*w.meta.topic)) {
             for r in &w.item.rejected {
                 let offset = r.position.to_string();
                 let part = partition.to_string();
@@ -782,7 +795,7 @@ impl SinkLoop {
                     })
                     .insert(Header {
                         key: "postlaunch.topic",
-                        value: Some(&*w.topic),
+                        value: Some(&*w.meta.topic),
                     })
                     .insert(Header {
                         key: "postlaunch.partition",
@@ -803,7 +816,7 @@ impl SinkLoop {
         self.sinks[w.table].add(w.item);
     }
 
-    fn maybe_checkpoint(&mut self, force: bool) -> anyhow::Result<()> {
+    fn maybe_checkpoint(&mut self, force: bool) -> Result<(), PipelineError> {
         let total: usize = self.sinks.iter().map(TableSink::buffered_bytes).sum();
         for i in 0..self.sinks.len() {
             let s = &self.sinks[i];
@@ -819,7 +832,7 @@ impl SinkLoop {
         Ok(())
     }
 
-    fn checkpoint(&mut self, i: usize) -> anyhow::Result<()> {
+    fn checkpoint(&mut self, i: usize) -> Result<(), PipelineError> {
         let started = Instant::now();
         let lock = self.commit_lock.clone();
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -839,7 +852,10 @@ impl SinkLoop {
         self.fence(i);
         let cp = self.sinks[i]
             .checkpoint()
-            .with_context(|| format!("committing to table `{}`", self.tables[i]))?;
+            .map_err(|source| PipelineError::Commit {
+                table: self.tables[i].clone(),
+                source,
+            })?;
         drop(_guard);
         if let Some(p) = &self.producer {
             let _ = p.flush(Duration::from_secs(10));
@@ -957,11 +973,4 @@ impl SinkLoop {
 /// The topic of a Kafka source key (`kafka:<topic>`).
 fn topic_of(source: &str) -> String {
     source.strip_prefix("kafka:").unwrap_or(source).to_string()
-}
-
-/// A pipeline's lake path after precedence: CLI flag > `POSTLAUNCH_LAKE` > file.
-pub fn resolve_lake(cfg: &PipelineConfig, cli: Option<&Path>) -> PathBuf {
-    cli.map(Path::to_path_buf)
-        .or_else(|| std::env::var_os("POSTLAUNCH_LAKE").map(PathBuf::from))
-        .unwrap_or_else(|| cfg.lake.clone())
 }

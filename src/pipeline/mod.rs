@@ -4,22 +4,58 @@
 //! disk slows the readers instead of growing memory. [`kafka`] does the same for Kafka topics;
 //! [`observe`] lets alerting see decoded batches in-process.
 
+pub mod decode;
 pub mod kafka;
 pub mod observe;
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-
-use crate::batch::{DecodedChunk, Decoder};
+use self::decode::{InOrder, Job};
+use crate::batch::DecodedChunk;
 use crate::lake::log::RangeSet;
 use crate::lake::sink::{SinkStats, TableSink};
+use crate::lake::LakeError;
 use crate::schema::TableSchema;
-use crate::source::RawChunk;
+use crate::source::file::{read_chunks, FileInput};
+use crate::source::{ChunkLimits, RawChunk, Stopped};
+
+/// Errors of an ingest pipeline (files or Kafka).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("opening table `{table}` in `{}`: {source}", lake.display())]
+    Open {
+        table: String,
+        lake: PathBuf,
+        source: LakeError,
+    },
+    #[error("committing to table `{table}`: {source}")]
+    Commit { table: String, source: LakeError },
+    /// The source failed (an unreadable file, a failing generator).
+    #[error(transparent)]
+    Source(Box<dyn std::error::Error + Send + Sync>),
+    #[error("another writer ingested the same input into table `{0}` concurrently; its copy was kept, this one dropped (run one ingest per input)")]
+    Concurrent(String),
+    #[error(transparent)]
+    Schema(#[from] crate::schema::SchemaError),
+    #[error(transparent)]
+    KafkaSource(#[from] crate::source::kafka::KafkaSourceError),
+    #[error("Kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("starting thread `{name}`: {source}")]
+    Thread {
+        name: &'static str,
+        source: std::io::Error,
+    },
+    #[error("the {0} thread panicked")]
+    Panicked(&'static str),
+    #[error("a stage stopped: {0}")]
+    Stopped(#[from] Stopped),
+}
 
 /// Tuning of one ingest run.
 #[derive(Debug, Clone, Copy)]
@@ -49,13 +85,16 @@ pub struct IngestReport {
     pub elapsed: Duration,
 }
 
+/// What a producer's own failure is (an unreadable file, a failing generator).
+pub type ProducerError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A producer of raw chunks: called once on the source thread with the emit callback and the
 /// commit-log coverage lookup (to skip positions already stored). Returns records skipped.
 pub type Producer<'a> = Box<
     dyn FnOnce(
             &dyn Fn(&str, Option<i32>) -> Option<RangeSet>,
-            &mut dyn FnMut(RawChunk) -> anyhow::Result<()>,
-        ) -> anyhow::Result<u64>
+            &mut dyn FnMut(RawChunk) -> Result<(), Stopped>,
+        ) -> Result<u64, ProducerError>
         + Send
         + 'a,
 >;
@@ -66,10 +105,15 @@ pub fn run(
     table: Arc<TableSchema>,
     opts: IngestOptions,
     producer: Producer<'_>,
-) -> anyhow::Result<IngestReport> {
+) -> Result<IngestReport, PipelineError> {
     let started = Instant::now();
-    let mut sink = TableSink::open(lake, table.clone(), opts.memory_budget)
-        .with_context(|| format!("opening table `{}` in `{}`", table.name, lake.display()))?;
+    let mut sink = TableSink::open(lake, table.clone(), opts.memory_budget).map_err(|source| {
+        PipelineError::Open {
+            table: table.name.clone(),
+            lake: lake.to_path_buf(),
+            source,
+        }
+    })?;
     let coverage: BTreeMap<(String, Option<i32>), RangeSet> = sink
         .log()
         .sources()
@@ -78,77 +122,99 @@ pub fn run(
     let lookup = move |source: &str, partition: Option<i32>| {
         coverage.get(&(source.to_string(), partition)).cloned()
     };
-
-    let workers = opts.workers.max(1);
-    let (raw_tx, raw_rx) = sync_channel::<(u64, RawChunk)>(workers * 2);
-    let (dec_tx, dec_rx) = sync_channel::<(u64, DecodedChunk)>(workers * 2);
-    let raw_rx = Arc::new(Mutex::new(raw_rx));
-
-    std::thread::scope(|s| -> anyhow::Result<IngestReport> {
+    let (pool, decoders) =
+        decode::pool::<()>(std::slice::from_ref(&table), opts.workers).map_err(|source| {
+            PipelineError::Thread {
+                name: "pl-decode",
+                source,
+            }
+        })?;
+    let input = pool.input;
+    let produced = std::thread::scope(|s| {
         let reader = s.spawn(move || {
             let mut seq = 0u64;
-            let mut emit = |chunk: RawChunk| -> anyhow::Result<()> {
-                raw_tx
-                    .send((seq, chunk))
-                    .map_err(|_| anyhow::anyhow!("ingest stopped"))?;
+            let mut emit = |chunk: RawChunk| -> Result<(), Stopped> {
+                input
+                    .send(Job {
+                        seq,
+                        table: 0,
+                        meta: (),
+                        item: chunk,
+                    })
+                    .map_err(|_| Stopped)?;
                 seq += 1;
                 Ok(())
             };
             producer(&lookup, &mut emit)
         });
-        for _ in 0..workers {
-            let rx = Arc::clone(&raw_rx);
-            let tx = dec_tx.clone();
-            let mut decoder = Decoder::new(table.clone());
-            s.spawn(move || loop {
-                let next = rx.lock().ok().and_then(|r| r.recv().ok());
-                let Some((seq, chunk)) = next else { break };
-                let now = chrono::Utc::now().timestamp_micros();
-                if tx.send((seq, decoder.decode(&chunk, now))).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(dec_tx);
-        drop(raw_rx);
-        let sunk = drain_in_order(dec_rx, &mut sink);
-        let produced = reader
-            .join()
-            .map_err(|_| anyhow::anyhow!("the source thread panicked"))?;
-        sunk?;
-        let skipped = produced?;
-        let cp = sink
-            .checkpoint()
-            .with_context(|| format!("committing to table `{}`", table.name))?;
-        anyhow::ensure!(
-            cp.discarded.is_empty(),
-            "another writer ingested the same input into table `{}` concurrently; its copy was kept, this one dropped",
-            table.name
-        );
-        Ok(IngestReport {
-            table: table.name.clone(),
-            stats: sink.stats().clone(),
-            skipped,
-            elapsed: started.elapsed(),
-        })
+        let sunk = drain_in_order(pool.output, &mut sink);
+        let produced = reader.join().map_err(|_| PipelineError::Panicked("source"));
+        sunk.and(produced)
+    });
+    for d in decoders {
+        let _ = d.join();
+    }
+    let skipped = produced?.map_err(PipelineError::Source)?;
+    let commit_err = |source| PipelineError::Commit {
+        table: table.name.clone(),
+        source,
+    };
+    let cp = sink.checkpoint().map_err(commit_err)?;
+    if !cp.discarded.is_empty() {
+        return Err(PipelineError::Concurrent(table.name.clone()));
+    }
+    Ok(IngestReport {
+        table: table.name.clone(),
+        stats: sink.stats().clone(),
+        skipped,
+        elapsed: started.elapsed(),
     })
 }
 
+/// NDJSON inputs (files, stdin) into one table: [`run`] with the file source, which skips the
+/// lines the lake already holds. `progress` gets the bytes read so far of all inputs.
+pub fn files(
+    lake: &Path,
+    table: Arc<TableSchema>,
+    opts: IngestOptions,
+    inputs: Vec<FileInput>,
+    limits: ChunkLimits,
+    progress: impl Fn(u64) + Send,
+) -> Result<IngestReport, PipelineError> {
+    let counters: Vec<_> = inputs.iter().map(|i| i.bytes_read.clone()).collect();
+    let producer: Producer = Box::new(move |coverage, emit| {
+        let mut skipped = 0;
+        for mut input in inputs {
+            let covered = coverage(&input.source_key, None);
+            let already = |line: i64| covered.as_ref().is_some_and(|c| c.contains(line));
+            let mut emit_with_progress = |chunk| {
+                progress(counters.iter().map(|c| c.load(Ordering::Relaxed)).sum());
+                emit(chunk)
+            };
+            let stats = read_chunks(&mut input, limits, &already, &mut emit_with_progress)?;
+            skipped += stats.skipped;
+        }
+        Ok(skipped)
+    });
+    run(lake, table, opts, producer)
+}
+
 /// Feeds decoded chunks to the sink in sequence order (decoders finish out of order).
-fn drain_in_order(rx: Receiver<(u64, DecodedChunk)>, sink: &mut TableSink) -> anyhow::Result<()> {
-    let mut next = 0u64;
-    let mut waiting: BTreeMap<u64, DecodedChunk> = BTreeMap::new();
-    for (seq, chunk) in rx {
-        waiting.insert(seq, chunk);
-        while let Some(chunk) = waiting.remove(&next) {
-            if let Some(cp) = sink.push(chunk)? {
-                anyhow::ensure!(
-                    cp.discarded.is_empty(),
-                    "another writer is ingesting the same input into table `{}` (positions it committed first were dropped here); run one ingest per input",
-                    sink.table().name
-                );
+fn drain_in_order(
+    rx: Receiver<Job<(), DecodedChunk>>,
+    sink: &mut TableSink,
+) -> Result<(), PipelineError> {
+    let mut order = InOrder::default();
+    for job in rx {
+        order.insert(job.seq, job.item);
+        while let Some(chunk) = order.pop() {
+            let cp = sink.push(chunk).map_err(|source| PipelineError::Commit {
+                table: sink.table().name.clone(),
+                source,
+            })?;
+            if cp.is_some_and(|cp| !cp.discarded.is_empty()) {
+                return Err(PipelineError::Concurrent(sink.table().name.clone()));
             }
-            next += 1;
         }
     }
     Ok(())

@@ -170,6 +170,24 @@ impl SqlFile {
         })
     }
 
+    /// [`SqlFile::batches`], or `None` with the reason added to `skipped` when the lake lacks a
+    /// table the file reads (a job or report then goes on without it).
+    pub async fn batches_or_skip<K: AsRef<str>>(
+        &self,
+        session: &LakeSession,
+        params: &[(K, Param)],
+        skipped: &mut Vec<String>,
+    ) -> Result<Option<Vec<RecordBatch>>, SqlError> {
+        match self.batches(session, params).await {
+            Ok(batches) => Ok(Some(batches)),
+            Err(why @ SqlError::MissingTable { .. }) => {
+                skipped.push(why.to_string());
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// [`SqlFile::run`], the batches only.
     pub async fn batches<K: AsRef<str>>(
         &self,
@@ -208,6 +226,19 @@ pub fn f64s(
     let a = a.as_primitive::<Float64Type>();
     Ok((0..a.len())
         .map(|i| if a.is_null(i) { 0.0 } else { a.value(i) })
+        .collect())
+}
+
+/// Column `name` as floats, NULL as `None`.
+pub fn opt_f64s(
+    source: &'static str,
+    b: &RecordBatch,
+    name: &'static str,
+) -> Result<Vec<Option<f64>>, SqlError> {
+    let a = column(source, b, name, &DataType::Float64)?;
+    let a = a.as_primitive::<Float64Type>();
+    Ok((0..a.len())
+        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
         .collect())
 }
 

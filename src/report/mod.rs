@@ -1,6 +1,8 @@
-//! Reports, the last stage: plain figures for people, built from the lake's derived tables.
-//! [`trends`]: one period against another (week over week, the monthly review);
-//! [`opportunities`]: candidate optimisations with their reach.
+//! Reports, the last stage: what people read. [`format`] turns numbers into text for people
+//! (significant digits, signed percentages, p-values, thousands) and aligns columns; [`table`]
+//! prints query results, rounded for a terminal or at full precision as CSV and JSON. The
+//! analyses' text reports and the command line both use these, so a figure looks the same
+//! wherever it is shown.
 
-pub mod opportunities;
-pub mod trends;
+pub mod format;
+pub mod table;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+pub use super::ChunkLimits;
 use super::RawChunk;
 
 /// Errors of the file source.
@@ -23,27 +24,8 @@ pub enum SourceError {
         line: i64,
         source: std::io::Error,
     },
-}
-
-/// How input is cut into chunks.
-#[derive(Debug, Clone, Copy)]
-pub struct ChunkLimits {
-    /// Records longer than this are rejected; only this many bytes of them are kept.
-    pub max_record_bytes: usize,
-    /// A chunk is handed on once its buffer holds this many bytes...
-    pub chunk_bytes: usize,
-    /// ...or this many records.
-    pub chunk_records: usize,
-}
-
-impl Default for ChunkLimits {
-    fn default() -> Self {
-        ChunkLimits {
-            max_record_bytes: 1 << 20,
-            chunk_bytes: 2 << 20,
-            chunk_records: 16_384,
-        }
-    }
+    #[error(transparent)]
+    Stopped(#[from] super::Stopped),
 }
 
 /// An opened input file with its identity in the commit log.
@@ -173,8 +155,8 @@ pub fn read_chunks(
     input: &mut FileInput,
     limits: ChunkLimits,
     already_stored: &dyn Fn(i64) -> bool,
-    emit: &mut dyn FnMut(RawChunk) -> anyhow::Result<()>,
-) -> anyhow::Result<ReadStats> {
+    emit: &mut dyn FnMut(RawChunk) -> Result<(), super::Stopped>,
+) -> Result<ReadStats, SourceError> {
     let mut stats = ReadStats::default();
     let mut chunk = RawChunk::new(input.source_key.clone(), None, 1);
     // The line being read is appended to `chunk.data` directly (no second copy), capped at the
@@ -191,8 +173,7 @@ pub fn read_chunks(
                     path: input.display.clone(),
                     line: stats.lines,
                     source,
-                }
-                .into())
+                })
             }
         };
         if buf.is_empty() {
@@ -206,7 +187,7 @@ pub fn read_chunks(
                     already_stored,
                 ) == Line::Stored
             {
-                restart_after(&mut chunk, &input.source_key, stats.lines, emit)?;
+                restart_after(&mut chunk, stats.lines, emit)?;
             }
             break;
         }
@@ -236,10 +217,8 @@ pub fn read_chunks(
                 already_stored,
             );
             if line == Line::Stored {
-                restart_after(&mut chunk, &input.source_key, stats.lines, emit)?;
-            } else if chunk.data.len() >= limits.chunk_bytes
-                || chunk.records.len() >= limits.chunk_records
-            {
+                restart_after(&mut chunk, stats.lines, emit)?;
+            } else if chunk.is_full(&limits) {
                 let next = RawChunk::new(input.source_key.clone(), None, stats.lines + 1);
                 emit(std::mem::replace(&mut chunk, next))?;
             }
@@ -262,21 +241,17 @@ enum Line {
     Stored,
 }
 
-/// Ends `chunk` before `line` (a line the lake already holds): a chunk's positions are exactly
-/// the ones its commit may claim, so it never spans stored lines. The chunk is handed on if it
-/// covers anything, and the next one starts after `line`.
+/// Ends `chunk` before `line`, a line the lake already holds ([`RawChunk::split_before_stored`]),
+/// handing the finished part on.
 fn restart_after(
     chunk: &mut RawChunk,
-    source_key: &Arc<str>,
     line: i64,
-    emit: &mut dyn FnMut(RawChunk) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let next = RawChunk::new(source_key.clone(), None, line + 1);
-    let done = std::mem::replace(chunk, next);
-    if done.last_index >= done.first_index {
-        emit(done)?;
+    emit: &mut dyn FnMut(RawChunk) -> Result<(), super::Stopped>,
+) -> Result<(), SourceError> {
+    match chunk.split_before_stored(line) {
+        Some(done) => Ok(emit(done)?),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn finish_line(

@@ -9,7 +9,6 @@
 //! lag tools see what is durable.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -23,7 +22,6 @@ use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::{expand_env, is_secret, PipelineConfig};
-use crate::lake::log::TableLog;
 use crate::metrics::Metrics;
 
 /// Source identity of a topic in the commit log.
@@ -112,11 +110,26 @@ impl Assignments {
     }
 }
 
+/// Where each partition's next record is, as the lake says: the offset after its highest committed
+/// one, `None` when the lake holds nothing of it. The pipeline, which knows the lake, supplies it;
+/// the source only asks (at every assignment).
+pub type NextPositions =
+    Box<dyn Fn(&[(String, i32)]) -> HashMap<(String, i32), Option<i64>> + Send + Sync>;
+
+/// Errors of creating the consumer.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaSourceError {
+    /// An option of `[kafka.options]` cannot be set (an unset `${ENV}` variable).
+    #[error("{0}")]
+    Option(String),
+    #[error("creating the Kafka consumer: {0}")]
+    Client(#[from] rdkafka::error::KafkaError),
+}
+
 /// The consumer's context: lake-driven rebalances and statistics into metrics.
 pub struct LakeContext {
-    pub lake: PathBuf,
-    /// topic → table.
-    pub tables: HashMap<String, String>,
+    /// The lake's next position of each partition.
+    pub positions: NextPositions,
     pub start_from: Offset,
     pub assignments: Arc<Mutex<Assignments>>,
     /// Held by the sink thread during a checkpoint, so that an assignment never reads the lake
@@ -202,31 +215,26 @@ impl LakeContext {
             tracing::warn!("The sink did not checkpoint before the revocation; its buffered data will be re-read.");
         }
     }
+    /// The offset each partition of `tpl` starts at: the lake's next position, or
+    /// `kafka.start_from` for a partition the lake holds nothing of.
     fn next_offsets(&self, tpl: &TopicPartitionList) -> HashMap<(String, i32), Offset> {
-        let mut logs: HashMap<String, Option<TableLog>> = HashMap::new();
-        let mut out = HashMap::new();
-        for e in tpl.elements() {
-            let topic = e.topic().to_string();
-            let Some(table) = self.tables.get(&topic) else {
-                continue;
-            };
-            let log = logs
-                .entry(table.clone())
-                .or_insert_with(|| match TableLog::open(&self.lake, table) {
-                    Ok(l) => Some(l),
-                    Err(err) => {
-                        tracing::error!(table, error = %err, "Cannot read the commit log at assignment.");
-                        None
-                    }
-                });
-            let next = log
-                .as_ref()
-                .and_then(|l| l.coverage(&source_key(&topic), Some(e.partition())))
-                .and_then(|c| c.ranges().last().map(|&(_, last)| Offset::Offset(last + 1)))
-                .unwrap_or(self.start_from);
-            out.insert((topic, e.partition()), next);
-        }
-        out
+        let wanted: Vec<(String, i32)> = tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_string(), e.partition()))
+            .collect();
+        let known = (self.positions)(&wanted);
+        wanted
+            .into_iter()
+            .map(|key| {
+                let next = known
+                    .get(&key)
+                    .copied()
+                    .flatten()
+                    .map_or(self.start_from, Offset::Offset);
+                (key, next)
+            })
+            .collect()
     }
 }
 
@@ -418,19 +426,14 @@ pub fn loggable_options(cfg: &PipelineConfig) -> Vec<(String, String)> {
 /// inside its `poll`, on that thread.
 pub fn consumer(
     cfg: &PipelineConfig,
-    lake: &Path,
+    positions: NextPositions,
     assignments: Arc<Mutex<Assignments>>,
     commit_lock: Arc<Mutex<()>>,
     metrics: Metrics,
     flush_requests: std::sync::mpsc::Sender<std::sync::mpsc::SyncSender<()>>,
-) -> anyhow::Result<BaseConsumer<LakeContext>> {
+) -> Result<BaseConsumer<LakeContext>, KafkaSourceError> {
     let ctx = LakeContext {
-        lake: lake.to_path_buf(),
-        tables: cfg
-            .topics
-            .iter()
-            .map(|t| (t.topic.clone(), t.table.clone()))
-            .collect(),
+        positions,
         start_from: if cfg.kafka.start_from == "latest" {
             Offset::End
         } else {
@@ -442,7 +445,7 @@ pub fn consumer(
         flush_requests: Mutex::new(Some(flush_requests)),
         outage: BrokerOutage::default(),
     };
-    let client = client_config(cfg).map_err(anyhow::Error::msg)?;
+    let client = client_config(cfg).map_err(KafkaSourceError::Option)?;
     tracing::info!(brokers = %cfg.kafka.brokers, group = %cfg.kafka.group_id, options = ?loggable_options(cfg), "Creating the Kafka consumer.");
     let consumer: BaseConsumer<LakeContext> = client.create_with_context(ctx)?;
     let topics: Vec<&str> = cfg.topics.iter().map(|t| t.topic.as_str()).collect();

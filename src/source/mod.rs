@@ -7,6 +7,33 @@ pub mod kafka;
 
 use std::sync::Arc;
 
+/// A source handing on chunks learns this when the stages after it stopped (one of them failed;
+/// its error is the one to report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the pipeline stopped taking chunks (a later stage failed)")]
+pub struct Stopped;
+
+/// How input is cut into chunks.
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkLimits {
+    /// Records longer than this are rejected; only this many bytes of them are kept.
+    pub max_record_bytes: usize,
+    /// A chunk is handed on once its buffer holds this many bytes...
+    pub chunk_bytes: usize,
+    /// ...or this many records.
+    pub chunk_records: usize,
+}
+
+impl Default for ChunkLimits {
+    fn default() -> Self {
+        ChunkLimits {
+            max_record_bytes: 1 << 20,
+            chunk_bytes: 2 << 20,
+            chunk_records: 16_384,
+        }
+    }
+}
+
 /// One raw record inside [`RawChunk::data`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawRecord {
@@ -72,6 +99,21 @@ impl RawChunk {
             original_len: bytes.len(),
         });
         self.last_index = self.last_index.max(index);
+    }
+
+    /// Whether the chunk is due to be handed on (its buffer or record count reached `limits`):
+    /// the one rule of every source.
+    pub fn is_full(&self, limits: &ChunkLimits) -> bool {
+        self.data.len() >= limits.chunk_bytes || self.records.len() >= limits.chunk_records
+    }
+
+    /// Ends the chunk before `index`, a position the lake already holds, and restarts it after
+    /// that position: a chunk covers exactly the positions its commit may claim, so it never
+    /// spans stored ones. Returns the finished chunk if it covers anything.
+    pub fn split_before_stored(&mut self, index: i64) -> Option<RawChunk> {
+        let next = RawChunk::new(self.source.clone(), self.partition, index + 1);
+        let done = std::mem::replace(self, next);
+        (done.last_index >= done.first_index).then_some(done)
     }
 
     /// The (possibly truncated) bytes of record `i`.

@@ -1,8 +1,11 @@
-//! Printing query results: an aligned table for people, CSV or JSON for programs.
+//! Printing query results: an aligned table for people (numbers rounded as
+//! [`super::format::for_column`] says), CSV or JSON for programs (full precision).
 
 use std::io::Write;
+use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
 /// Output format of `postlaunch sql`.
@@ -18,6 +21,28 @@ pub enum Format {
     Ndjson,
 }
 
+/// `batch` with its float columns as text rounded for people (the other columns as they are).
+fn for_people(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if !matches!(field.data_type(), DataType::Float64 | DataType::Float32) {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+            continue;
+        }
+        let values = arrow::compute::cast(column, &DataType::Float64)?;
+        let values = values.as_primitive::<Float64Type>();
+        let show = super::format::for_column(field.name());
+        let text: StringArray = (0..values.len())
+            .map(|i| values.is_valid(i).then(|| show(values.value(i))))
+            .collect();
+        fields.push(Field::new(field.name(), DataType::Utf8, true));
+        columns.push(Arc::new(text));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
 /// Writes `batches` to `out` in `format`.
 pub fn write(
     out: &mut dyn Write,
@@ -27,7 +52,9 @@ pub fn write(
 ) -> anyhow::Result<()> {
     match format {
         Format::Table => {
-            let text = arrow::util::pretty::pretty_format_batches(batches)?;
+            let rounded: Vec<RecordBatch> =
+                batches.iter().map(for_people).collect::<Result<_, _>>()?;
+            let text = arrow::util::pretty::pretty_format_batches(&rounded)?;
             if batches.iter().all(|b| b.num_rows() == 0) {
                 let header: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();
                 writeln!(out, "(no rows; columns: {})", header.join(", "))?;
