@@ -93,45 +93,16 @@ impl KafkaIngest {
         self,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<KafkaSummary, PipelineError> {
-        let tables: Vec<String> = {
-            let mut t: Vec<String> = self.cfg.topics.iter().map(|t| t.table.clone()).collect();
-            t.sort();
-            t.dedup();
-            t
-        };
-        let table_of_topic: HashMap<String, usize> = self
-            .cfg
-            .topics
-            .iter()
-            .map(|t| {
-                (
-                    t.topic.clone(),
-                    tables.iter().position(|x| *x == t.table).unwrap_or(0),
-                )
-            })
-            .collect();
-        let dlq: HashMap<String, String> = self
-            .cfg
-            .topics
-            .iter()
-            .filter_map(|t| t.dead_letter_topic.clone().map(|d| (t.topic.clone(), d)))
-            .collect();
+        let Routes {
+            tables,
+            table_of_topic,
+            dlq,
+        } = Routes::of(&self.cfg);
         let schemas = tables
             .iter()
             .map(|t| self.catalog.get(t).cloned())
             .collect::<Result<Vec<_>, _>>()?;
-        let mut sinks = Vec::new();
-        for s in &schemas {
-            sinks.push(
-                TableSink::open(&self.lake, s.clone(), self.cfg.memory_budget).map_err(
-                    |source| PipelineError::Open {
-                        table: s.name.clone(),
-                        lake: self.lake.clone(),
-                        source,
-                    },
-                )?,
-            );
-        }
+        let sinks = open_sinks(&self.lake, &schemas, self.cfg.memory_budget)?;
 
         let assignments = Arc::new(Mutex::new(Assignments::default()));
         let epoch = assignments.lock().map(|a| a.epoch()).unwrap_or_default();
@@ -145,15 +116,7 @@ impl KafkaIngest {
             self.metrics.clone(),
             flush_tx,
         )?);
-        let producer: Option<ThreadedProducer<DefaultProducerContext>> = if dlq.is_empty() {
-            None
-        } else {
-            Some(
-                kafka::client_config(&self.cfg)
-                    .map_err(kafka::KafkaSourceError::Option)?
-                    .create()?,
-            )
-        };
+        let producer = dead_letter_producer(&self.cfg, &dlq)?;
 
         let (pool, decoders) =
             decode::pool::<Origin>(&schemas, self.workers).map_err(|source| {
@@ -224,20 +187,96 @@ impl KafkaIngest {
             _ = ended_rx => {}
         }
         stop.store(true, Ordering::Relaxed);
-        let summary = tokio::task::spawn_blocking(move || {
-            let consumed = consume_thread.join();
-            for d in decoders {
-                let _ = d.join();
-            }
-            let summary = sink_thread.join();
-            drop(closing);
-            consumed.map_err(|_| PipelineError::Panicked("consumer"))??;
-            summary.map_err(|_| PipelineError::Panicked("sink"))?
+        tokio::task::spawn_blocking(move || {
+            join_in_order(consume_thread, decoders, sink_thread, closing)
         })
         .await
-        .map_err(|_| PipelineError::Panicked("ingest"))??;
-        Ok(summary)
+        .map_err(|_| PipelineError::Panicked("ingest"))?
     }
+}
+
+/// A producer for the dead-letter topics, if any topic has one.
+fn dead_letter_producer(
+    cfg: &PipelineConfig,
+    dlq: &HashMap<String, String>,
+) -> Result<Option<ThreadedProducer<DefaultProducerContext>>, PipelineError> {
+    if dlq.is_empty() {
+        return Ok(None);
+    }
+    let client = kafka::client_config(cfg).map_err(kafka::KafkaSourceError::Option)?;
+    Ok(Some(client.create()?))
+}
+
+/// Waits for the stages in flow order — the consumer (which hands on what it holds), the decoders,
+/// the sink (which commits) — and closes the consumer last, once nothing waits on a revocation.
+fn join_in_order(
+    consume: std::thread::JoinHandle<Result<(), Stopped>>,
+    decoders: Vec<std::thread::JoinHandle<()>>,
+    sink: std::thread::JoinHandle<Result<KafkaSummary, PipelineError>>,
+    consumer: Arc<BaseConsumer<LakeContext>>,
+) -> Result<KafkaSummary, PipelineError> {
+    let consumed = consume.join();
+    for d in decoders {
+        let _ = d.join();
+    }
+    let summary = sink.join();
+    drop(consumer);
+    consumed.map_err(|_| PipelineError::Panicked("consumer"))??;
+    summary.map_err(|_| PipelineError::Panicked("sink"))?
+}
+
+/// Which topic feeds which table, and where its rejected records go besides `_rejected`.
+struct Routes {
+    /// The tables, sorted (sink `i` writes `tables[i]`).
+    tables: Vec<String>,
+    /// topic → index in `tables`.
+    table_of_topic: HashMap<String, usize>,
+    /// topic → dead-letter topic.
+    dlq: HashMap<String, String>,
+}
+
+impl Routes {
+    fn of(cfg: &PipelineConfig) -> Routes {
+        let mut tables: Vec<String> = cfg.topics.iter().map(|t| t.table.clone()).collect();
+        tables.sort();
+        tables.dedup();
+        let table_of_topic = cfg
+            .topics
+            .iter()
+            .map(|t| {
+                let i = tables.iter().position(|x| *x == t.table).unwrap_or(0);
+                (t.topic.clone(), i)
+            })
+            .collect();
+        let dlq = cfg
+            .topics
+            .iter()
+            .filter_map(|t| t.dead_letter_topic.clone().map(|d| (t.topic.clone(), d)))
+            .collect();
+        Routes {
+            tables,
+            table_of_topic,
+            dlq,
+        }
+    }
+}
+
+/// One sink per table, each recovered from any interrupted earlier write.
+fn open_sinks(
+    lake: &Path,
+    schemas: &[Arc<crate::schema::TableSchema>],
+    budget: usize,
+) -> Result<Vec<TableSink>, PipelineError> {
+    schemas
+        .iter()
+        .map(|s| {
+            TableSink::open(lake, s.clone(), budget).map_err(|source| PipelineError::Open {
+                table: s.name.clone(),
+                lake: lake.to_path_buf(),
+                source,
+            })
+        })
+        .collect()
 }
 
 /// The lake's next position of Kafka partitions, from the commit logs of the tables their topics
