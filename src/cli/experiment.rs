@@ -138,10 +138,7 @@ fn analyze(args: AnalyzeArgs, quiet: bool) -> anyhow::Result<()> {
     }
     let catalog = args.lake.catalog()?;
     let lake = args.lake.path();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the query runtime")?;
+    let runtime = super::runtime()?;
     let readout = runtime.block_on(async {
         let session = LakeSession::open(&lake, &catalog)
             .await

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 
 use super::parse_time;
 use super::{CliError, LakeArgs};
@@ -85,10 +84,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     }
     let catalog = args.lake.catalog()?;
     let lake = args.lake.path();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the query runtime")?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
         let session = LakeSession::open(&lake, &catalog)
             .await

@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use anyhow::Context;
 
 use super::{progress_bar, thousands, CliError, LakeArgs};
 use crate::config::{HourlyConfig, PipelineConfig};
@@ -142,10 +141,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     };
     job.check_only().map_err(CliError::Usage)?;
     let hours = hours_arg(&args, &job)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the query runtime")?;
+    let runtime = super::runtime()?;
     let bar = progress_bar(
         Some(hours.len() as u64),
         quiet,
@@ -174,10 +170,7 @@ pub fn run_daemon(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
         only: Vec::new(),
         no_rollups: false,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
+    let runtime = super::runtime()?;
     runtime.block_on(async move {
         let shutdown = super::ingest::shutdown_signal();
         tokio::pin!(shutdown);

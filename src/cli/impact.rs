@@ -86,10 +86,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     };
     let catalog = args.lake.catalog()?;
     let lake = args.lake.path();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the query runtime")?;
+    let runtime = super::runtime()?;
     let report = runtime.block_on(async {
         let session = LakeSession::open(&lake, &catalog)
             .await

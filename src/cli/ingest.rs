@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
 
 use super::{parse_size, thousands, CliError, LakeArgs};
 use crate::lake::sink::SinkStats;
@@ -180,10 +179,7 @@ fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result
         "Starting the Kafka ingest."
     );
     let metrics = crate::metrics::Metrics::default();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
+    let runtime = super::runtime()?;
     let workers = args.workers.unwrap_or(IngestOptions::default().workers);
     let exit_at_end = args.exit_at_end;
     let summary = runtime.block_on(async move {

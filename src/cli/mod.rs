@@ -239,6 +239,15 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The async runtime a command runs its queries (or its Kafka ingest) on.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 /// An error and its causes, each cause once: most errors already quote their source in their
 /// message (`writing `x`: <cause>`), so a cause is added only when its text is not there yet.
 fn chain(e: &anyhow::Error) -> String {

@@ -57,10 +57,7 @@ pub struct Args {
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let catalog = args.lake.catalog()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the query runtime")?;
+    let runtime = super::runtime()?;
     runtime.block_on(async move {
         let session = LakeSession::open(&args.lake.path(), &catalog)
             .await

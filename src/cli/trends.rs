@@ -1,7 +1,6 @@
 //! `postlaunch trends`: this week against last week (or the last 30 days against the launch),
 //! sorted by the size of the change.
 
-use anyhow::Context;
 use chrono::Utc;
 
 use super::{parse_time, CliError, LakeArgs};
@@ -80,10 +79,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         Some(a) => Some(parse_time(a).map_err(|e| CliError::Usage(format!("--at: {e}")))?),
         None => None,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the query runtime")?;
+    let runtime = super::runtime()?;
     runtime.block_on(async move {
         let session = LakeSession::open(&lake, &catalog)
             .await
