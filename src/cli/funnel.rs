@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-
 use super::parse_time;
 use super::{CliError, LakeArgs};
 use crate::config::ConfigFile;

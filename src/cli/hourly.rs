@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-
 use super::{progress_bar, thousands, CliError, LakeArgs};
 use crate::config::{HourlyConfig, PipelineConfig};
 use crate::hourly::{hour_start, last_due_hour, parse_hour, HourlyJob, HourlyReport};

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-
 use super::{parse_size, thousands, CliError, LakeArgs};
 use crate::lake::sink::SinkStats;
 use crate::pipeline::{self, IngestOptions, IngestReport};
