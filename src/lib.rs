@@ -35,6 +35,8 @@
 //!   tables (`weekly_trends`, `monthly_review`).
 //! * [`opportunities`]: candidate optimisations of a period with their measured reach
 //!   (`opportunities`), the input of the backlog.
+//! * [`alert`]: the alert rules (`pipelines/alerts.toml`, P1–P4) evaluated on event time by a
+//!   sequential test ([`stats::cusum`]); state transitions out, for replay and the live path.
 //! * [`report`]: what people read: number formatting and aligned tables shared by every report
 //!   and the command line.
 //! * [`demo`]: a deterministic, realistic post-launch scenario (the demo and the test data).
@@ -71,6 +73,8 @@ pub mod impact;
 pub mod trends;
 
 pub mod opportunities;
+
+pub mod alert;
 
 pub mod report;
 

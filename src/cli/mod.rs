@@ -5,6 +5,7 @@
 //! hypothesis); 2 runtime error; 64 bad command-line usage; 78 bad configuration (schemas,
 //! configuration files).
 
+pub mod alerts;
 pub mod compact;
 pub mod demo;
 pub mod experiment;
@@ -97,6 +98,8 @@ pub enum Command {
         about = "Funnels: users per step, conversion and drop-off (`pipelines/funnels.toml`)"
     )]
     Funnel(funnel::Args),
+    /// Alert rules (P1–P4) over the event stream: `alerts replay` shows what would have fired.
+    Alerts(alerts::Args),
     /// Internal: the statistics as a JSON filter, for the SciPy oracle tests.
     #[command(hide = true)]
     Stats(stats::Args),
@@ -217,6 +220,7 @@ pub fn main() -> ExitCode {
         Command::Hourly(a) => hourly::run(a, quiet),
         Command::Run(a) => hourly::run_daemon(a, quiet),
         Command::Trends(a) => trends::run(a, quiet),
+        Command::Alerts(a) => alerts::run(a, quiet),
         Command::Schema(a) => schema::run(a),
         Command::Validate(a) => validate::run(a, quiet),
         Command::Experiment(a) => experiment::run(a, quiet),

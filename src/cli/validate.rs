@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{CliError, LakeArgs};
+use crate::alert::config::AlertsFile;
 use crate::config::{ConfigError, ConfigFile, PipelineConfig};
 use crate::experiment::config::ExperimentsFile;
 use crate::funnel::config::FunnelsFile;
@@ -14,8 +15,9 @@ use crate::source::kafka::loggable_options;
 /// are printed last, with the file, line and key.
 ///
 /// A file's kind is decided by its content: top-level `[[experiment]]` (A/B experiments),
-/// `[[funnel]]` (funnels), `[[optimization]]` (deployment hypotheses), else a pipeline (`[kafka]`,
-/// `[[topics]]`, `[hourly]`). --kind overrides that.
+/// `[[funnel]]` (funnels), `[[optimization]]` (deployment hypotheses), `[[rule]]` (alert rules),
+/// else a pipeline (`[kafka]`, `[[topics]]`, `[hourly]`). --kind overrides that. A pipeline's
+/// `alerts` file is checked with it; a rule's runbook that does not exist is a warning.
 ///
 /// Examples:
 ///   postlaunch validate pipelines/*.toml
@@ -44,6 +46,8 @@ pub enum Kind {
     Funnels,
     /// Deployment hypotheses (`pipelines/optimizations.toml`).
     Optimizations,
+    /// Alert rules (`pipelines/alerts.toml`).
+    Alerts,
 }
 
 /// The kind of a file from its top-level keys; `None` when it is not TOML (the loader then says
@@ -57,6 +61,8 @@ fn kind_of(path: &Path) -> Option<Kind> {
         Kind::Funnels
     } else if table.contains_key("optimization") {
         Kind::Optimizations
+    } else if table.contains_key("rule") || table.contains_key("decision") {
+        Kind::Alerts
     } else {
         Kind::Pipeline
     })
@@ -92,15 +98,38 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
                 .collect();
             format!("{shown}: ok — optimizations {}", changes.join(", "))
         }
+        Kind::Alerts => {
+            let file = AlertsFile::load(path)?;
+            warn_runbooks(&file, path);
+            let rules: Vec<String> = file
+                .rules
+                .iter()
+                .map(|r| format!("{} ({} bands)", r.name, r.bands.len()))
+                .collect();
+            format!("{shown}: ok — alert rules {}", rules.join(", "))
+        }
         Kind::Pipeline => {
             let cfg = PipelineConfig::load(path, catalog)?;
+            let alerts = match &cfg.alerts {
+                Some(rel) => {
+                    let file = path.parent().unwrap_or(Path::new(".")).join(rel);
+                    let rules = AlertsFile::load(&file)?;
+                    warn_runbooks(&rules, &file);
+                    format!(
+                        ", alerts `{}` ({} rules)",
+                        file.display(),
+                        rules.rules.len()
+                    )
+                }
+                None => String::new(),
+            };
             let topics: Vec<String> = cfg
                 .topics
                 .iter()
                 .map(|t| format!("{} → {}", t.topic, t.table))
                 .collect();
             format!(
-                "{shown}: ok — brokers {}, group `{}`, lake `{}`, {}; options {:?}",
+                "{shown}: ok — brokers {}, group `{}`, lake `{}`, {}{alerts}; options {:?}",
                 cfg.kafka.brokers,
                 cfg.kafka.group_id,
                 cfg.lake.display(),
@@ -109,6 +138,24 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
             )
         }
     })
+}
+
+/// Warns (stderr) about runbooks that do not exist yet; paths are relative to the project
+/// folder, the parent of the rules file's `pipelines/` folder.
+fn warn_runbooks(file: &AlertsFile, path: &Path) {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let base = if dir.file_name().is_some_and(|n| n == "pipelines") {
+        dir.parent().unwrap_or(Path::new("."))
+    } else {
+        dir
+    };
+    for (rule, runbook) in file.missing_runbooks(base) {
+        eprintln!(
+            "warning: {}: rule `{rule}` names runbook `{}`, which does not exist",
+            path.display(),
+            runbook.display()
+        );
+    }
 }
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {

@@ -263,10 +263,50 @@ pub fn locate(text: &str, key: &str) -> Option<usize> {
             if let Some(i) = lines.iter().position(|l| assigns(l, key)) {
                 return Some(i + 1);
             }
+        } else if let Some(line) =
+            inline_element(&lines, start, end, found_table.is_some(), name, *index)
+        {
+            // An inline array of tables (`bands = [ { … }, { … } ]`): its element's line.
+            return Some(line);
         }
         return found_table;
     }
     found_table
+}
+
+/// The 1-based line of element `index` of the inline array `name = [ … ]` assigned in the table
+/// body `start..end` (one `{ … }` element per line), or of the assignment itself.
+fn inline_element(
+    lines: &[&str],
+    start: usize,
+    end: usize,
+    in_table: bool,
+    name: &str,
+    index: Option<usize>,
+) -> Option<usize> {
+    let from = if in_table { start + 1 } else { 0 };
+    let at = (from..end.max(from)).find(|&i| assigns(lines[i], name))?;
+    let Some(k) = index else {
+        return Some(at + 1);
+    };
+    let mut seen = 0;
+    for (i, line) in lines.iter().enumerate().take(end).skip(at) {
+        let body = if i == at {
+            line.split_once('[').map_or("", |x| x.1)
+        } else {
+            line
+        };
+        for _ in body.matches('{') {
+            if seen == k {
+                return Some(i + 1);
+            }
+            seen += 1;
+        }
+        if body.trim_start().starts_with(']') || (i > at && header(line).is_some()) {
+            break;
+        }
+    }
+    Some(at + 1)
 }
 
 /// Deserializes a human size (`"128MiB"`).
@@ -330,6 +370,11 @@ event = ""
         assert_eq!(locate(TEXT, "funnel[1].step[1].event"), Some(16));
         assert_eq!(locate(TEXT, "funnel[1]"), Some(10));
         assert_eq!(locate(TEXT, "metrics.listen"), None);
+        let inline = "[[rule]]\nname = \"a\"\nbands = [\n  { x = 1 },\n  { x = 2 },\n]\n[[rule]]\nbands = [{ x = 1 }, { x = 2 }]\n";
+        assert_eq!(locate(inline, "rule[0].bands[1].x"), Some(5));
+        assert_eq!(locate(inline, "rule[0].bands"), Some(3));
+        assert_eq!(locate(inline, "rule[1].bands[1].x"), Some(8));
+        assert_eq!(locate(inline, "rule[0].name"), Some(2));
     }
 
     #[derive(Debug, Deserialize)]

@@ -41,6 +41,9 @@ pub struct PipelineConfig {
     /// The hourly job (`postlaunch hourly`, `postlaunch run`).
     #[serde(default)]
     pub hourly: HourlyConfig,
+    /// The alert rules file (`alerts.toml`), relative to this file's folder.
+    #[serde(default)]
+    pub alerts: Option<PathBuf>,
 }
 
 /// `[hourly]`: the hourly job's settings.

@@ -13,6 +13,7 @@
 //! * [`multiple`]: Benjamini–Hochberg and Holm adjusted p-values.
 //! * [`power`]: power and minimum detectable effect of a two-sided z-test.
 //! * [`sequential`]: an always-valid confidence sequence (normal mixture / mSPRT).
+//! * [`cusum`]: Page's CUSUM on a rate, the sequential decision of the alert rules.
 //! * [`ddsketch`]: the DDSketch, a mergeable quantile sketch with relative-error guarantees.
 //! * [`dist`]: tail probabilities and quantiles of the normal, Student t and chi-square
 //!   distributions, computed from survival functions so tiny p-values stay accurate.
@@ -21,6 +22,7 @@
 //! two-sided; `significant` is *defined* as "the interval excludes zero", so it can never
 //! disagree with the interval that is printed.
 
+pub mod cusum;
 pub mod ddsketch;
 pub mod dist;
 pub mod moments;

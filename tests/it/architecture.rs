@@ -22,6 +22,7 @@ const LAYERS: &[&[&str]] = &[
     &["hourly", "experiment", "funnel"],
     &["impact", "opportunities"],
     &["trends"],
+    &["alert"],
     &["cli"],
 ];
 

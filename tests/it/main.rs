@@ -1,6 +1,7 @@
 //! Integration tests: the `postlaunch` binary end to end, on files it ingests and lakes it writes.
 //! One test binary, a module per area (see STYLE.md 18).
 
+mod alerts;
 mod architecture;
 mod cli;
 mod corpus;

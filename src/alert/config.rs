@@ -1,0 +1,585 @@
+//! `pipelines/alerts.toml`: the alert rules, parsed once into typed structs with every check done
+//! at load time (`postlaunch validate pipelines/alerts.toml` runs exactly this; the pipeline file
+//! names it with `alerts = "alerts.toml"`).
+//!
+//! Precedence: built-in defaults ([`defaults`]) < `[decision]` < the rule's own fields.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::Severity;
+use crate::config::{de_duration, ConfigFile, Invalid};
+use crate::stats::cusum::RateTest;
+
+/// The built-in defaults, in one place.
+pub mod defaults {
+    use std::time::Duration;
+
+    /// Evaluation step (event time): 5 s.
+    pub fn step() -> Duration {
+        Duration::from_secs(5)
+    }
+    /// How long after an event's time its step is closed: 10 s.
+    pub fn lateness() -> Duration {
+        Duration::from_secs(10)
+    }
+    /// ρ of the sequential test: a band's in-control rate is T/1.5.
+    pub fn margin() -> f64 {
+        1.5
+    }
+    /// h of the sequential test: ln 10⁶, a likelihood ratio of a million to one.
+    pub fn evidence() -> f64 {
+        1e6f64.ln()
+    }
+    /// How far back a breach's span may start: 1 hour.
+    pub fn horizon() -> Duration {
+        Duration::from_secs(3600)
+    }
+    /// The window of a rule's value, minimum traffic and resolution: 5 minutes.
+    pub fn window() -> Duration {
+        Duration::from_secs(300)
+    }
+    /// How long an alert keeps firing after its condition cleared: 2 minutes.
+    pub fn keep_firing_for() -> Duration {
+        Duration::from_secs(120)
+    }
+    /// Requests (or samples) the window must hold before a band may fire: 20.
+    pub fn min_requests() -> u64 {
+        20
+    }
+    /// A band resolves below this share of its threshold: 0.8.
+    pub fn hysteresis() -> f64 {
+        0.8
+    }
+    /// The latency percentile: p95.
+    pub fn percentile() -> f64 {
+        0.95
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsFile {
+    /// How every rule decides.
+    #[serde(default)]
+    pub decision: Decision,
+    /// The rules (`[[rule]]` tables).
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<Rule>,
+}
+
+/// `[decision]`: the evaluation clock and the sequential test shared by the rate rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// Rules are evaluated at the end of every step of event time.
+    #[serde(default = "defaults::step", deserialize_with = "de_duration")]
+    pub step: Duration,
+    /// A step is closed (evaluated, and later events for it ignored) once the stream's newest
+    /// event is this much past its end: the watermark.
+    #[serde(default = "defaults::lateness", deserialize_with = "de_duration")]
+    pub lateness: Duration,
+    /// ρ > 1: a band's in-control rate is T/ρ.
+    #[serde(default = "defaults::margin")]
+    pub margin: f64,
+    /// h > 0: the log-likelihood ratio at which a band fires.
+    #[serde(default = "defaults::evidence")]
+    pub evidence: f64,
+    /// How far back the span of a breach may start (at least a minute).
+    #[serde(default = "defaults::horizon", deserialize_with = "de_duration")]
+    pub horizon: Duration,
+}
+
+impl Default for Decision {
+    fn default() -> Self {
+        Decision {
+            step: defaults::step(),
+            lateness: defaults::lateness(),
+            margin: defaults::margin(),
+            evidence: defaults::evidence(),
+            horizon: defaults::horizon(),
+        }
+    }
+}
+
+/// What a rule measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    /// The share of a service's requests answered with a 5xx (`requests`).
+    ErrorRate,
+    /// A latency percentile of a service's requests (`requests.duration_ms`), decided as the
+    /// share of requests slower than the band's level (p95 > 2 s ⇔ more than 5 % slower than 2 s).
+    Latency,
+    /// The mean of a `metrics` series (`metric`) over the window, per host or service.
+    Gauge,
+}
+
+/// What one alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Per {
+    Service,
+    Host,
+}
+
+impl Per {
+    pub fn label(self) -> &'static str {
+        match self {
+            Per::Service => "service",
+            Per::Host => "host",
+        }
+    }
+}
+
+/// A band's level as written: a number, or a duration (`"2s"`) for latency.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Level {
+    Number(f64),
+    Text(String),
+}
+
+/// One band of a rule: above `above`, the alert is (at least) `severity`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    pub severity: Severity,
+    /// The threshold: a share for error rates, a duration (or milliseconds) for latency, the
+    /// metric's unit for gauges.
+    pub above: Level,
+    /// Resolves below this (default: `hysteresis` × `above`).
+    #[serde(default)]
+    pub resolve_below: Option<Level>,
+}
+
+/// One `[[rule]]`: a family of bands, one alert per entity that escalates and de-escalates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Unique in the file; lowercase letters, digits and `_`.
+    pub name: String,
+    pub kind: RuleKind,
+    /// What one alert is about (default: service; host only for gauges).
+    #[serde(default)]
+    pub per: Option<Per>,
+    /// Gauges: the `metrics.name` series.
+    #[serde(default)]
+    pub metric: Option<String>,
+    /// Latency: the percentile, in (0, 1) (default 0.95).
+    #[serde(default)]
+    pub percentile: Option<f64>,
+    /// The window of the value, the minimum traffic and the resolution.
+    #[serde(default = "defaults::window", deserialize_with = "de_duration")]
+    pub window: Duration,
+    /// How long the condition must hold before pending becomes firing (default 0: the sequential
+    /// test is the statistical `for`).
+    #[serde(default, rename = "for", deserialize_with = "de_duration")]
+    pub for_: Duration,
+    /// How long an alert keeps firing after its condition cleared.
+    #[serde(
+        default = "defaults::keep_firing_for",
+        deserialize_with = "de_duration"
+    )]
+    pub keep_firing_for: Duration,
+    /// Requests (samples, for gauges) the window must hold before a band fires.
+    #[serde(default = "defaults::min_requests")]
+    pub min_requests: u64,
+    /// A band resolves below `hysteresis` × its threshold (unless it sets `resolve_below`).
+    #[serde(default = "defaults::hysteresis")]
+    pub hysteresis: f64,
+    /// The runbook, a file under `runbooks/`.
+    #[serde(default)]
+    pub runbook: Option<PathBuf>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// The bands, lowest threshold (and severity) first.
+    pub bands: Vec<Band>,
+}
+
+/// The `metrics` series a gauge rule may name (the standard names of
+/// `schemas/metrics.schema.json` that are gauges), and whether each is a ratio (0–1).
+pub const GAUGE_METRICS: &[(&str, bool)] = &[
+    ("cpu_utilization", true),
+    ("memory_utilization", true),
+    ("db_pool_in_use", false),
+    ("db_pool_size", false),
+    ("db_query_ms", false),
+    ("db_replication_lag_s", false),
+    ("dependency_latency_ms", false),
+    ("disk_read_bytes", false),
+    ("disk_write_bytes", false),
+    ("network_rx_bytes", false),
+    ("network_tx_bytes", false),
+];
+
+impl Rule {
+    /// The entity an alert of this rule is about.
+    pub fn per(&self) -> Per {
+        self.per.unwrap_or(Per::Service)
+    }
+
+    /// The latency percentile.
+    pub fn quantile(&self) -> f64 {
+        self.percentile.unwrap_or_else(defaults::percentile)
+    }
+
+    /// A band's threshold as a number: a share, milliseconds, or the metric's unit.
+    pub fn threshold(&self, level: &Level) -> Result<f64, String> {
+        match (self.kind, level) {
+            (_, Level::Number(x)) if x.is_finite() => Ok(*x),
+            (RuleKind::Latency, Level::Text(s)) => crate::units::parse_duration(s)
+                .map(|d| d.as_secs_f64() * 1000.0)
+                .map_err(|e| format!("`{s}`: {e}")),
+            (_, Level::Text(s)) => Err(format!("`{s}` is not a number")),
+            (_, Level::Number(x)) => Err(format!("{x} is not a finite number")),
+        }
+    }
+
+    /// The thresholds of the bands, in file order.
+    pub fn thresholds(&self) -> Vec<f64> {
+        self.bands
+            .iter()
+            .map(|b| self.threshold(&b.above).unwrap_or(f64::NAN))
+            .collect()
+    }
+
+    /// Where each band resolves.
+    pub fn resolve_levels(&self) -> Vec<f64> {
+        self.bands
+            .iter()
+            .map(|b| match &b.resolve_below {
+                Some(l) => self.threshold(l).unwrap_or(f64::NAN),
+                None => self.threshold(&b.above).unwrap_or(f64::NAN) * self.hysteresis,
+            })
+            .collect()
+    }
+
+    /// The share of bad requests a band tests: the error rate itself, or 1 − percentile for
+    /// latency (p95 above L ⇔ more than 5 % of requests slower than L).
+    pub fn bad_share(&self, threshold: f64) -> f64 {
+        match self.kind {
+            RuleKind::ErrorRate => threshold,
+            RuleKind::Latency => 1.0 - self.quantile(),
+            RuleKind::Gauge => f64::NAN,
+        }
+    }
+
+    fn validate(&self, decision: &Decision) -> Result<(), Invalid> {
+        let n = &self.name;
+        if n.is_empty()
+            || !n
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(Invalid::at(
+                "name",
+                format!("rule name `{n}`: expected lowercase letters, digits and `_`"),
+            ));
+        }
+        if self.window < decision.step {
+            return Err(Invalid::at(
+                "window",
+                format!(
+                    "window {:?} is shorter than the evaluation step {:?} (`decision.step`): expected at least one step",
+                    self.window, decision.step
+                ),
+            ));
+        }
+        if !(self.hysteresis > 0.0 && self.hysteresis <= 1.0) {
+            return Err(Invalid::at(
+                "hysteresis",
+                format!(
+                    "hysteresis {}: expected a share in (0, 1] of the threshold",
+                    self.hysteresis
+                ),
+            ));
+        }
+        match self.kind {
+            RuleKind::Gauge => {
+                let Some(metric) = &self.metric else {
+                    return Err(Invalid::at(
+                        "metric",
+                        "a gauge rule needs `metric`, the metrics series (e.g. \"cpu_utilization\")",
+                    ));
+                };
+                if !GAUGE_METRICS.iter().any(|(m, _)| m == metric) {
+                    let known: Vec<&str> = GAUGE_METRICS.iter().map(|(m, _)| *m).collect();
+                    return Err(Invalid::at(
+                        "metric",
+                        format!(
+                            "unknown metric `{metric}`: expected one of {}",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            }
+            _ => {
+                if self.metric.is_some() {
+                    return Err(Invalid::at(
+                        "metric",
+                        "`metric` is for gauge rules; error_rate and latency rules read `requests`",
+                    ));
+                }
+                if self.per() == Per::Host {
+                    return Err(Invalid::at(
+                        "per",
+                        "per = \"host\" is for gauge rules; request rules are per service",
+                    ));
+                }
+            }
+        }
+        if let Some(q) = self.percentile {
+            if self.kind != RuleKind::Latency || !(q > 0.0 && q < 1.0) {
+                return Err(Invalid::at(
+                    "percentile",
+                    format!("percentile {q}: expected a share in (0, 1), on latency rules only (0.95 for p95)"),
+                ));
+            }
+        }
+        self.validate_bands(decision)
+    }
+
+    fn validate_bands(&self, decision: &Decision) -> Result<(), Invalid> {
+        if self.bands.is_empty() {
+            return Err(Invalid::at(
+                "bands",
+                "a rule needs at least one band, e.g. { severity = \"P2\", above = 0.01 }",
+            ));
+        }
+        let mut previous: Option<(f64, Severity)> = None;
+        for (i, band) in self.bands.iter().enumerate() {
+            let key = format!("bands[{i}].above");
+            let t = self
+                .threshold(&band.above)
+                .map_err(|e| Invalid::at(&key, format!("{e}: expected {}", self.kind_expects())))?;
+            let never = match self.kind {
+                RuleKind::ErrorRate => !(t > 0.0 && t < 1.0),
+                RuleKind::Latency => t <= 0.0,
+                RuleKind::Gauge => {
+                    let ratio = GAUGE_METRICS
+                        .iter()
+                        .any(|(m, r)| *r && self.metric.as_deref() == Some(m));
+                    ratio && t >= 1.0
+                }
+            };
+            if never {
+                return Err(Invalid::at(
+                    &key,
+                    format!(
+                        "above = {t}: this band can never fire; expected {}",
+                        self.kind_expects()
+                    ),
+                ));
+            }
+            if self.kind == RuleKind::Latency {
+                let bad = self.bad_share(t);
+                RateTest::new(bad, decision.margin, decision.evidence, self.min_requests)
+                    .map_err(|e| Invalid::at("percentile", e.to_string()))?;
+            }
+            if let Some(r) = &band.resolve_below {
+                let r = self
+                    .threshold(r)
+                    .map_err(|e| Invalid::at(format!("bands[{i}].resolve_below"), e))?;
+                if r > t {
+                    return Err(Invalid::at(
+                        format!("bands[{i}].resolve_below"),
+                        format!("resolve_below = {r} is above the band's threshold {t}: expected a lower level (hysteresis)"),
+                    ));
+                }
+            }
+            if let Some((pt, ps)) = previous {
+                if t <= pt {
+                    return Err(Invalid::at(
+                        &key,
+                        format!("above = {t} overlaps the band before it (above = {pt}): expected bands in increasing order of threshold"),
+                    ));
+                }
+                if band.severity <= ps {
+                    return Err(Invalid::at(
+                        format!("bands[{i}].severity"),
+                        format!(
+                            "{} after {}: expected each band more severe than the one before (P4 → P1)",
+                            band.severity, ps
+                        ),
+                    ));
+                }
+            }
+            previous = Some((t, band.severity));
+        }
+        Ok(())
+    }
+
+    fn kind_expects(&self) -> &'static str {
+        match self.kind {
+            RuleKind::ErrorRate => "a share of requests in (0, 1), e.g. 0.05 for 5 %",
+            RuleKind::Latency => {
+                "a positive duration such as \"2s\" or \"500ms\" (or milliseconds)"
+            }
+            RuleKind::Gauge => {
+                "a number in the metric's unit (a share in (0, 1) for *_utilization)"
+            }
+        }
+    }
+}
+
+impl AlertsFile {
+    /// The rules whose `runbook` file does not exist (relative paths are from `base`, the
+    /// project folder): a warning until the runbooks are written.
+    pub fn missing_runbooks(&self, base: &Path) -> Vec<(String, PathBuf)> {
+        self.rules
+            .iter()
+            .filter_map(|r| {
+                let p = r.runbook.as_ref()?;
+                (!base.join(p).exists()).then(|| (r.name.clone(), p.clone()))
+            })
+            .collect()
+    }
+
+    /// The built-in default rules (`pipelines/alerts.toml` as shipped).
+    pub fn builtin() -> AlertsFile {
+        AlertsFile::parse(DEFAULT_RULES, Path::new("pipelines/alerts.toml"))
+            .expect("the shipped alerts.toml is valid (tested)")
+    }
+}
+
+/// `pipelines/alerts.toml` as shipped.
+pub const DEFAULT_RULES: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/pipelines/alerts.toml"
+));
+
+impl ConfigFile for AlertsFile {
+    const KIND: &'static str = "alerts file";
+    type Context = ();
+
+    fn validate(&self, _: &()) -> Result<(), Invalid> {
+        let d = &self.decision;
+        if d.step.is_zero() {
+            return Err(Invalid::at(
+                "decision.step",
+                "step is 0: expected e.g. \"5s\"",
+            ));
+        }
+        if !(d.margin > 1.0 && d.margin.is_finite()) {
+            return Err(Invalid::at(
+                "decision.margin",
+                format!(
+                    "margin {}: expected a number above 1 (1.5: rate ≤ T/1.5 against ≥ 1.5·T)",
+                    d.margin
+                ),
+            ));
+        }
+        if d.horizon < Duration::from_secs(60) {
+            return Err(Invalid::at(
+                "decision.horizon",
+                format!(
+                    "horizon {:?}: expected at least a minute (\"1h\")",
+                    d.horizon
+                ),
+            ));
+        }
+        if !(d.evidence > 0.0 && d.evidence.is_finite()) {
+            return Err(Invalid::at(
+                "decision.evidence",
+                format!(
+                    "evidence {}: expected a positive log-likelihood ratio (9.2 = ln 10⁴)",
+                    d.evidence
+                ),
+            ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            rule.validate(d)
+                .map_err(|e| e.under(&format!("rule[{i}]")))?;
+            if !names.insert(&rule.name) {
+                return Err(Invalid::at(
+                    format!("rule[{i}].name"),
+                    format!(
+                        "rule `{}` is defined twice: expected unique names",
+                        rule.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<AlertsFile, String> {
+        AlertsFile::parse(text, Path::new("a.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_shipped_rules_are_the_protocols() {
+        let f = AlertsFile::builtin();
+        let find = |n: &str| f.rules.iter().find(|r| r.name == n).unwrap();
+        let e = find("error_rate");
+        assert_eq!(e.thresholds(), vec![0.005, 0.01, 0.05]);
+        let sev: Vec<Severity> = e.bands.iter().map(|b| b.severity).collect();
+        assert_eq!(sev, vec![Severity::P3, Severity::P2, Severity::P1]);
+        let l = find("latency");
+        assert_eq!(l.thresholds(), vec![1000.0, 2000.0, 5000.0]);
+        assert!((l.quantile() - 0.95).abs() < 1e-12);
+        assert_eq!(find("host_cpu").thresholds(), vec![0.8]);
+        assert_eq!(find("host_cpu").per(), Per::Host);
+        assert_eq!(find("host_memory").thresholds(), vec![0.7]);
+    }
+
+    const RULE: &str = "[[rule]]\nname = \"e\"\nkind = \"error_rate\"\n";
+
+    #[test]
+    fn bad_rules_name_the_line_and_what_was_expected() {
+        let overlapping = format!(
+            "{RULE}bands = [\n  {{ severity = \"P2\", above = 0.01 }},\n  {{ severity = \"P1\", above = 0.01 }},\n]\n"
+        );
+        let e = parse(&overlapping).unwrap_err();
+        assert!(
+            e.contains("overlaps") && e.contains("rule[0].bands[1].above"),
+            "{e}"
+        );
+        let never = format!("{RULE}bands = [{{ severity = \"P1\", above = 1.5 }}]\n");
+        let e = parse(&never).unwrap_err();
+        assert!(e.contains("can never fire"), "{e}");
+        let order = format!(
+            "{RULE}bands = [{{ severity = \"P1\", above = 0.01 }}, {{ severity = \"P2\", above = 0.05 }}]\n"
+        );
+        assert!(parse(&order).unwrap_err().contains("more severe"));
+        let window =
+            format!("{RULE}window = \"1s\"\nbands = [{{ severity = \"P1\", above = 0.05 }}]\n");
+        let e = parse(&window).unwrap_err();
+        assert!(
+            e.contains("line 4") && e.contains("shorter than the evaluation step"),
+            "{e}"
+        );
+        let negative =
+            format!("{RULE}window = \"-5m\"\nbands = [{{ severity = \"P1\", above = 0.05 }}]\n");
+        assert!(parse(&negative).unwrap_err().contains("-5m"));
+        let cpu = "[[rule]]\nname = \"c\"\nkind = \"gauge\"\nmetric = \"cpu_utilization\"\nper = \"host\"\nbands = [{ severity = \"P2\", above = 80 }]\n";
+        assert!(parse(cpu).unwrap_err().contains("can never fire"));
+        let unknown = "[[rule]]\nname = \"c\"\nkind = \"gauge\"\nmetric = \"cpu\"\nbands = [{ severity = \"P2\", above = 0.8 }]\n";
+        let e = parse(unknown).unwrap_err();
+        assert!(
+            e.contains("unknown metric `cpu`") && e.contains("line 4"),
+            "{e}"
+        );
+        let kind = "[[rule]]\nname = \"c\"\nkind = \"errors\"\nbands = []\n";
+        assert!(parse(kind).unwrap_err().contains("error_rate"));
+        let twice = format!(
+            "{RULE}bands = [{{ severity = \"P1\", above = 0.05 }}]\n{RULE}bands = [{{ severity = \"P1\", above = 0.05 }}]\n"
+        );
+        assert!(parse(&twice).unwrap_err().contains("defined twice"));
+        let latency = "[[rule]]\nname = \"l\"\nkind = \"latency\"\nbands = [{ severity = \"P1\", above = \"soon\" }]\n";
+        assert!(parse(latency).unwrap_err().contains("`soon`"));
+    }
+}

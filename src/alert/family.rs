@@ -1,0 +1,497 @@
+//! One alert family: a rule's bands for one service or host. It keeps the steps of the rule's
+//! window, the counts of the last hour in buckets (the 12 newest steps, then one bucket a minute)
+//! for the sequential test of each band (rate rules, [`RateTest`]), which bands hold, and the
+//! alert's state; closing a step updates all of them and yields at most one [`Transition`].
+//!
+//! A band *holds* from the moment its test alarms — a recent span of at least `min_requests`
+//! requests whose bad share is at or above the threshold, with a likelihood ratio of at least
+//! e^`evidence` against the in-control rate (gauges: the window's mean is above the threshold
+//! with `min_requests` samples) — until the window's value falls below the band's resolve level
+//! while the test no longer alarms (hysteresis). The alert's severity is that of the highest band
+//! holding; a firing alert keeps a band for `keep_firing_for` after it stopped holding.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::config::{Decision, Rule, RuleKind};
+use super::{Change, Severity, Transition};
+use crate::stats::cusum::{Detection, RateTest};
+
+/// A rule with its numbers resolved once.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub rule: Rule,
+    /// Band thresholds (shares, ms, or the metric's unit), lowest first.
+    pub thresholds: Vec<f64>,
+    /// Where each band resolves.
+    pub resolve: Vec<f64>,
+    /// The sequential test of each band (empty for gauges).
+    pub tests: Vec<RateTest>,
+    /// Minute buckets kept for the tests (the horizon).
+    pub horizon_minutes: usize,
+    /// Steps in the window.
+    pub window_steps: i64,
+    pub step_us: i64,
+    pub for_us: i64,
+    pub keep_us: i64,
+}
+
+impl Compiled {
+    pub fn new(rule: &Rule, step_us: i64, d: &Decision) -> Result<Compiled, String> {
+        let thresholds = rule.thresholds();
+        let tests = match rule.kind {
+            RuleKind::Gauge => Vec::new(),
+            _ => thresholds
+                .iter()
+                .map(|t| RateTest::new(rule.bad_share(*t), d.margin, d.evidence, rule.min_requests))
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("rule `{}`: {e}", rule.name))?,
+        };
+        let us = |d: std::time::Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+        Ok(Compiled {
+            rule: rule.clone(),
+            resolve: rule.resolve_levels(),
+            thresholds,
+            tests,
+            horizon_minutes: (d.horizon.as_secs() / 60).max(1) as usize,
+            window_steps: (us(rule.window) / step_us).max(1),
+            step_us,
+            for_us: us(rule.for_),
+            keep_us: us(rule.keep_firing_for),
+        })
+    }
+}
+
+/// What one step (or one window) holds for a family.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counts {
+    /// Requests (samples, for gauges).
+    pub n: u64,
+    /// Bad requests per band: 5xx, or slower than the band's level.
+    pub bad: Vec<u64>,
+    /// Latency rules: the durations (ms), for the window's percentile.
+    pub durations: Vec<f64>,
+    /// Gauges: the sum of the samples.
+    pub sum: f64,
+}
+
+impl Counts {
+    pub fn new(bands: usize) -> Counts {
+        Counts {
+            bad: vec![0; bands],
+            ..Counts::default()
+        }
+    }
+
+    /// One request: its status and duration against the rule's bands.
+    pub fn add_request(&mut self, c: &Compiled, status: i64, duration_ms: f64) {
+        self.n += 1;
+        match c.rule.kind {
+            RuleKind::ErrorRate => {
+                if status >= 500 {
+                    self.bad.iter_mut().for_each(|b| *b += 1);
+                }
+            }
+            RuleKind::Latency => {
+                for (b, t) in self.bad.iter_mut().zip(&c.thresholds) {
+                    *b += u64::from(duration_ms > *t);
+                }
+                self.durations.push(duration_ms);
+            }
+            RuleKind::Gauge => {}
+        }
+    }
+
+    /// One metric sample.
+    pub fn add_sample(&mut self, value: f64) {
+        self.n += 1;
+        self.sum += value;
+    }
+}
+
+/// The alert's state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum State {
+    Inactive,
+    /// Band `band` holds since `since` (µs), waiting for `for`.
+    Pending {
+        band: usize,
+        since: i64,
+    },
+    /// Firing at band `band`.
+    Firing {
+        band: usize,
+    },
+}
+
+/// The span that decided a band: when it began (the estimate of when the change began) and its
+/// requests and bad ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Onset {
+    /// Start of the span (µs).
+    pub since: i64,
+    pub n: u64,
+    pub bad: u64,
+}
+
+/// Steps kept one by one before they are merged into minute buckets: one minute of 5 s steps.
+pub const FINE_STEPS: usize = 12;
+
+/// The counts of a step or of a minute, for the tests.
+#[derive(Debug, Clone, PartialEq)]
+struct Bucket {
+    /// Start (µs).
+    start: i64,
+    n: u64,
+    bad: Vec<u64>,
+}
+
+/// One rule's bands for one entity.
+#[derive(Debug, Clone)]
+pub struct Family {
+    /// Steps not yet closed, by step index.
+    pub open: BTreeMap<i64, Counts>,
+    /// The closed steps of the window, oldest first, and their totals.
+    window: VecDeque<(i64, Counts)>,
+    total: Counts,
+    /// The newest steps (newest first, at most [`FINE_STEPS`]), then minute buckets (newest
+    /// first, at most the horizon): the starts of the spans the tests consider.
+    fine: VecDeque<Bucket>,
+    coarse: VecDeque<Bucket>,
+    /// Bad requests per band in `fine` and `coarse`: no test is run while a band has none.
+    bad_in_horizon: Vec<u64>,
+    /// Per band: the test's latest result.
+    detections: Vec<Option<Detection>>,
+    holds: Vec<bool>,
+    /// Per band that holds: the start of the span that made it hold (µs). Its resolution looks
+    /// at the window's steps from then on only.
+    held_since: Vec<i64>,
+    /// Per band: when it last stopped holding (µs). The test then starts over: spans begin
+    /// after it, so the evidence of a breach that has been resolved cannot raise it again.
+    restart: Vec<i64>,
+    /// When each band last held (µs, step end).
+    last_held: Vec<Option<i64>>,
+    pub state: State,
+}
+
+impl Family {
+    pub fn new(c: &Compiled) -> Family {
+        let bands = c.thresholds.len();
+        Family {
+            open: BTreeMap::new(),
+            window: VecDeque::new(),
+            total: Counts::new(bands),
+            fine: VecDeque::new(),
+            coarse: VecDeque::new(),
+            bad_in_horizon: vec![0; c.tests.len()],
+            detections: vec![None; c.tests.len()],
+            holds: vec![false; bands],
+            held_since: vec![i64::MIN; bands],
+            restart: vec![i64::MIN; bands],
+            last_held: vec![None; bands],
+            state: State::Inactive,
+        }
+    }
+
+    /// The counts of open step `step`, created empty.
+    pub fn step_mut(&mut self, c: &Compiled, step: i64) -> &mut Counts {
+        self.open
+            .entry(step)
+            .or_insert_with(|| Counts::new(c.thresholds.len()))
+    }
+
+    /// Whether the family has nothing to remember (no data in the window, no alert, no
+    /// evidence): it can be dropped.
+    pub fn idle(&self) -> bool {
+        self.state == State::Inactive
+            && self.open.is_empty()
+            && self.total.n == 0
+            && self.bad_in_horizon.iter().all(|b| *b == 0)
+    }
+
+    /// Closes step `step`: moves its counts into the window, updates the bands and the state.
+    pub fn close(
+        &mut self,
+        c: &Compiled,
+        step: i64,
+    ) -> Option<(Change, Severity, Option<Severity>, usize)> {
+        let counts = self
+            .open
+            .remove(&step)
+            .unwrap_or_else(|| Counts::new(c.thresholds.len()));
+        self.push(c, step, counts);
+        let end = (step + 1) * c.step_us;
+        for b in 0..c.thresholds.len() {
+            let holds = self.band_holds(c, b);
+            if self.holds[b] && !holds {
+                self.restart[b] = end;
+            }
+            self.holds[b] = holds;
+            if holds {
+                self.last_held[b] = Some(end);
+            }
+        }
+        self.transition(c, end)
+    }
+
+    fn push(&mut self, c: &Compiled, step: i64, counts: Counts) {
+        let window_steps = c.window_steps;
+        for (b, t) in self.total.bad.iter_mut().zip(&counts.bad) {
+            *b += t;
+        }
+        self.total.n += counts.n;
+        self.total.sum += counts.sum;
+        if !c.tests.is_empty() {
+            self.bucket(c, step, &counts);
+        }
+        self.window.push_back((step, counts));
+        while let Some((s, _)) = self.window.front() {
+            if *s > step - window_steps {
+                break;
+            }
+            let Some((_, old)) = self.window.pop_front() else {
+                break;
+            };
+            self.total.n -= old.n;
+            self.total.sum -= old.sum;
+            for (b, t) in self.total.bad.iter_mut().zip(&old.bad) {
+                *b -= t;
+            }
+        }
+        if self.total.n == 0 {
+            self.total.sum = 0.0;
+        }
+    }
+
+    /// Adds a closed step to the test buckets: newest first; the oldest fine step merges into its
+    /// minute's bucket, and minutes beyond the horizon are dropped.
+    fn bucket(&mut self, c: &Compiled, step: i64, counts: &Counts) {
+        for (t, b) in self.bad_in_horizon.iter_mut().zip(&counts.bad) {
+            *t += b;
+        }
+        self.fine.push_front(Bucket {
+            start: step * c.step_us,
+            n: counts.n,
+            bad: counts.bad.clone(),
+        });
+        if self.fine.len() <= FINE_STEPS {
+            return;
+        }
+        let Some(old) = self.fine.pop_back() else {
+            return;
+        };
+        let minute = |t: i64| t.div_euclid(60_000_000);
+        match self.coarse.front_mut() {
+            Some(m) if minute(m.start) == minute(old.start) => {
+                m.n += old.n;
+                for (a, b) in m.bad.iter_mut().zip(&old.bad) {
+                    *a += b;
+                }
+                m.start = m.start.min(old.start);
+            }
+            _ => self.coarse.push_front(old),
+        }
+        while self.coarse.len() > c.horizon_minutes {
+            if let Some(gone) = self.coarse.pop_back() {
+                for (t, b) in self.bad_in_horizon.iter_mut().zip(&gone.bad) {
+                    *t -= b;
+                }
+            }
+        }
+    }
+
+    /// The test of band `b` over the buckets (skipped, `None`, when the horizon holds no bad
+    /// request for it).
+    fn detect(&self, c: &Compiled, b: usize) -> Option<Detection> {
+        if self.bad_in_horizon[b] == 0 {
+            return None;
+        }
+        let restart = self.restart[b];
+        c.tests[b].detect(
+            self.fine
+                .iter()
+                .chain(&self.coarse)
+                .take_while(|k| k.start >= restart)
+                .map(|k| (k.n, k.bad[b])),
+        )
+    }
+
+    /// Where the span of a detection starts (µs).
+    fn onset(&self, d: &Detection) -> Onset {
+        let start = self
+            .fine
+            .iter()
+            .chain(&self.coarse)
+            .nth(d.start)
+            .map_or(0, |k| k.start);
+        Onset {
+            since: start,
+            n: d.n,
+            bad: d.bad,
+        }
+    }
+
+    /// Whether band `b` holds after the step just pushed (see the module docs).
+    fn band_holds(&mut self, c: &Compiled, b: usize) -> bool {
+        let was = self.holds[b];
+        let n = self.total.n;
+        if c.rule.kind == RuleKind::Gauge {
+            if n == 0 {
+                return was;
+            }
+            let mean = self.total.sum / n as f64;
+            return if was {
+                mean >= c.resolve[b]
+            } else {
+                n >= c.rule.min_requests && mean > c.thresholds[b]
+            };
+        }
+        if !was {
+            if self.fine.front().is_none_or(|k| k.n == 0) {
+                // no new request: no span can newly qualify
+                return false;
+            }
+            let d = self.detect(c, b);
+            self.detections[b] = d;
+            let alarmed = c.tests[b].alarms(d.as_ref());
+            if let Some(d) = d.filter(|_| alarmed) {
+                self.held_since[b] = self.onset(&d).since;
+            }
+            return alarmed;
+        }
+        // Holding: resolved when the bad share of the window's steps since the breach began is
+        // below the resolve level (latency: the share slower than the resolve level is below
+        // 1 − percentile). No request since then: no evidence, still holding.
+        let since = self.held_since[b];
+        let recent = self.window.iter().filter(|(s, _)| s * c.step_us >= since);
+        let (mut n, mut bad) = (0u64, 0u64);
+        for (_, w) in recent {
+            n += w.n;
+            bad += match c.rule.kind {
+                RuleKind::Latency => {
+                    w.durations.iter().filter(|d| **d > c.resolve[b]).count() as u64
+                }
+                _ => w.bad[b],
+            };
+        }
+        let level = match c.rule.kind {
+            RuleKind::Latency => 1.0 - c.rule.quantile(),
+            _ => c.resolve[b],
+        };
+        n == 0 || bad as f64 >= level * n as f64
+    }
+
+    /// The state change after a step ending at `end`, if any: (change, severity, previous, band).
+    fn transition(
+        &mut self,
+        c: &Compiled,
+        end: i64,
+    ) -> Option<(Change, Severity, Option<Severity>, usize)> {
+        let sev = |b: usize| c.rule.bands[b].severity;
+        let top = self.holds.iter().rposition(|h| *h);
+        match self.state {
+            State::Inactive => {
+                let b = top?;
+                if c.for_us == 0 {
+                    self.state = State::Firing { band: b };
+                    Some((Change::Firing, sev(b), None, b))
+                } else {
+                    self.state = State::Pending {
+                        band: b,
+                        since: end,
+                    };
+                    Some((Change::Pending, sev(b), None, b))
+                }
+            }
+            State::Pending { band, since } => match top {
+                None => {
+                    self.state = State::Inactive;
+                    Some((Change::Resolved, sev(band), Some(sev(band)), band))
+                }
+                Some(b) if end - since >= c.for_us => {
+                    self.state = State::Firing { band: b };
+                    Some((Change::Firing, sev(b), None, b))
+                }
+                Some(b) => {
+                    self.state = State::Pending { band: b, since };
+                    None
+                }
+            },
+            State::Firing { band } => {
+                let kept = (0..self.holds.len()).rposition(|b| {
+                    self.holds[b] || self.last_held[b].is_some_and(|t| end - t <= c.keep_us)
+                });
+                match kept {
+                    None => {
+                        self.state = State::Inactive;
+                        Some((Change::Resolved, sev(band), Some(sev(band)), band))
+                    }
+                    Some(b) if b > band => {
+                        self.state = State::Firing { band: b };
+                        Some((Change::Escalated, sev(b), Some(sev(band)), b))
+                    }
+                    Some(b) if b < band => {
+                        self.state = State::Firing { band: b };
+                        Some((Change::DeEscalated, sev(b), Some(sev(band)), b))
+                    }
+                    Some(_) => None,
+                }
+            }
+        }
+    }
+
+    /// The evidence of band `band` for a transition at `end`.
+    pub fn transition_record(
+        &self,
+        c: &Compiled,
+        entity: &str,
+        end: i64,
+        (change, severity, previous, band): (Change, Severity, Option<Severity>, usize),
+    ) -> Transition {
+        let n = self.total.n;
+        let value = match c.rule.kind {
+            _ if n == 0 => None,
+            RuleKind::ErrorRate => Some(self.total.bad[band] as f64 / n as f64),
+            RuleKind::Gauge => Some(self.total.sum / n as f64),
+            RuleKind::Latency => {
+                let mut d: Vec<f64> = self
+                    .window
+                    .iter()
+                    .flat_map(|(_, w)| w.durations.iter().copied())
+                    .collect();
+                d.sort_by(f64::total_cmp);
+                // the nearest-rank percentile: the smallest value with at least q·n at or below it
+                let rank = ((c.rule.quantile() * d.len() as f64).ceil() as usize).clamp(1, d.len());
+                Some(d[rank - 1])
+            }
+        };
+        Transition {
+            event_time: end,
+            rule: c.rule.name.clone(),
+            entity_kind: c.rule.per().label(),
+            entity: entity.to_string(),
+            change,
+            severity,
+            previous,
+            value,
+            threshold: c.thresholds[band],
+            window_s: (c.window_steps * c.step_us) as f64 / 1e6,
+            requests: n,
+            bad: self.total.bad.get(band).copied().unwrap_or(0),
+            statistic: self
+                .detections
+                .get(band)
+                .copied()
+                .flatten()
+                .map(|d| d.statistic),
+            onset: self
+                .detections
+                .get(band)
+                .copied()
+                .flatten()
+                .map(|d| self.onset(&d)),
+            labels: c.rule.labels.clone(),
+            annotations: c.rule.annotations.clone(),
+            runbook: c.rule.runbook.as_ref().map(|p| p.display().to_string()),
+        }
+    }
+}
