@@ -442,6 +442,25 @@ impl AlertsFile {
             .collect()
     }
 
+    /// The rules by the table they read — `requests` (error rate, latency) and `metrics`
+    /// (gauges) — each set for an engine of its own, whose clock is its own table's events: a
+    /// topic that lags behind the other does not make its events late.
+    pub fn by_table(&self) -> Vec<(&'static str, AlertsFile)> {
+        let part = |gauges: bool| AlertsFile {
+            decision: self.decision.clone(),
+            rules: self
+                .rules
+                .iter()
+                .filter(|r| (r.kind == RuleKind::Gauge) == gauges)
+                .cloned()
+                .collect(),
+        };
+        [("requests", part(false)), ("metrics", part(true))]
+            .into_iter()
+            .filter(|(_, f)| !f.rules.is_empty())
+            .collect()
+    }
+
     /// The built-in default rules (`pipelines/alerts.toml` as shipped).
     pub fn builtin() -> AlertsFile {
         AlertsFile::parse(DEFAULT_RULES, Path::new("pipelines/alerts.toml"))

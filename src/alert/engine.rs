@@ -148,6 +148,32 @@ impl Engine {
         }
     }
 
+    /// Restores an alert that was firing before a restart (`alerts` table, [`super::state`]): it
+    /// continues firing at its severity without a new `firing` transition, and resolves as usual
+    /// once new events show the breach is over. Alerts of rules this engine does not have, and
+    /// pending ones, are ignored.
+    pub fn restore(&mut self, a: &super::state::Active) {
+        if !a.firing() {
+            return;
+        }
+        let Some((i, c)) = self
+            .rules
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.rule.name == a.rule)
+        else {
+            return;
+        };
+        let Some(band) = c.rule.bands.iter().position(|b| b.severity == a.severity) else {
+            return;
+        };
+        let family = self
+            .families
+            .entry((i, a.entity.clone()))
+            .or_insert_with(|| Family::new(c));
+        family.restore(band, a.onset.unwrap_or(a.event_time), a.event_time);
+    }
+
     /// The watermark reached: the end of the last closed step (µs), if any.
     pub fn watermark(&self) -> Option<i64> {
         self.next.map(|n| n * self.step_us)

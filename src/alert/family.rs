@@ -192,6 +192,17 @@ impl Family {
         }
     }
 
+    /// Puts the family back in the state it had before a restart: firing at `band`, every band
+    /// up to it holding since `since`, last seen holding at `at` (µs).
+    pub fn restore(&mut self, band: usize, since: i64, at: i64) {
+        for b in 0..=band.min(self.holds.len().saturating_sub(1)) {
+            self.holds[b] = true;
+            self.held_since[b] = since;
+            self.last_held[b] = Some(at);
+        }
+        self.state = State::Firing { band };
+    }
+
     /// The counts of open step `step`, created empty.
     pub fn step_mut(&mut self, c: &Compiled, step: i64) -> &mut Counts {
         self.open

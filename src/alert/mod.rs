@@ -14,8 +14,10 @@
 pub mod config;
 pub mod engine;
 pub mod family;
+pub mod live;
 pub mod output;
 pub mod replay;
+pub mod state;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,5 +1,6 @@
-//! Transitions as a record batch: every column for CSV, JSON and the `alerts` table, and the
-//! columns a person reads first for the terminal.
+//! Transitions as a record batch: every column for CSV, JSON and the `alerts` lake table (one
+//! row per transition, appended, partitioned by the hour of `event_time`), and the columns a
+//! person reads first for the terminal.
 
 use std::sync::Arc;
 
@@ -9,6 +10,30 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use super::Transition;
+use crate::lake::derived::append_partitions;
+use crate::lake::layout::HOUR_MICROS;
+use crate::lake::LakeError;
+
+/// The lake table of transitions.
+pub const TABLE: &str = "alerts";
+
+/// Appends `ts`, decided at `wall_time` (µs), to the `alerts` table: one commit.
+pub fn store(lake: &std::path::Path, ts: &[Transition], wall_time: i64) -> Result<(), LakeError> {
+    let mut hours: std::collections::BTreeMap<i64, Vec<Transition>> = Default::default();
+    for t in ts {
+        hours
+            .entry(t.event_time.div_euclid(HOUR_MICROS))
+            .or_default()
+            .push(t.clone());
+    }
+    let schema = to_batch(&[], wall_time).0;
+    let parts: Vec<(i64, Vec<RecordBatch>)> = hours
+        .into_iter()
+        .map(|(hour, ts)| (hour, vec![to_batch(&ts, wall_time).1]))
+        .collect();
+    append_partitions(lake, TABLE, &schema, &parts)?;
+    Ok(())
+}
 
 fn time_field(name: &str) -> Field {
     Field::new(

@@ -141,28 +141,35 @@ pub async fn replay(
     let samples = events.len() as u64 - requests;
     // both inputs are sorted; a stable sort interleaves them by time
     events.sort_by_key(|e| e.0);
-    let mut engine = Engine::new(file).map_err(AlertError::Rules)?;
-    let mut transitions = Vec::new();
-    for (ts, event) in &events {
-        match event {
-            Event::Request {
-                service,
-                status,
-                duration_ms,
-            } => engine.add_request(*ts, service, *status, *duration_ms),
-            Event::Sample {
-                name,
-                host,
-                service,
-                value,
-            } => engine.add_sample(*ts, name, host.as_deref(), service.as_deref(), *value),
-        }
-        transitions.extend(engine.advance(*ts));
-    }
-    // every step up to `to` is evaluated: the lateness has passed for all of them
     let lateness = i64::try_from(file.decision.lateness.as_micros()).unwrap_or(0);
-    transitions.extend(engine.advance(to.timestamp_micros().saturating_add(lateness)));
+    let mut transitions = Vec::new();
+    // one engine per table read, as on the live path
+    for (table, rules) in file.by_table() {
+        let mut engine = Engine::new(&rules).map_err(AlertError::Rules)?;
+        for (ts, event) in &events {
+            match event {
+                Event::Request {
+                    service,
+                    status,
+                    duration_ms,
+                } if table == "requests" => engine.add_request(*ts, service, *status, *duration_ms),
+                Event::Sample {
+                    name,
+                    host,
+                    service,
+                    value,
+                } if table == "metrics" => {
+                    engine.add_sample(*ts, name, host.as_deref(), service.as_deref(), *value)
+                }
+                _ => continue,
+            }
+            transitions.extend(engine.advance(*ts));
+        }
+        // every step up to `to` is evaluated: the lateness has passed for all of them
+        transitions.extend(engine.advance(to.timestamp_micros().saturating_add(lateness)));
+    }
     transitions.retain(|t| t.event_time <= to.timestamp_micros());
+    transitions.sort_by_key(|t| t.event_time);
     Ok(Replay {
         from,
         to,

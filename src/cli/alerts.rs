@@ -1,4 +1,5 @@
-//! `postlaunch alerts replay`: the alert rules over history — what would have fired when.
+//! `postlaunch alerts replay` (the alert rules over history — what would have fired when) and
+//! `postlaunch alerts list` (the alerts of the `alerts` table in their latest state).
 
 use std::path::PathBuf;
 
@@ -20,8 +21,77 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AlertsCommand {
-    // No doc comment: the about and the long help come from `ReplayArgs`.
+    // No doc comments: the about and the long help come from the args structs.
     Replay(ReplayArgs),
+    List(ListArgs),
+}
+
+/// The alerts of the lake's `alerts` table (written by `ingest --pipeline` with alert rules) in
+/// their latest state: by default those still active (firing, escalated, de-escalated, pending),
+/// newest first.
+///
+/// Exit codes: 0 listed (also when there are none); 2 runtime error; 64 bad usage.
+///
+/// Examples:
+///   postlaunch alerts list --lake lake
+///   postlaunch alerts list --lake lake --state all --format json
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// Which alerts, by their latest change.
+    #[arg(long, value_enum, default_value_t = StateFilter::Active)]
+    pub state: StateFilter,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table, env = "POSTLAUNCH_FORMAT")]
+    pub format: Format,
+}
+
+/// Alerts by their latest change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StateFilter {
+    /// Firing (or escalated, de-escalated) and pending.
+    Active,
+    /// Firing, escalated or de-escalated.
+    Firing,
+    Pending,
+    Resolved,
+    All,
+}
+
+impl StateFilter {
+    fn changes(self) -> &'static [&'static str] {
+        match self {
+            StateFilter::Active => crate::alert::state::ACTIVE,
+            StateFilter::Firing => &["firing", "escalated", "de-escalated"],
+            StateFilter::Pending => &["pending"],
+            StateFilter::Resolved => &["resolved"],
+            StateFilter::All => &["firing", "escalated", "de-escalated", "pending", "resolved"],
+        }
+    }
+}
+
+fn run_list(args: ListArgs, quiet: bool) -> anyhow::Result<()> {
+    let catalog = args.lake.catalog()?;
+    let lake = args.lake.path();
+    let runtime = super::runtime()?;
+    runtime.block_on(async move {
+        let session = LakeSession::open(&lake, &catalog).await.map_err(CliError::usage)?;
+        let Some((schema, batches)) =
+            crate::alert::state::current_rows(&session, args.state.changes()).await?
+        else {
+            if !quiet {
+                eprintln!(
+                    "no `alerts` table in `{}`: alerts are stored by `postlaunch ingest --pipeline` when its pipeline file names alert rules",
+                    lake.display()
+                );
+            }
+            return Ok(());
+        };
+        table::write(&mut std::io::stdout().lock(), args.format, &schema, &batches)?;
+        Ok(())
+    })
 }
 
 /// Evaluate the alert rules over history, exactly as the live path would have on the same
@@ -54,7 +124,7 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "TIME")]
     pub to: Option<String>,
     /// Print only transitions of alerts at this severity or higher (P1 is the highest).
-    #[arg(long, value_enum, default_value_t = MinSeverity::P4)]
+    #[arg(long, value_enum, default_value_t = MinSeverity::P4, ignore_case = true)]
     pub min_severity: MinSeverity,
     /// Output format (table: the main columns, rounded; csv/json/ndjson: every column).
     #[arg(long, value_enum, default_value_t = Format::Table, env = "POSTLAUNCH_FORMAT")]
@@ -64,9 +134,13 @@ pub struct ReplayArgs {
 /// A severity on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum MinSeverity {
+    #[value(name = "P1")]
     P1,
+    #[value(name = "P2")]
     P2,
+    #[value(name = "P3")]
     P3,
+    #[value(name = "P4")]
     P4,
 }
 
@@ -91,6 +165,7 @@ fn time_arg(name: &str, value: &Option<String>) -> Result<Option<DateTime<Utc>>,
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     match args.command {
         AlertsCommand::Replay(a) => run_replay(a, quiet),
+        AlertsCommand::List(a) => run_list(a, quiet),
     }
 }
 

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{parse_size, thousands, CliError, LakeArgs};
+use crate::alert::live::{LiveAlerts, LogDeliver, TableDeliver};
+use crate::alert::AlertsFile;
+use crate::config::ConfigFile;
 use crate::lake::sink::SinkStats;
 use crate::pipeline::{self, IngestOptions, IngestReport};
 use crate::source::file::{self, ChunkLimits};
@@ -28,6 +31,8 @@ pub struct Args {
     pub files: Vec<PathBuf>,
     /// Consume Kafka topics as described by a pipeline file (`pipelines/*.toml`) until SIGINT or
     /// SIGTERM, exactly once into the lake. `--lake`, when given, overrides the file's `lake`.
+    /// When the file names alert rules (`alerts = "alerts.toml"`), they are evaluated on the
+    /// stream and every transition is logged (warnings for firing and escalations).
     #[arg(long, value_name = "PIPELINE.toml", conflicts_with_all = ["table", "files"], env = "POSTLAUNCH_PIPELINE")]
     pub pipeline: Option<PathBuf>,
     /// With --pipeline: stop by itself (flush, commit, exit 0) once every assigned partition has
@@ -177,11 +182,12 @@ fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result
         metrics_listen = %cfg.metrics.listen,
         "Starting the Kafka ingest."
     );
+    let rules = alert_rules(&cfg, path)?;
     let metrics = crate::metrics::Metrics::default();
     let runtime = super::runtime()?;
     let workers = args.workers.unwrap_or(IngestOptions::default().workers);
     let exit_at_end = args.exit_at_end;
-    let summary = runtime.block_on(async move {
+    let (summary, alerts) = runtime.block_on(async move {
         if !cfg.metrics.listen.is_empty() {
             let origin = if metrics_flag {
                 "--metrics-listen / POSTLAUNCH_METRICS_LISTEN"
@@ -212,17 +218,31 @@ fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result
                 }
             });
         }
+        let alerts = match &rules {
+            Some((file, rules)) => Some(live_alerts(file, rules, &lake, &catalog).await?),
+            None => None,
+        };
+        let observers: Vec<Arc<dyn crate::pipeline::observe::BatchObserver>> = match &alerts {
+            Some((live, _)) => vec![live.clone()],
+            None => Vec::new(),
+        };
         let ingest = crate::pipeline::kafka::KafkaIngest {
             cfg,
             lake,
             catalog,
             workers,
             metrics,
-            observers: Vec::new(),
+            observers,
             exit_at_end,
         };
-        anyhow::Ok(ingest.run(shutdown_signal()).await?)
+        let summary = ingest.run(shutdown_signal()).await?;
+        anyhow::Ok((summary, alerts))
     })?;
+    if let Some((live, delivery)) = alerts {
+        // the last sender: the delivery thread ends once every transition is delivered
+        drop(live);
+        let _ = delivery.join();
+    }
     if !quiet && exit_at_end && summary.consumed == 0 {
         eprintln!("kafka: nothing new: every assigned partition was already in the lake");
     } else if !quiet {
@@ -243,6 +263,51 @@ fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result
         );
     }
     Ok(())
+}
+
+/// The pipeline file's alert rules (`alerts`, relative to the file), loaded and checked.
+fn alert_rules(
+    cfg: &crate::config::PipelineConfig,
+    path: &std::path::Path,
+) -> Result<Option<(PathBuf, AlertsFile)>, CliError> {
+    let Some(rel) = &cfg.alerts else {
+        return Ok(None);
+    };
+    let file = path.parent().unwrap_or(std::path::Path::new(".")).join(rel);
+    let rules = AlertsFile::load(&file).map_err(CliError::config)?;
+    Ok(Some((file, rules)))
+}
+
+/// The live alert evaluation: the alerts still firing in the lake's `alerts` table restored, the
+/// observer for the ingest, and the delivery thread (transitions logged and appended to
+/// `alerts`).
+#[allow(clippy::type_complexity)]
+async fn live_alerts(
+    file: &std::path::Path,
+    rules: &AlertsFile,
+    lake: &std::path::Path,
+    catalog: &crate::schema::Catalog,
+) -> anyhow::Result<(Arc<LiveAlerts>, std::thread::JoinHandle<()>)> {
+    let active = if lake.join(crate::alert::output::TABLE).is_dir() {
+        let session = crate::query::LakeSession::open(lake, catalog).await?;
+        crate::alert::state::current(&session, crate::alert::state::ACTIVE).await?
+    } else {
+        Vec::new()
+    };
+    let to: Vec<Box<dyn crate::alert::live::Deliver>> = vec![
+        Box::new(LogDeliver),
+        Box::new(TableDeliver {
+            lake: lake.to_path_buf(),
+        }),
+    ];
+    let (live, delivery) = LiveAlerts::start(rules, &active, to).map_err(CliError::Config)?;
+    tracing::info!(
+        rules = %file.display(),
+        count = rules.rules.len(),
+        restored = active.iter().filter(|a| a.firing()).count(),
+        "Alert rules are evaluated on the stream (transitions are logged and stored in `alerts`)."
+    );
+    Ok((live, delivery))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -91,6 +91,27 @@ pub fn replace_partitions(
     schema: &Schema,
     parts: &[(i64, Vec<RecordBatch>)],
 ) -> Result<Replaced, LakeError> {
+    write_partitions(lake, table, schema, parts, true)
+}
+
+/// Adds `parts` to their partitions of `table` in one commit, keeping what is there: for
+/// append-only results such as the `alerts` table's transitions.
+pub fn append_partitions(
+    lake: &Path,
+    table: &str,
+    schema: &Schema,
+    parts: &[(i64, Vec<RecordBatch>)],
+) -> Result<Replaced, LakeError> {
+    write_partitions(lake, table, schema, parts, false)
+}
+
+fn write_partitions(
+    lake: &Path,
+    table: &str,
+    schema: &Schema,
+    parts: &[(i64, Vec<RecordBatch>)],
+    replace: bool,
+) -> Result<Replaced, LakeError> {
     let stored = stored_schema(schema);
     let Some(ts_col) = stored
         .fields()
@@ -113,11 +134,13 @@ pub fn replace_partitions(
             .map(|b| conform(b, &stored))
             .collect::<Result<Vec<_>, _>>()?;
         let dir = format!("{table}/{}/", partition_dir(*hour_key));
-        remove.extend(
-            log.files()
-                .filter(|f| f.path.starts_with(&dir))
-                .map(|f| f.path.clone()),
-        );
+        if replace {
+            remove.extend(
+                log.files()
+                    .filter(|f| f.path.starts_with(&dir))
+                    .map(|f| f.path.clone()),
+            );
+        }
         let n: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
         if n > 0 {
             files.push((format!("{dir}{}", namer.next()), batches));
