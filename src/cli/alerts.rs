@@ -21,8 +21,10 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AlertsCommand {
-    // No doc comments: the about and the long help come from the args structs.
+    // The long help (exit codes, examples) comes from the args structs.
+    #[command(about = "The alert rules over history: what would have fired when")]
     Replay(ReplayArgs),
+    #[command(about = "The alerts of the lake's `alerts` table in their latest state")]
     List(ListArgs),
 }
 

@@ -98,7 +98,7 @@ pub enum Command {
         about = "Funnels: users per step, conversion and drop-off (`pipelines/funnels.toml`)"
     )]
     Funnel(funnel::Args),
-    /// Alert rules (P1–P4) over the event stream: `alerts replay` shows what would have fired.
+    /// Alerts (P1–P4): `alerts replay` shows what the rules would have fired, `alerts list` what did.
     Alerts(alerts::Args),
     /// Internal: the statistics as a JSON filter, for the SciPy oracle tests.
     #[command(hide = true)]
