@@ -117,6 +117,11 @@ pub enum RuleKind {
     Latency,
     /// The mean of a `metrics` series (`metric`) over the window, per host or service.
     Gauge,
+    /// No successful (non-5xx) response of a service over the window, while the hour before it
+    /// had traffic: every request fails, or the service's events stop arriving while other
+    /// services' events move the watermark (which proves the pipeline itself is alive). A band's
+    /// `above` is the number of requests the window would hold at the rate of the hour before.
+    Unavailable,
 }
 
 /// What one alert is about.
@@ -267,7 +272,7 @@ impl Rule {
         match self.kind {
             RuleKind::ErrorRate => threshold,
             RuleKind::Latency => 1.0 - self.quantile(),
-            RuleKind::Gauge => f64::NAN,
+            RuleKind::Gauge | RuleKind::Unavailable => f64::NAN,
         }
     }
 
@@ -361,7 +366,7 @@ impl Rule {
                 .map_err(|e| Invalid::at(&key, format!("{e}: expected {}", self.kind_expects())))?;
             let never = match self.kind {
                 RuleKind::ErrorRate => !(t > 0.0 && t < 1.0),
-                RuleKind::Latency => t <= 0.0,
+                RuleKind::Latency | RuleKind::Unavailable => t <= 0.0,
                 RuleKind::Gauge => {
                     let ratio = GAUGE_METRICS
                         .iter()
@@ -419,6 +424,9 @@ impl Rule {
     fn kind_expects(&self) -> &'static str {
         match self.kind {
             RuleKind::ErrorRate => "a share of requests in (0, 1), e.g. 0.05 for 5 %",
+            RuleKind::Unavailable => {
+                "a positive number of requests the window would hold at the hour before's rate, e.g. 20"
+            }
             RuleKind::Latency => {
                 "a positive duration such as \"2s\" or \"500ms\" (or milliseconds)"
             }

@@ -39,7 +39,7 @@ impl Compiled {
     pub fn new(rule: &Rule, step_us: i64, d: &Decision) -> Result<Compiled, String> {
         let thresholds = rule.thresholds();
         let tests = match rule.kind {
-            RuleKind::Gauge => Vec::new(),
+            RuleKind::Gauge | RuleKind::Unavailable => Vec::new(),
             _ => thresholds
                 .iter()
                 .map(|t| RateTest::new(rule.bad_share(*t), d.margin, d.evidence, rule.min_requests))
@@ -86,7 +86,7 @@ impl Counts {
     pub fn add_request(&mut self, c: &Compiled, status: i64, duration_ms: f64) {
         self.n += 1;
         match c.rule.kind {
-            RuleKind::ErrorRate => {
+            RuleKind::ErrorRate | RuleKind::Unavailable => {
                 if status >= 500 {
                     self.bad.iter_mut().for_each(|b| *b += 1);
                 }
@@ -217,6 +217,7 @@ impl Family {
             && self.open.is_empty()
             && self.total.n == 0
             && self.bad_in_horizon.iter().all(|b| *b == 0)
+            && self.fine.iter().chain(&self.coarse).all(|k| k.n == 0)
     }
 
     /// Closes step `step`: moves its counts into the window, updates the bands and the state.
@@ -251,7 +252,7 @@ impl Family {
         }
         self.total.n += counts.n;
         self.total.sum += counts.sum;
-        if !c.tests.is_empty() {
+        if c.rule.kind != RuleKind::Gauge {
             self.bucket(c, step, &counts);
         }
         self.window.push_back((step, counts));
@@ -341,10 +342,39 @@ impl Family {
         }
     }
 
+    /// Unavailable rules: the requests the window would hold at the rate of the buckets before
+    /// it (up to the horizon); `None` until those cover at least one window.
+    fn expected(&self, c: &Compiled) -> Option<f64> {
+        let newest = self.fine.front()?.start;
+        let window_start = newest + c.step_us - c.window_steps * c.step_us;
+        let before: Vec<&Bucket> = self
+            .fine
+            .iter()
+            .chain(&self.coarse)
+            .filter(|k| k.start < window_start)
+            .collect();
+        let oldest = before.last()?.start;
+        let span = window_start - oldest;
+        let window = c.window_steps * c.step_us;
+        if span < window {
+            return None;
+        }
+        let n: u64 = before.iter().map(|k| k.n).sum();
+        Some(n as f64 * window as f64 / span as f64)
+    }
+
     /// Whether band `b` holds after the step just pushed (see the module docs).
     fn band_holds(&mut self, c: &Compiled, b: usize) -> bool {
         let was = self.holds[b];
         let n = self.total.n;
+        if c.rule.kind == RuleKind::Unavailable {
+            let successes = n - self.total.bad[b];
+            return if was {
+                successes == 0
+            } else {
+                successes == 0 && self.expected(c).is_some_and(|e| e > c.thresholds[b])
+            };
+        }
         if c.rule.kind == RuleKind::Gauge {
             if n == 0 {
                 return was;
@@ -460,6 +490,7 @@ impl Family {
     ) -> Transition {
         let n = self.total.n;
         let value = match c.rule.kind {
+            RuleKind::Unavailable => self.expected(c),
             _ if n == 0 => None,
             RuleKind::ErrorRate => Some(self.total.bad[band] as f64 / n as f64),
             RuleKind::Gauge => Some(self.total.sum / n as f64),

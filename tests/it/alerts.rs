@@ -108,7 +108,7 @@ fn alert_rules_are_validated_with_file_line_and_expectation() {
     assert!(text.contains("alert rules error_rate (3 bands)"), "{text}");
     // the pipeline file names the rules; validating it checks them too
     let out = ok(&["validate", &format!("{root}/pipelines/demo.toml")]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("alerts.toml` (4 rules)"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("alerts.toml` (5 rules)"));
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("alerts.toml");
     std::fs::write(

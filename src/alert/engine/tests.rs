@@ -412,3 +412,88 @@ fn batching_and_advance_cadence_do_not_change_the_decision() {
     assert!(!a.is_empty());
     assert_eq!(a, b);
 }
+
+#[test]
+fn a_service_whose_events_stop_is_unavailable_and_a_quiet_one_is_not() {
+    let f = AlertsFile::builtin();
+    let only = AlertsFile {
+        rules: f
+            .rules
+            .into_iter()
+            .filter(|r| r.name == "unavailable")
+            .collect(),
+        ..f
+    };
+    let mut engine = Engine::new(&only).unwrap();
+    let mut out = Vec::new();
+    // `api` serves 10 requests a second throughout (its events move the watermark); `svc`
+    // serves 10 a second for 20 minutes, then nothing for 10 minutes, then again; `quiet`
+    // serves one request every 2 minutes.
+    for s in 0..2400i64 {
+        for k in 0..10 {
+            let ts = T0 + s * SEC + k * SEC / 10;
+            engine.add_request(ts, "api", 200, 10.0);
+            if !(1200..1800).contains(&s) {
+                engine.add_request(ts, "svc", 200, 10.0);
+            }
+        }
+        if s % 120 == 0 {
+            engine.add_request(T0 + s * SEC, "quiet", 200, 10.0);
+        }
+        out.extend(engine.advance(T0 + s * SEC));
+    }
+    let s: Vec<(String, Change, i64)> = out
+        .iter()
+        .map(|t| (t.entity.clone(), t.change, (t.event_time - T0) / SEC))
+        .collect();
+    // fires once the 1-minute window holds no success (1260 s), P1; resolves after the events
+    // return (1800 s) and keep_firing_for (1 min) has passed
+    assert_eq!(s.len(), 2, "{s:?}");
+    assert_eq!((s[0].0.as_str(), s[0].1), ("svc", Change::Firing), "{s:?}");
+    assert!((1260..=1270).contains(&s[0].2), "{s:?}");
+    assert_eq!(out[0].severity, Severity::P1);
+    assert!(
+        out[0].value.unwrap() > 500.0,
+        "expected ~600 requests: {:?}",
+        out[0].value
+    );
+    assert_eq!(
+        (s[1].0.as_str(), s[1].1),
+        ("svc", Change::Resolved),
+        "{s:?}"
+    );
+    assert!((1800..=1870).contains(&s[1].2), "{s:?}");
+}
+
+#[test]
+fn a_service_failing_every_request_is_unavailable() {
+    let f = AlertsFile::builtin();
+    let only = AlertsFile {
+        rules: f
+            .rules
+            .into_iter()
+            .filter(|r| r.name == "unavailable")
+            .collect(),
+        ..f
+    };
+    let ts = run(
+        &only,
+        &[
+            phase(0, 900, 5, 0.0),
+            phase(900, 1200, 5, 1.0),
+            phase(1200, 1500, 5, 0.0),
+        ],
+    );
+    let s = summary(&ts);
+    assert_eq!(
+        s.first().map(|x| (x.0, x.1)),
+        Some((Change::Firing, Severity::P1)),
+        "{s:?}"
+    );
+    assert!((960..=970).contains(&s[0].2), "{s:?}");
+    // resolved once successes are back (1200 s) and keep_firing_for (1 min) has passed. (The
+    // helper then moves the clock 30 minutes without any event, which a real stream never does:
+    // with no other service to show the pipeline alive, that reads as this one going silent.)
+    assert_eq!(s[1].0, Change::Resolved, "{s:?}");
+    assert!((1200..=1270).contains(&s[1].2), "{s:?}");
+}
