@@ -28,6 +28,10 @@ struct Inner {
     flush_count: u64,
     flush_sum: f64,
     last_durable: Option<Instant>,
+    /// (severity, state) → alerts in that state now (alerting only).
+    alerts: BTreeMap<(String, String), i64>,
+    /// table → seconds between now and the alert engine's watermark (alerting only).
+    alert_lag: BTreeMap<String, f64>,
 }
 
 /// The pipeline's metrics; cheap to clone and share between threads.
@@ -88,6 +92,18 @@ impl Metrics {
         });
     }
 
+    /// The number of alerts in each (severity, state) now.
+    pub fn alerts(&self, counts: BTreeMap<(String, String), i64>) {
+        self.with(|i| i.alerts = counts);
+    }
+
+    /// How far the alert engine of `table` trails the wall clock (seconds).
+    pub fn alert_lag(&self, table: &str, seconds: f64) {
+        self.with(|i| {
+            i.alert_lag.insert(table.to_string(), seconds);
+        });
+    }
+
     /// A partition assignment changed.
     pub fn rebalanced(&self) {
         self.rebalances.fetch_add(1, Ordering::Relaxed);
@@ -131,6 +147,26 @@ impl Metrics {
                 "gauge",
                 vec![(String::new(), format!("{since:.3}"))],
             );
+            if !i.alerts.is_empty() || !i.alert_lag.is_empty() {
+                family(
+                    "postlaunch_alerts",
+                    "Alerts in each state now, by severity (alert rules of the pipeline file).",
+                    "gauge",
+                    i.alerts
+                        .iter()
+                        .map(|((sev, state), n)| (format!("{{severity=\"{sev}\",state=\"{state}\"}}"), n.to_string()))
+                        .collect(),
+                );
+                family(
+                    "postlaunch_alert_evaluation_lag_seconds",
+                    "Wall clock minus the alert engine's watermark (the end of its last evaluated step), per table.",
+                    "gauge",
+                    i.alert_lag
+                        .iter()
+                        .map(|(t, s)| (format!("{{table=\"{t}\"}}"), format!("{s:.3}")))
+                        .collect(),
+                );
+            }
             let mut rows: Vec<(String, String)> = FLUSH_BUCKETS
                 .iter()
                 .zip(i.flush_buckets)

@@ -67,10 +67,65 @@ impl Deliver for TableDeliver {
     }
 }
 
+/// Keeps `/metrics`' `postlaunch_alerts{severity,state}` up to date: every alert's state after
+/// each transition, counted by severity and state (zeros included, so a dashboard sees them).
+pub struct MetricsDeliver {
+    metrics: crate::metrics::Metrics,
+    /// (rule, entity) → (severity, state) of the alerts not resolved.
+    active: std::collections::BTreeMap<(String, String), (super::Severity, &'static str)>,
+}
+
+impl MetricsDeliver {
+    pub fn new(metrics: crate::metrics::Metrics) -> MetricsDeliver {
+        let mut d = MetricsDeliver {
+            metrics,
+            active: Default::default(),
+        };
+        d.publish();
+        d
+    }
+
+    fn publish(&mut self) {
+        use super::Severity::*;
+        let mut counts = std::collections::BTreeMap::new();
+        for sev in [P1, P2, P3, P4] {
+            for state in ["pending", "firing"] {
+                counts.insert((sev.to_string(), state.to_string()), 0);
+            }
+        }
+        for (sev, state) in self.active.values() {
+            *counts
+                .entry((sev.to_string(), state.to_string()))
+                .or_insert(0) += 1;
+        }
+        self.metrics.alerts(counts);
+    }
+}
+
+impl Deliver for MetricsDeliver {
+    fn deliver(&mut self, t: &Transition) {
+        let key = (t.rule.clone(), t.entity.clone());
+        match t.change {
+            super::Change::Resolved => {
+                self.active.remove(&key);
+            }
+            super::Change::Pending => {
+                self.active.insert(key, (t.severity, "pending"));
+            }
+            _ => {
+                self.active.insert(key, (t.severity, "firing"));
+            }
+        }
+        self.publish();
+    }
+}
+
 /// An engine per table read (behind a lock), and the channel to the delivery thread.
 pub struct LiveAlerts {
     engines: Vec<(&'static str, Mutex<Engine>)>,
     tx: Mutex<Sender<Transition>>,
+    /// For the evaluation lag on `/metrics`.
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl LiveAlerts {
@@ -80,6 +135,7 @@ impl LiveAlerts {
         file: &AlertsFile,
         active: &[Active],
         mut to: Vec<Box<dyn Deliver>>,
+        metrics: Option<crate::metrics::Metrics>,
     ) -> Result<(Arc<LiveAlerts>, JoinHandle<()>), String> {
         let engines = file
             .by_table()
@@ -106,6 +162,7 @@ impl LiveAlerts {
         let live = LiveAlerts {
             engines,
             tx: Mutex::new(tx),
+            metrics,
         };
         Ok((Arc::new(live), thread))
     }
@@ -152,11 +209,15 @@ impl LiveAlerts {
             }
             _ => return Ok(Vec::new()),
         }
-        Ok(if newest == i64::MIN {
-            Vec::new()
-        } else {
-            engine.advance(newest)
-        })
+        if newest == i64::MIN {
+            return Ok(Vec::new());
+        }
+        let out = engine.advance(newest);
+        if let (Some(m), Some(w)) = (&self.metrics, engine.watermark()) {
+            let now = chrono::Utc::now().timestamp_micros();
+            m.alert_lag(table, (now - w) as f64 / 1e6);
+        }
+        Ok(out)
     }
 }
 
@@ -208,10 +269,15 @@ mod tests {
     #[test]
     fn batches_reach_the_engine_of_their_table_and_transitions_are_delivered_in_order() {
         let got = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let metrics = crate::metrics::Metrics::default();
         let (live, thread) = LiveAlerts::start(
             &AlertsFile::builtin(),
             &[],
-            vec![Box::new(Collect(got.clone()))],
+            vec![
+                Box::new(Collect(got.clone())),
+                Box::new(MetricsDeliver::new(metrics.clone())),
+            ],
+            Some(metrics.clone()),
         )
         .unwrap();
         // checkout fails outright for two minutes at 2 requests a second, then recovers; resolved
@@ -227,9 +293,19 @@ mod tests {
                 ));
             }
         }
+        let mut firing_seen = false;
         for chunk in lines.chunks(97) {
             live.observe("requests", &batch("requests", chunk));
+            // the delivery thread publishes asynchronously: look a moment later
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            firing_seen |= metrics
+                .render()
+                .contains("postlaunch_alerts{severity=\"P1\",state=\"firing\"} 1");
         }
+        assert!(firing_seen, "{}", metrics.render());
+        assert!(metrics
+            .render()
+            .contains("postlaunch_alert_evaluation_lag_seconds{table=\"requests\"}"));
         // a metrics batch far in the future moves only the metrics engine's clock
         let cpu = vec![
             r#"{"ts":"2026-11-28T00:00:00Z","name":"cpu_utilization","value":0.99,"host":"h1"}"#
@@ -256,5 +332,9 @@ mod tests {
             Some(Change::Resolved),
             "{summary:?}"
         );
+        // resolved: no alert left on /metrics
+        assert!(metrics
+            .render()
+            .contains("postlaunch_alerts{severity=\"P1\",state=\"firing\"} 0"));
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{parse_size, thousands, CliError, LakeArgs};
-use crate::alert::live::{LiveAlerts, LogDeliver, TableDeliver};
+use crate::alert::live::{LiveAlerts, LogDeliver, MetricsDeliver, TableDeliver};
 use crate::alert::AlertsFile;
 use crate::config::ConfigFile;
 use crate::lake::sink::SinkStats;
@@ -219,7 +219,9 @@ fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result
             });
         }
         let alerts = match &rules {
-            Some((file, rules)) => Some(live_alerts(file, rules, &lake, &catalog).await?),
+            Some((file, rules)) => {
+                Some(live_alerts(file, rules, &lake, &catalog, &metrics).await?)
+            }
             None => None,
         };
         let observers: Vec<Arc<dyn crate::pipeline::observe::BatchObserver>> = match &alerts {
@@ -287,6 +289,7 @@ async fn live_alerts(
     rules: &AlertsFile,
     lake: &std::path::Path,
     catalog: &crate::schema::Catalog,
+    metrics: &crate::metrics::Metrics,
 ) -> anyhow::Result<(Arc<LiveAlerts>, std::thread::JoinHandle<()>)> {
     let active = if lake.join(crate::alert::output::TABLE).is_dir() {
         let session = crate::query::LakeSession::open(lake, catalog).await?;
@@ -299,8 +302,10 @@ async fn live_alerts(
         Box::new(TableDeliver {
             lake: lake.to_path_buf(),
         }),
+        Box::new(MetricsDeliver::new(metrics.clone())),
     ];
-    let (live, delivery) = LiveAlerts::start(rules, &active, to).map_err(CliError::Config)?;
+    let (live, delivery) =
+        LiveAlerts::start(rules, &active, to, Some(metrics.clone())).map_err(CliError::Config)?;
     tracing::info!(
         rules = %file.display(),
         count = rules.rules.len(),
