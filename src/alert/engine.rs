@@ -178,15 +178,6 @@ impl Engine {
     pub fn watermark(&self) -> Option<i64> {
         self.next.map(|n| n * self.step_us)
     }
-
-    /// Alerts pending or firing now: (rule, entity, state).
-    pub fn active(&self) -> Vec<(String, String, super::family::State)> {
-        self.families
-            .iter()
-            .filter(|(_, f)| f.state != super::family::State::Inactive)
-            .map(|((r, e), f)| (self.rules[*r].rule.name.clone(), e.clone(), f.state))
-            .collect()
-    }
 }
 
 #[cfg(test)]

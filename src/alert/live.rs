@@ -123,7 +123,7 @@ impl Deliver for MetricsDeliver {
 /// An engine per table read (behind a lock), and the channel to the delivery thread.
 pub struct LiveAlerts {
     engines: Vec<(&'static str, Mutex<Engine>)>,
-    tx: Mutex<Sender<Transition>>,
+    tx: Sender<Transition>,
     /// For the evaluation lag on `/metrics`.
     metrics: Option<crate::metrics::Metrics>,
 }
@@ -161,7 +161,7 @@ impl LiveAlerts {
             .map_err(|e| format!("cannot start the alert delivery thread: {e}"))?;
         let live = LiveAlerts {
             engines,
-            tx: Mutex::new(tx),
+            tx,
             metrics,
         };
         Ok((Arc::new(live), thread))
@@ -225,10 +225,9 @@ impl BatchObserver for LiveAlerts {
     fn observe(&self, table: &str, batch: &RecordBatch) {
         match self.feed(table, batch) {
             Ok(transitions) => {
-                if let Ok(tx) = self.tx.lock() {
-                    for t in transitions {
-                        let _ = tx.send(t);
-                    }
+                for t in transitions {
+                    // the delivery thread only ends after the last sender is dropped
+                    let _ = self.tx.send(t);
                 }
             }
             Err(e) => tracing::error!(table, error = %e, "Alerting could not read a batch."),

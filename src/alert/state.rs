@@ -7,7 +7,7 @@
 use std::str::FromStr;
 
 use super::{AlertError, Severity};
-use crate::query::sql::{opt_f64s, quote, sql_file, strings, times, Param, SqlFile};
+use crate::query::sql::{quote, sql_file, strings, times, Param, SqlFile};
 use crate::query::LakeSession;
 
 const CURRENT: SqlFile = sql_file!("sql/alert/current.sql");
@@ -27,7 +27,6 @@ pub struct Active {
     pub event_time: i64,
     /// When the breach began (µs), for rate rules.
     pub onset: Option<i64>,
-    pub value: Option<f64>,
 }
 
 impl Active {
@@ -109,7 +108,6 @@ pub async fn current(session: &LakeSession, changes: &[&str]) -> Result<Vec<Acti
             times(f, b, "event_time")?,
             times(f, b, "onset")?,
         );
-        let value = opt_f64s(f, b, "value")?;
         for i in 0..b.num_rows() {
             let (Some(rule), Some(entity), Some(change), Some(sev), Some(at)) = (
                 rule[i].clone(),
@@ -128,7 +126,6 @@ pub async fn current(session: &LakeSession, changes: &[&str]) -> Result<Vec<Acti
                 severity,
                 event_time: at,
                 onset: onset[i],
-                value: value[i],
             });
         }
     }

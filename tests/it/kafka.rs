@@ -1160,19 +1160,7 @@ fn live_alerts_agree_with_the_replay_of_the_same_events() {
         .filter(|v| v["fields"]["change"].is_string())
         .map(|v| transition_line(&v["fields"]))
         .collect();
-    let replay = ok(&[
-        "alerts",
-        "replay",
-        "-q",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--rules",
-        rules.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    let replay: Vec<String> = serde_json::from_slice::<Vec<Value>>(&replay.stdout)
-        .unwrap()
+    let replay: Vec<String> = crate::alerts::replay(&lake)
         .iter()
         .map(transition_line)
         .collect();

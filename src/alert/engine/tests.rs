@@ -84,6 +84,15 @@ fn summary(ts: &[Transition]) -> Vec<(Change, Severity, i64)> {
         .collect()
 }
 
+/// The shipped rules file with only rule `name`.
+fn shipped_rule(name: &str) -> AlertsFile {
+    let f = AlertsFile::builtin();
+    AlertsFile {
+        rules: f.rules.into_iter().filter(|r| r.name == name).collect(),
+        ..f
+    }
+}
+
 fn error_rule(bands: &str, extra: &str) -> AlertsFile {
     rules(&format!(
         "[[rule]]\nname = \"e\"\nkind = \"error_rate\"\n{extra}\nbands = [{bands}]\n"
@@ -128,15 +137,7 @@ fn a_band_fires_above_its_threshold_and_not_below() {
 
 #[test]
 fn one_alert_escalates_and_de_escalates_across_the_bands() {
-    let f = AlertsFile::builtin();
-    let only_errors = AlertsFile {
-        rules: f
-            .rules
-            .into_iter()
-            .filter(|r| r.name == "error_rate")
-            .collect(),
-        ..f
-    };
+    let only_errors = shipped_rule("error_rate");
     let ts = run(
         &only_errors,
         &[
@@ -330,15 +331,7 @@ fn latency_bands_test_the_share_slower_than_their_level() {
 
 #[test]
 fn gauges_fire_after_for_and_resolve_below_the_hysteresis() {
-    let f = AlertsFile::builtin();
-    let cpu = AlertsFile {
-        rules: f
-            .rules
-            .into_iter()
-            .filter(|r| r.name == "host_cpu")
-            .collect(),
-        ..f
-    };
+    let cpu = shipped_rule("host_cpu");
     let mut engine = Engine::new(&cpu).unwrap();
     let mut out = Vec::new();
     // a sample every 5 minutes (the demo's scrape): 0.5, then 0.85 from 1 h, 0.75 from 2 h
@@ -415,15 +408,7 @@ fn batching_and_advance_cadence_do_not_change_the_decision() {
 
 #[test]
 fn a_service_whose_events_stop_is_unavailable_and_a_quiet_one_is_not() {
-    let f = AlertsFile::builtin();
-    let only = AlertsFile {
-        rules: f
-            .rules
-            .into_iter()
-            .filter(|r| r.name == "unavailable")
-            .collect(),
-        ..f
-    };
+    let only = shipped_rule("unavailable");
     let mut engine = Engine::new(&only).unwrap();
     let mut out = Vec::new();
     // `api` serves 10 requests a second throughout (its events move the watermark); `svc`
@@ -467,15 +452,7 @@ fn a_service_whose_events_stop_is_unavailable_and_a_quiet_one_is_not() {
 
 #[test]
 fn a_service_failing_every_request_is_unavailable() {
-    let f = AlertsFile::builtin();
-    let only = AlertsFile {
-        rules: f
-            .rules
-            .into_iter()
-            .filter(|r| r.name == "unavailable")
-            .collect(),
-        ..f
-    };
+    let only = shipped_rule("unavailable");
     let ts = run(
         &only,
         &[
