@@ -55,6 +55,57 @@ pub mod defaults {
         0.8
     }
     /// The latency percentile: p95.
+    /// An SLO's period: 30 days.
+    pub fn slo_window() -> Duration {
+        Duration::from_secs(30 * 86_400)
+    }
+    /// The burn-rate alerts of the SRE Workbook (ch. 5, "multiwindow, multi-burn-rate"):
+    /// 14.4× over 1 h and 5 min and 6× over 6 h and 30 min page; 1× over 3 days and 6 h is a
+    /// ticket. Lowest first, as bands.
+    pub fn burn() -> Vec<super::Burn> {
+        let h = |x: u64| Duration::from_secs(x * 3600);
+        let m = |x: u64| Duration::from_secs(x * 60);
+        vec![
+            super::Burn {
+                severity: super::Severity::P3,
+                factor: 1.0,
+                long: h(72),
+                short: h(6),
+            },
+            super::Burn {
+                severity: super::Severity::P2,
+                factor: 6.0,
+                long: h(6),
+                short: m(30),
+            },
+            super::Burn {
+                severity: super::Severity::P1,
+                factor: 14.4,
+                long: h(1),
+                short: m(5),
+            },
+        ]
+    }
+    /// Anomaly rules: how long an anomaly must last: one hour.
+    pub fn anomaly_for() -> Duration {
+        Duration::from_secs(3600)
+    }
+    /// Anomaly rules: weeks of the same hour of the week in the baseline.
+    pub fn weeks() -> u32 {
+        4
+    }
+    /// Anomaly rules: how many robust standard deviations (1.4826·MAD) from the median.
+    pub fn z() -> f64 {
+        4.0
+    }
+    /// Anomaly rules: the smallest change from the median that counts, relative.
+    pub fn min_change() -> f64 {
+        0.2
+    }
+    /// Trend rules: the significance level.
+    pub fn alpha() -> f64 {
+        0.05
+    }
     pub fn percentile() -> f64 {
         0.95
     }
@@ -70,6 +121,15 @@ pub struct AlertsFile {
     /// The rules (`[[rule]]` tables).
     #[serde(default, rename = "rule")]
     pub rules: Vec<Rule>,
+    /// Service level objectives (`[[slo]]`): multiwindow multi-burn-rate alerts.
+    #[serde(default, rename = "slo")]
+    pub slos: Vec<Slo>,
+    /// P4 anomaly rules on the hourly tables (`[[anomaly]]`), run by `postlaunch run`.
+    #[serde(default, rename = "anomaly")]
+    pub anomalies: Vec<Anomaly>,
+    /// P4 trend rules on `weekly_trends` (`[[trend]]`), run by `postlaunch run`.
+    #[serde(default, rename = "trend")]
+    pub trends: Vec<TrendRule>,
 }
 
 /// `[decision]`: the evaluation clock and the sequential test shared by the rate rules.
@@ -122,6 +182,10 @@ pub enum RuleKind {
     /// services' events move the watermark (which proves the pipeline itself is alive). A band's
     /// `above` is the number of requests the window would hold at the rate of the hour before.
     Unavailable,
+    /// An `[[slo]]`'s burn rates (not written as a `[[rule]]`): bands are burn-rate factors,
+    /// each over a long and a short window.
+    #[serde(skip_deserializing)]
+    BurnRate,
 }
 
 /// What one alert is about.
@@ -206,6 +270,414 @@ pub struct Rule {
     pub annotations: BTreeMap<String, String>,
     /// The bands, lowest threshold (and severity) first.
     pub bands: Vec<Band>,
+    /// Set for the rule an `[[slo]]` compiles to.
+    #[serde(skip)]
+    pub slo: Option<SloSpec>,
+}
+
+/// One `[[slo]]`: an availability or latency objective of a service (or of every service) over
+/// a period, alerted on by burn rate: the bad share of a window over the error budget
+/// (1 − objective). A burn rate of 1 spends the budget exactly over the period.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slo {
+    /// Unique among rules and SLOs; lowercase letters, digits and `_`.
+    pub name: String,
+    /// The service; every service (an alert each) when absent.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// The share of good requests, e.g. 0.999.
+    pub objective: f64,
+    /// Latency SLOs: a good request answers at or below this ("1s"); availability SLOs (the
+    /// default): a good request is not a 5xx.
+    #[serde(default)]
+    pub latency: Option<Level>,
+    /// The SLO's period (default 30 days).
+    #[serde(default = "defaults::slo_window", deserialize_with = "de_duration")]
+    pub window: Duration,
+    /// The burn-rate alerts, lowest factor first (default: the SRE Workbook's three).
+    #[serde(default = "defaults::burn")]
+    pub burn: Vec<Burn>,
+    /// Requests the short window must hold before an alert fires.
+    #[serde(default = "defaults::min_requests")]
+    pub min_requests: u64,
+    #[serde(default)]
+    pub runbook: Option<PathBuf>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// One burn-rate alert of an SLO: fires while both windows burn at least `factor` × budget.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Burn {
+    pub severity: Severity,
+    pub factor: f64,
+    #[serde(deserialize_with = "de_duration")]
+    pub long: Duration,
+    #[serde(deserialize_with = "de_duration")]
+    pub short: Duration,
+}
+
+/// What the engine needs of an SLO.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SloSpec {
+    /// 1 − objective.
+    pub budget: f64,
+    /// Latency SLOs: the level, ms.
+    pub latency_ms: Option<f64>,
+    pub service: Option<String>,
+    /// Per band: (long, short) windows.
+    pub windows: Vec<(Duration, Duration)>,
+}
+
+impl Slo {
+    /// The rule the engine runs: a band per burn-rate alert, its threshold the factor.
+    pub fn rule(&self) -> Rule {
+        let mut labels = self.labels.clone();
+        labels.insert("slo".into(), self.name.clone());
+        labels.insert("objective".into(), self.objective.to_string());
+        Rule {
+            name: self.name.clone(),
+            kind: RuleKind::BurnRate,
+            per: None,
+            metric: None,
+            percentile: None,
+            window: self.burn.iter().map(|b| b.long).max().unwrap_or_default(),
+            for_: Duration::ZERO,
+            keep_firing_for: Duration::ZERO,
+            min_requests: self.min_requests,
+            hysteresis: 1.0,
+            runbook: self.runbook.clone(),
+            labels,
+            annotations: self.annotations.clone(),
+            bands: self
+                .burn
+                .iter()
+                .map(|b| Band {
+                    severity: b.severity,
+                    above: Level::Number(b.factor),
+                    resolve_below: None,
+                })
+                .collect(),
+            slo: Some(SloSpec {
+                budget: 1.0 - self.objective,
+                latency_ms: self.latency.as_ref().and_then(|l| match l {
+                    Level::Number(x) => Some(*x),
+                    Level::Text(s) => crate::units::parse_duration(s)
+                        .ok()
+                        .map(|d| d.as_secs_f64() * 1000.0),
+                }),
+                service: self.service.clone(),
+                windows: self.burn.iter().map(|b| (b.long, b.short)).collect(),
+            }),
+        }
+    }
+
+    fn validate(&self) -> Result<(), Invalid> {
+        check_name(&self.name)?;
+        if !(self.objective > 0.0 && self.objective < 1.0) {
+            return Err(Invalid::at(
+                "objective",
+                format!(
+                    "objective {}: expected a share in (0, 1), e.g. 0.999",
+                    self.objective
+                ),
+            ));
+        }
+        if let Some(l) = &self.latency {
+            let ok = match l {
+                Level::Number(x) => *x > 0.0,
+                Level::Text(s) => crate::units::parse_duration(s).is_ok_and(|d| !d.is_zero()),
+            };
+            if !ok {
+                return Err(Invalid::at(
+                    "latency",
+                    format!("latency {l:?}: expected a positive duration such as \"1s\""),
+                ));
+            }
+        }
+        if self.burn.is_empty() {
+            return Err(Invalid::at(
+                "burn",
+                "an SLO needs at least one burn-rate alert, e.g. { severity = \"P2\", factor = 6, long = \"6h\", short = \"30m\" }",
+            ));
+        }
+        let mut previous: Option<&Burn> = None;
+        for (i, b) in self.burn.iter().enumerate() {
+            let at = |k: &str| format!("burn[{i}].{k}");
+            if !(b.factor > 0.0 && b.factor.is_finite()) {
+                return Err(Invalid::at(
+                    at("factor"),
+                    format!(
+                        "factor {}: expected a positive burn rate, e.g. 14.4",
+                        b.factor
+                    ),
+                ));
+            }
+            if b.factor * (1.0 - self.objective) >= 1.0 {
+                return Err(Invalid::at(
+                    at("factor"),
+                    format!(
+                        "factor {} × budget {:.4} ≥ 1: this alert can never fire (more than every request would have to fail); expected a factor below {:.1}",
+                        b.factor,
+                        1.0 - self.objective,
+                        1.0 / (1.0 - self.objective)
+                    ),
+                ));
+            }
+            if b.short.is_zero() || b.short >= b.long {
+                return Err(Invalid::at(
+                    at("short"),
+                    format!(
+                        "short window {:?}: expected a positive window shorter than long ({:?})",
+                        b.short, b.long
+                    ),
+                ));
+            }
+            if b.long > self.window {
+                return Err(Invalid::at(
+                    at("long"),
+                    format!(
+                        "long window {:?} is longer than the SLO's window {:?}",
+                        b.long, self.window
+                    ),
+                ));
+            }
+            if let Some(p) = previous {
+                if b.factor <= p.factor || b.severity <= p.severity {
+                    return Err(Invalid::at(
+                        at("factor"),
+                        format!(
+                            "{} at {}× after {} at {}×: expected burn-rate alerts in increasing order of factor and severity",
+                            b.severity, b.factor, p.severity, p.factor
+                        ),
+                    ));
+                }
+            }
+            previous = Some(b);
+        }
+        Ok(())
+    }
+}
+
+/// Which way an anomaly counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Above the baseline only (latency, errors).
+    #[default]
+    Up,
+    /// Below only (requests, conversion).
+    Down,
+    Both,
+}
+
+/// One `[[anomaly]]`: a P4 when an hour of a metric of an hourly table is far from its robust
+/// seasonal baseline — the median and MAD of the same hour of the week over the last `weeks`
+/// weeks (until three of those exist, the same hour of the previous seven days).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Anomaly {
+    /// Unique among rules; lowercase letters, digits and `_`.
+    pub name: String,
+    /// An hourly table, e.g. "hourly_service_metrics".
+    pub table: String,
+    /// A numeric column of it, e.g. "p95_ms".
+    pub metric: String,
+    /// The columns naming one series (default ["service"]).
+    #[serde(default = "default_entity")]
+    pub entity: Vec<String>,
+    /// Rows kept: column = value (e.g. { version = "*" }).
+    #[serde(default)]
+    pub filter: BTreeMap<String, String>,
+    /// A column that must reach `min_volume` for the hour to count (e.g. "requests").
+    #[serde(default)]
+    pub volume: Option<String>,
+    #[serde(default)]
+    pub min_volume: f64,
+    #[serde(default)]
+    pub direction: Direction,
+    /// How long the anomaly must last, in whole hours: "2h" fires at the second anomalous hour
+    /// in a row (a single noisy hour does not page).
+    #[serde(
+        default = "defaults::anomaly_for",
+        rename = "for",
+        deserialize_with = "de_duration"
+    )]
+    pub for_: Duration,
+    #[serde(default = "defaults::weeks")]
+    pub weeks: u32,
+    /// Robust standard deviations (1.4826·MAD) from the median.
+    #[serde(default = "defaults::z")]
+    pub z: f64,
+    /// The floor: the change from the median must be at least this share of it.
+    #[serde(default = "defaults::min_change")]
+    pub min_change: f64,
+    #[serde(default)]
+    pub runbook: Option<PathBuf>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+fn default_entity() -> Vec<String> {
+    vec!["service".into()]
+}
+
+/// The hourly tables and their columns (from the `-- Columns:` header of their SQL file).
+pub fn hourly_tables() -> Vec<(String, Vec<String>)> {
+    crate::hourly::queries::HOURLY
+        .iter()
+        .map(|q| (format!("hourly_{}", q.name()), q.columns()))
+        .collect()
+}
+
+impl Anomaly {
+    /// Consecutive anomalous hours before it fires.
+    pub fn hours(&self) -> u32 {
+        (self.for_.as_secs() / 3600).max(1) as u32
+    }
+
+    fn validate(&self) -> Result<(), Invalid> {
+        check_name(&self.name)?;
+        let tables = hourly_tables();
+        let Some((_, columns)) = tables.iter().find(|(t, _)| *t == self.table) else {
+            let names: Vec<&str> = tables.iter().map(|(t, _)| t.as_str()).collect();
+            return Err(Invalid::at(
+                "table",
+                format!(
+                    "unknown table `{}`: expected an hourly table, one of {}",
+                    self.table,
+                    names.join(", ")
+                ),
+            ));
+        };
+        let known = |key: &str, c: &str| -> Result<(), Invalid> {
+            if columns.iter().any(|k| k == c) && c != "hour_start" {
+                Ok(())
+            } else {
+                Err(Invalid::at(
+                    key,
+                    format!(
+                        "unknown column `{c}` of `{}`: expected one of {}",
+                        self.table,
+                        columns.join(", ")
+                    ),
+                ))
+            }
+        };
+        known("metric", &self.metric)?;
+        if self.entity.is_empty() {
+            return Err(Invalid::at(
+                "entity",
+                "expected at least one column naming the series, e.g. [\"service\"]",
+            ));
+        }
+        for c in &self.entity {
+            known("entity", c)?;
+        }
+        for c in self.filter.keys() {
+            known("filter", c)?;
+        }
+        if let Some(v) = &self.volume {
+            known("volume", v)?;
+        }
+        if !self.for_.as_secs().is_multiple_of(3600) || self.for_.is_zero() {
+            return Err(Invalid::at(
+                "for",
+                format!(
+                    "for = {:?}: expected whole hours (the hourly tables' period), e.g. \"2h\"",
+                    self.for_
+                ),
+            ));
+        }
+        if self.weeks == 0 {
+            return Err(Invalid::at(
+                "weeks",
+                "weeks = 0: expected at least 1 week of history",
+            ));
+        }
+        let positive_z = self.z > 0.0 && self.z.is_finite();
+        let floor = self.min_change >= 0.0 && self.min_change.is_finite();
+        if !(positive_z && floor) {
+            return Err(Invalid::at(
+                "z",
+                format!(
+                    "z = {}, min_change = {}: expected a positive z and a non-negative share",
+                    self.z, self.min_change
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One `[[trend]]`: a P4 when a metric of `weekly_trends` changed week over week by at least
+/// `change` (relative) with a p-value below `alpha` (metrics without a test, such as p95: the
+/// change alone).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrendRule {
+    pub name: String,
+    /// `weekly_trends.metric` values (e.g. "error_rate", "p95_ms"); every metric when empty.
+    #[serde(default)]
+    pub metrics: Vec<String>,
+    /// The smallest |relative change|, e.g. 0.2 for ±20 %.
+    pub change: f64,
+    #[serde(default = "defaults::alpha")]
+    pub alpha: f64,
+    #[serde(default)]
+    pub direction: Option<Direction>,
+    #[serde(default)]
+    pub runbook: Option<PathBuf>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl TrendRule {
+    fn validate(&self) -> Result<(), Invalid> {
+        check_name(&self.name)?;
+        if !(self.change > 0.0 && self.change.is_finite()) {
+            return Err(Invalid::at(
+                "change",
+                format!(
+                    "change = {}: expected a positive relative change, e.g. 0.2",
+                    self.change
+                ),
+            ));
+        }
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return Err(Invalid::at(
+                "alpha",
+                format!(
+                    "alpha = {}: expected a significance level in (0, 1), e.g. 0.05",
+                    self.alpha
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Rule, SLO, anomaly and trend names: lowercase letters, digits and `_`.
+fn check_name(n: &str) -> Result<(), Invalid> {
+    if n.is_empty()
+        || !n
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(Invalid::at(
+            "name",
+            format!("name `{n}`: expected lowercase letters, digits and `_`"),
+        ));
+    }
+    Ok(())
 }
 
 /// The `metrics` series a gauge rule may name (the standard names of
@@ -272,22 +744,12 @@ impl Rule {
         match self.kind {
             RuleKind::ErrorRate => threshold,
             RuleKind::Latency => 1.0 - self.quantile(),
-            RuleKind::Gauge | RuleKind::Unavailable => f64::NAN,
+            RuleKind::Gauge | RuleKind::Unavailable | RuleKind::BurnRate => f64::NAN,
         }
     }
 
     fn validate(&self, decision: &Decision) -> Result<(), Invalid> {
-        let n = &self.name;
-        if n.is_empty()
-            || !n
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
-            return Err(Invalid::at(
-                "name",
-                format!("rule name `{n}`: expected lowercase letters, digits and `_`"),
-            ));
-        }
+        check_name(&self.name)?;
         if self.window < decision.step {
             return Err(Invalid::at(
                 "window",
@@ -366,7 +828,7 @@ impl Rule {
                 .map_err(|e| Invalid::at(&key, format!("{e}: expected {}", self.kind_expects())))?;
             let never = match self.kind {
                 RuleKind::ErrorRate => !(t > 0.0 && t < 1.0),
-                RuleKind::Latency | RuleKind::Unavailable => t <= 0.0,
+                RuleKind::Latency | RuleKind::Unavailable | RuleKind::BurnRate => t <= 0.0,
                 RuleKind::Gauge => {
                     let ratio = GAUGE_METRICS
                         .iter()
@@ -433,6 +895,7 @@ impl Rule {
             RuleKind::Gauge => {
                 "a number in the metric's unit (a share in (0, 1) for *_utilization)"
             }
+            RuleKind::BurnRate => "a positive burn-rate factor",
         }
     }
 }
@@ -441,12 +904,27 @@ impl AlertsFile {
     /// The rules whose `runbook` file does not exist (relative paths are from `base`, the
     /// project folder): a warning until the runbooks are written.
     pub fn missing_runbooks(&self, base: &Path) -> Vec<(String, PathBuf)> {
+        let named = self
+            .rules
+            .iter()
+            .map(|r| (&r.name, &r.runbook))
+            .chain(self.slos.iter().map(|r| (&r.name, &r.runbook)))
+            .chain(self.anomalies.iter().map(|r| (&r.name, &r.runbook)))
+            .chain(self.trends.iter().map(|r| (&r.name, &r.runbook)));
+        named
+            .filter_map(|(name, p)| {
+                let p = p.as_ref()?;
+                (!base.join(p).exists()).then(|| (name.clone(), p.clone()))
+            })
+            .collect()
+    }
+
+    /// The rules the stream engine runs: the `[[rule]]`s and the rules of the `[[slo]]`s.
+    pub fn stream_rules(&self) -> Vec<Rule> {
         self.rules
             .iter()
-            .filter_map(|r| {
-                let p = r.runbook.as_ref()?;
-                (!base.join(p).exists()).then(|| (r.name.clone(), p.clone()))
-            })
+            .cloned()
+            .chain(self.slos.iter().map(Slo::rule))
             .collect()
     }
 
@@ -462,10 +940,17 @@ impl AlertsFile {
                 .filter(|r| (r.kind == RuleKind::Gauge) == gauges)
                 .cloned()
                 .collect(),
+            slos: if gauges {
+                Vec::new()
+            } else {
+                self.slos.clone()
+            },
+            anomalies: Vec::new(),
+            trends: Vec::new(),
         };
         [("requests", part(false)), ("metrics", part(true))]
             .into_iter()
-            .filter(|(_, f)| !f.rules.is_empty())
+            .filter(|(_, f)| !f.rules.is_empty() || !f.slos.is_empty())
             .collect()
     }
 
@@ -522,18 +1007,33 @@ impl ConfigFile for AlertsFile {
             ));
         }
         let mut names = std::collections::BTreeSet::new();
+        let mut unique = |key: String, name: &String| {
+            if names.insert(name.clone()) {
+                Ok(())
+            } else {
+                Err(Invalid::at(
+                    key,
+                    format!("`{name}` is defined twice: expected unique names across rules, SLOs, anomalies and trends"),
+                ))
+            }
+        };
         for (i, rule) in self.rules.iter().enumerate() {
             rule.validate(d)
                 .map_err(|e| e.under(&format!("rule[{i}]")))?;
-            if !names.insert(&rule.name) {
-                return Err(Invalid::at(
-                    format!("rule[{i}].name"),
-                    format!(
-                        "rule `{}` is defined twice: expected unique names",
-                        rule.name
-                    ),
-                ));
-            }
+            unique(format!("rule[{i}].name"), &rule.name)?;
+        }
+        for (i, slo) in self.slos.iter().enumerate() {
+            slo.validate().map_err(|e| e.under(&format!("slo[{i}]")))?;
+            unique(format!("slo[{i}].name"), &slo.name)?;
+        }
+        for (i, a) in self.anomalies.iter().enumerate() {
+            a.validate()
+                .map_err(|e| e.under(&format!("anomaly[{i}]")))?;
+            unique(format!("anomaly[{i}].name"), &a.name)?;
+        }
+        for (i, t) in self.trends.iter().enumerate() {
+            t.validate().map_err(|e| e.under(&format!("trend[{i}]")))?;
+            unique(format!("trend[{i}].name"), &t.name)?;
         }
         Ok(())
     }

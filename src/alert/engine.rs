@@ -37,7 +37,7 @@ impl Engine {
         let d = &file.decision;
         let step_us = i64::try_from(d.step.as_micros()).unwrap_or(i64::MAX).max(1);
         let rules = file
-            .rules
+            .stream_rules()
             .iter()
             .map(|r| Compiled::new(r, step_us, d))
             .collect::<Result<_, _>>()?;
@@ -73,7 +73,7 @@ impl Engine {
             return;
         };
         for (i, c) in self.rules.iter().enumerate() {
-            if c.rule.kind == RuleKind::Gauge {
+            if c.rule.kind == RuleKind::Gauge || c.only.as_deref().is_some_and(|o| o != service) {
                 continue;
             }
             let family = self

@@ -33,13 +33,19 @@ pub struct Compiled {
     pub step_us: i64,
     pub for_us: i64,
     pub keep_us: i64,
+    /// SLO rules: the error budget (1 − objective), the latency level (ms) of a good request,
+    /// the service (all when `None`), and per band the (long, short) windows, µs.
+    pub budget: f64,
+    pub latency_ms: Option<f64>,
+    pub only: Option<String>,
+    pub burn_windows: Vec<(i64, i64)>,
 }
 
 impl Compiled {
     pub fn new(rule: &Rule, step_us: i64, d: &Decision) -> Result<Compiled, String> {
         let thresholds = rule.thresholds();
         let tests = match rule.kind {
-            RuleKind::Gauge | RuleKind::Unavailable => Vec::new(),
+            RuleKind::Gauge | RuleKind::Unavailable | RuleKind::BurnRate => Vec::new(),
             _ => thresholds
                 .iter()
                 .map(|t| RateTest::new(rule.bad_share(*t), d.margin, d.evidence, rule.min_requests))
@@ -47,13 +53,26 @@ impl Compiled {
                 .map_err(|e| format!("rule `{}`: {e}", rule.name))?,
         };
         let us = |d: std::time::Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+        let slo = rule.slo.clone();
         Ok(Compiled {
+            budget: slo.as_ref().map_or(f64::NAN, |s| s.budget),
+            latency_ms: slo.as_ref().and_then(|s| s.latency_ms),
+            only: slo.as_ref().and_then(|s| s.service.clone()),
+            burn_windows: slo
+                .as_ref()
+                .map(|s| s.windows.iter().map(|(l, sh)| (us(*l), us(*sh))).collect())
+                .unwrap_or_default(),
             rule: rule.clone(),
             resolve: rule.resolve_levels(),
             thresholds,
             tests,
             horizon_minutes: (d.horizon.as_secs() / 60).max(1) as usize,
-            window_steps: (us(rule.window) / step_us).max(1),
+            // SLO rules keep their windows in the ledger, not as steps
+            window_steps: if rule.kind == RuleKind::BurnRate {
+                1
+            } else {
+                (us(rule.window) / step_us).max(1)
+            },
             step_us,
             for_us: us(rule.for_),
             keep_us: us(rule.keep_firing_for),
@@ -96,6 +115,15 @@ impl Counts {
                     *b += u64::from(duration_ms > *t);
                 }
                 self.durations.push(duration_ms);
+            }
+            RuleKind::BurnRate => {
+                let bad = match c.latency_ms {
+                    Some(l) => duration_ms > l,
+                    None => status >= 500,
+                };
+                if bad {
+                    self.bad.iter_mut().for_each(|b| *b += 1);
+                }
             }
             RuleKind::Gauge => {}
         }
@@ -145,6 +173,52 @@ struct Bucket {
     bad: Vec<u64>,
 }
 
+/// SLO rules: running totals of requests and bad ones, marked at the start of every minute, so
+/// that the counts of any window up to the longest (3 days) are two subtractions.
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    n: u64,
+    bad: u64,
+    /// (minute start µs, totals before that minute), oldest first.
+    marks: VecDeque<(i64, u64, u64)>,
+}
+
+impl Ledger {
+    /// Adds a closed step starting at `start` (µs); forgets marks older than `keep` µs.
+    fn push(&mut self, start: i64, n: u64, bad: u64, keep: i64) {
+        let minute = start.div_euclid(60_000_000) * 60_000_000;
+        if self.marks.back().is_none_or(|m| m.0 < minute) {
+            self.marks.push_back((minute, self.n, self.bad));
+        }
+        self.n += n;
+        self.bad += bad;
+        while self.marks.len() > 1 && self.marks[1].0 <= minute - keep {
+            self.marks.pop_front();
+        }
+    }
+
+    /// Whether the history reaches back `w` µs from `end`.
+    pub fn covers(&self, end: i64, w: i64) -> bool {
+        self.marks
+            .front()
+            .is_some_and(|m| m.0 <= end.saturating_sub(w))
+    }
+
+    /// (requests, bad) of the window of `w` µs ending at `end`, to the minute: from the last
+    /// minute mark at or before `end − w` (all that is kept when the history is shorter).
+    pub fn window(&self, end: i64, w: i64) -> (u64, u64) {
+        let from = end.saturating_sub(w);
+        let i = self
+            .marks
+            .partition_point(|m| m.0 <= from)
+            .saturating_sub(1);
+        match self.marks.get(i) {
+            Some(m) => (self.n - m.1, self.bad - m.2),
+            None => (0, 0),
+        }
+    }
+}
+
 /// One rule's bands for one entity.
 #[derive(Debug, Clone)]
 pub struct Family {
@@ -170,6 +244,8 @@ pub struct Family {
     restart: Vec<i64>,
     /// When each band last held (µs, step end).
     last_held: Vec<Option<i64>>,
+    /// SLO rules: the burn-rate ledger.
+    ledger: Ledger,
     pub state: State,
 }
 
@@ -188,6 +264,7 @@ impl Family {
             held_since: vec![i64::MIN; bands],
             restart: vec![i64::MIN; bands],
             last_held: vec![None; bands],
+            ledger: Ledger::default(),
             state: State::Inactive,
         }
     }
@@ -214,6 +291,7 @@ impl Family {
     /// evidence): it can be dropped.
     pub fn idle(&self) -> bool {
         self.state == State::Inactive
+            && self.ledger.marks.is_empty()
             && self.open.is_empty()
             && self.total.n == 0
             && self.bad_in_horizon.iter().all(|b| *b == 0)
@@ -233,7 +311,7 @@ impl Family {
         self.push(c, step, counts);
         let end = (step + 1) * c.step_us;
         for b in 0..c.thresholds.len() {
-            let holds = self.band_holds(c, b);
+            let holds = self.band_holds(c, b, end);
             if self.holds[b] && !holds {
                 self.restart[b] = end;
             }
@@ -252,8 +330,14 @@ impl Family {
         }
         self.total.n += counts.n;
         self.total.sum += counts.sum;
-        if c.rule.kind != RuleKind::Gauge {
-            self.bucket(c, step, &counts);
+        match c.rule.kind {
+            RuleKind::Gauge => {}
+            RuleKind::BurnRate => {
+                let keep = c.burn_windows.iter().map(|w| w.0).max().unwrap_or(0);
+                let bad = counts.bad.first().copied().unwrap_or(0);
+                self.ledger.push(step * c.step_us, counts.n, bad, keep);
+            }
+            _ => self.bucket(c, step, &counts),
         }
         self.window.push_back((step, counts));
         while let Some((s, _)) = self.window.front() {
@@ -364,9 +448,28 @@ impl Family {
     }
 
     /// Whether band `b` holds after the step just pushed (see the module docs).
-    fn band_holds(&mut self, c: &Compiled, b: usize) -> bool {
+    fn band_holds(&mut self, c: &Compiled, b: usize, end: i64) -> bool {
         let was = self.holds[b];
         let n = self.total.n;
+        if c.rule.kind == RuleKind::BurnRate {
+            // both windows burn at least factor × budget (SRE Workbook ch. 5); no request in the
+            // short window: no evidence either way, unchanged
+            let (long, short) = c.burn_windows[b];
+            let (ln, lb) = self.ledger.window(end, long);
+            let (sn, sb) = self.ledger.window(end, short);
+            if sn == 0 {
+                return was;
+            }
+            // no alert before the history covers the short window: at start-up both windows
+            // would otherwise be the few minutes seen so far
+            if !self.ledger.covers(end, short) {
+                return false;
+            }
+            let level = c.thresholds[b] * c.budget;
+            return sn >= c.rule.min_requests
+                && lb as f64 >= level * ln as f64
+                && sb as f64 >= level * sn as f64;
+        }
         if c.rule.kind == RuleKind::Unavailable {
             let successes = n - self.total.bad[b];
             return if was {
@@ -488,8 +591,25 @@ impl Family {
         end: i64,
         (change, severity, previous, band): (Change, Severity, Option<Severity>, usize),
     ) -> Transition {
-        let n = self.total.n;
+        let mut n = self.total.n;
+        let mut bad = self.total.bad.get(band).copied().unwrap_or(0);
+        let mut window_s = (c.window_steps * c.step_us) as f64 / 1e6;
+        let mut statistic = self
+            .detections
+            .get(band)
+            .copied()
+            .flatten()
+            .map(|d| d.statistic);
+        let burn = |(n, bad): (u64, u64)| (n > 0).then(|| bad as f64 / n as f64 / c.budget);
+        if c.rule.kind == RuleKind::BurnRate {
+            // value: the long window's burn rate; statistic: the short window's
+            let (long, short) = c.burn_windows[band];
+            (n, bad) = self.ledger.window(end, long);
+            window_s = long as f64 / 1e6;
+            statistic = burn(self.ledger.window(end, short));
+        }
         let value = match c.rule.kind {
+            RuleKind::BurnRate => burn((n, bad)),
             RuleKind::Unavailable => self.expected(c),
             _ if n == 0 => None,
             RuleKind::ErrorRate => Some(self.total.bad[band] as f64 / n as f64),
@@ -509,22 +629,17 @@ impl Family {
         Transition {
             event_time: end,
             rule: c.rule.name.clone(),
-            entity_kind: c.rule.per().label(),
+            entity_kind: c.rule.per().label().to_string(),
             entity: entity.to_string(),
             change,
             severity,
             previous,
             value,
             threshold: c.thresholds[band],
-            window_s: (c.window_steps * c.step_us) as f64 / 1e6,
+            window_s,
             requests: n,
-            bad: self.total.bad.get(band).copied().unwrap_or(0),
-            statistic: self
-                .detections
-                .get(band)
-                .copied()
-                .flatten()
-                .map(|d| d.statistic),
+            bad,
+            statistic,
             onset: self
                 .detections
                 .get(band)
@@ -534,6 +649,7 @@ impl Family {
             labels: c.rule.labels.clone(),
             annotations: c.rule.annotations.clone(),
             runbook: c.rule.runbook.as_ref().map(|p| p.display().to_string()),
+            silenced: None,
         }
     }
 }

@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use arrow::record_batch::RecordBatch;
 
 use super::config::AlertsFile;
+use super::silence::Silencer;
 use super::state::Active;
 use super::{Engine, Transition};
 use crate::pipeline::observe::BatchObserver;
@@ -23,6 +24,12 @@ use crate::query::sql::{f64s, i64s, opt_f64s, strings, times, SqlError};
 /// Alertmanager); [`LogDeliver`] writes them to the log.
 pub trait Deliver: Send {
     fn deliver(&mut self, t: &Transition);
+
+    /// Whether this reaches people: then it is not handed the transitions of silenced alerts
+    /// (`Transition::silenced`). The log, the `alerts` table and `/metrics` see them all.
+    fn notifies(&self) -> bool {
+        false
+    }
 }
 
 /// Logs each transition (stderr; `--log-format json` for machines): firing and escalations as
@@ -36,16 +43,19 @@ impl Deliver for LogDeliver {
             .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
             .unwrap_or_default();
         let value = t.value.map_or(String::from("-"), |v| format!("{v:.4}"));
+        let silenced = t.silenced.as_ref().map_or(String::new(), |id| {
+            format!(" (silenced by {id}: not notified)")
+        });
         let (rule, entity, change, severity) =
             (&t.rule, &t.entity, t.change.name(), t.severity.to_string());
         match t.change {
             super::Change::Firing | super::Change::Escalated => tracing::warn!(
                 rule = %rule, entity = %entity, change, severity = %severity, value = %value,
-                threshold = t.threshold, event_time = %event_time, "Alert {change}: {severity} {rule} {entity}."
+                threshold = t.threshold, event_time = %event_time, "Alert {change}: {severity} {rule} {entity}.{silenced}"
             ),
             _ => tracing::info!(
                 rule = %rule, entity = %entity, change, severity = %severity, value = %value,
-                threshold = t.threshold, event_time = %event_time, "Alert {change}: {severity} {rule} {entity}."
+                threshold = t.threshold, event_time = %event_time, "Alert {change}: {severity} {rule} {entity}.{silenced}"
             ),
         }
     }
@@ -135,6 +145,7 @@ impl LiveAlerts {
         file: &AlertsFile,
         active: &[Active],
         mut to: Vec<Box<dyn Deliver>>,
+        mut silencer: Option<Silencer>,
         metrics: Option<crate::metrics::Metrics>,
     ) -> Result<(Arc<LiveAlerts>, JoinHandle<()>), String> {
         let engines = file
@@ -152,9 +163,14 @@ impl LiveAlerts {
         let thread = std::thread::Builder::new()
             .name("alert-delivery".into())
             .spawn(move || {
-                for t in rx {
+                for mut t in rx {
+                    if let Some(s) = &mut silencer {
+                        s.mark(&mut t);
+                    }
                     for d in &mut to {
-                        d.deliver(&t);
+                        if t.silenced.is_none() || !d.notifies() {
+                            d.deliver(&t);
+                        }
                     }
                 }
             })
@@ -254,6 +270,20 @@ mod tests {
         }
     }
 
+    /// A deliverer that reaches people: silenced transitions never get to it.
+    struct Pager(std::sync::Arc<Mutex<Vec<Transition>>>);
+
+    impl Deliver for Pager {
+        fn deliver(&mut self, t: &Transition) {
+            if let Ok(mut v) = self.0.lock() {
+                v.push(t.clone());
+            }
+        }
+        fn notifies(&self) -> bool {
+            true
+        }
+    }
+
     fn batch(table: &str, lines: &[String]) -> RecordBatch {
         let mut chunk = RawChunk::new("t".into(), None, 1);
         for (i, l) in lines.iter().enumerate() {
@@ -263,6 +293,90 @@ mod tests {
         let out = Decoder::new(schema).decode(&chunk, 1_796_000_000_000_000);
         assert!(out.rejected.is_empty(), "{:?}", out.rejected);
         out.batch.unwrap()
+    }
+
+    /// checkout failing outright for two minutes at 2 requests a second, then healthy.
+    fn failing_checkout() -> Vec<String> {
+        let mut lines = Vec::new();
+        for s in 0..900 {
+            for k in 0..2 {
+                let status = if (120..240).contains(&s) { 503 } else { 200 };
+                lines.push(format!(
+                    r#"{{"ts":"2026-11-27T13:{:02}:{:02}.{k}Z","service":"checkout","endpoint":"POST /api/checkout","status":{status},"duration_ms":12}}"#,
+                    s / 60,
+                    s % 60
+                ));
+            }
+        }
+        lines
+    }
+
+    #[test]
+    fn silenced_alerts_change_state_but_do_not_reach_people() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = chrono::Utc::now().timestamp_micros();
+        let hour = 3_600_000_000;
+        let s = crate::alert::silence::Silences::add(
+            dir.path(),
+            vec!["service=checkout".parse().unwrap()],
+            now - hour,
+            now + hour,
+            "maintenance".into(),
+            "test".into(),
+        )
+        .unwrap();
+        let (logged, paged) = (
+            std::sync::Arc::new(Mutex::new(Vec::new())),
+            std::sync::Arc::new(Mutex::new(Vec::new())),
+        );
+        let (live, thread) = LiveAlerts::start(
+            &AlertsFile::builtin(),
+            &[],
+            vec![
+                Box::new(Collect(logged.clone())),
+                Box::new(Pager(paged.clone())),
+            ],
+            Some(Silencer::new(dir.path().to_path_buf())),
+            None,
+        )
+        .unwrap();
+        for chunk in failing_checkout().chunks(97) {
+            live.observe("requests", &batch("requests", chunk));
+        }
+        drop(live);
+        thread.join().unwrap();
+        let logged = logged.lock().unwrap();
+        assert!(
+            logged.iter().any(|t| t.change == Change::Firing),
+            "{logged:?}"
+        );
+        assert!(
+            logged
+                .iter()
+                .all(|t| t.silenced.as_deref() == Some(s.id.as_str())),
+            "{logged:?}"
+        );
+        assert!(paged.lock().unwrap().is_empty());
+        // ended: the next alert reaches people again
+        crate::alert::silence::Silences::expire(dir.path(), &s.id, now).unwrap();
+        let paged = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let (live, thread) = LiveAlerts::start(
+            &AlertsFile::builtin(),
+            &[],
+            vec![Box::new(Pager(paged.clone()))],
+            Some(Silencer::new(dir.path().to_path_buf())),
+            None,
+        )
+        .unwrap();
+        for chunk in failing_checkout().chunks(97) {
+            live.observe("requests", &batch("requests", chunk));
+        }
+        drop(live);
+        thread.join().unwrap();
+        let paged = paged.lock().unwrap();
+        assert!(paged
+            .iter()
+            .any(|t| t.change == Change::Firing && t.silenced.is_none()));
     }
 
     #[test]
@@ -276,22 +390,13 @@ mod tests {
                 Box::new(Collect(got.clone())),
                 Box::new(MetricsDeliver::new(metrics.clone())),
             ],
+            None,
             Some(metrics.clone()),
         )
         .unwrap();
         // checkout fails outright for two minutes at 2 requests a second, then recovers; resolved
         // once the window is past the failures (13:09) and keep_firing_for (2 min) has passed
-        let mut lines = Vec::new();
-        for s in 0..900 {
-            for k in 0..2 {
-                let status = if (120..240).contains(&s) { 503 } else { 200 };
-                lines.push(format!(
-                    r#"{{"ts":"2026-11-27T13:{:02}:{:02}.{k}Z","service":"checkout","endpoint":"POST /api/checkout","status":{status},"duration_ms":12}}"#,
-                    s / 60,
-                    s % 60
-                ));
-            }
-        }
+        let lines = failing_checkout();
         let mut firing_seen = false;
         for chunk in lines.chunks(97) {
             live.observe("requests", &batch("requests", chunk));

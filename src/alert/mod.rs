@@ -17,6 +17,9 @@ pub mod family;
 pub mod live;
 pub mod output;
 pub mod replay;
+pub mod review;
+pub mod silence;
+pub mod slow;
 pub mod state;
 
 use std::collections::BTreeMap;
@@ -86,7 +89,7 @@ pub struct Transition {
     pub event_time: i64,
     pub rule: String,
     /// `service` or `host`.
-    pub entity_kind: &'static str,
+    pub entity_kind: String,
     pub entity: String,
     pub change: Change,
     /// The severity after the change (for `resolved`, the one that was firing or pending).
@@ -103,7 +106,8 @@ pub struct Transition {
     pub requests: u64,
     /// Of them, bad ones for the deciding band (5xx, slower than the level); 0 for gauges.
     pub bad: u64,
-    /// The sequential test's statistic G of the deciding band (rate rules), against `evidence`.
+    /// Rate rules: the sequential test's statistic G of the deciding band, against `evidence`.
+    /// SLO rules: the short window's burn rate (`value` is the long window's).
     pub statistic: Option<f64>,
     /// Rate rules: the span that decided — when it began (the estimate of when the change began)
     /// and its requests and bad ones. At a fast decision the window is still mostly from before
@@ -112,6 +116,9 @@ pub struct Transition {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub runbook: Option<String>,
+    /// The silence (its ID) that keeps this transition from people: it is stored and logged,
+    /// not notified ([`silence`]).
+    pub silenced: Option<String>,
 }
 
 /// Errors of alerting.

@@ -77,6 +77,7 @@ pub fn to_batch(ts: &[Transition], wall_time: i64) -> (SchemaRef, RecordBatch) {
         Field::new("labels", DataType::Utf8, false),
         Field::new("annotations", DataType::Utf8, false),
         Field::new("runbook", DataType::Utf8, true),
+        Field::new("silenced", DataType::Utf8, true),
         time_field("wall_time"),
     ]));
     let columns: Vec<ArrayRef> = vec![
@@ -115,6 +116,9 @@ pub fn to_batch(ts: &[Transition], wall_time: i64) -> (SchemaRef, RecordBatch) {
         strings(ts, |t| json(&t.labels)),
         strings(ts, |t| json(&t.annotations)),
         Arc::new(StringArray::from_iter(ts.iter().map(|t| t.runbook.clone()))),
+        Arc::new(StringArray::from_iter(
+            ts.iter().map(|t| t.silenced.clone()),
+        )),
         Arc::new(
             TimestampMicrosecondArray::from_iter_values(ts.iter().map(|_| wall_time))
                 .with_timezone("UTC"),

@@ -1,12 +1,15 @@
 //! `alerts replay`: the rules over history. The requests and metric samples of a range are read
 //! from the lake (`sql/alert/`) in event-time order and fed to the same [`Engine`] the live path
 //! uses, the clock advanced after every event, so what it prints is what the live path would have
-//! decided on those events.
+//! decided on those events. The slow rules (P4 anomalies of the hourly tables, trends of
+//! `weekly_trends`) are judged over every hour and week of the range, as `postlaunch run` would
+//! have judged them after each hourly job.
 
 use chrono::{DateTime, Utc};
 
 use super::config::{AlertsFile, RuleKind};
-use super::{AlertError, Engine, Transition};
+use super::{slow, AlertError, Engine, Transition};
+use crate::lake::layout::HOUR_MICROS;
 use crate::query::sql::{f64s, i64s, quote, sql_file, strings, times, Param, SqlFile};
 use crate::query::LakeSession;
 
@@ -169,6 +172,14 @@ pub async fn replay(
         transitions.extend(engine.advance(to.timestamp_micros().saturating_add(lateness)));
     }
     transitions.retain(|t| t.event_time <= to.timestamp_micros());
+    // the slow rules (P4 anomalies and trends) over the hours and weeks that start in the range
+    // (a week's verdict comes at its end, which may be past the last event)
+    if !file.anomalies.is_empty() || !file.trends.is_empty() {
+        let (f, t) = (from.timestamp_micros(), to.timestamp_micros());
+        let first_hour = f.div_euclid(HOUR_MICROS) * HOUR_MICROS;
+        let verdicts = slow::verdicts(session, file, first_hour, t, &mut skipped).await?;
+        transitions.extend(slow::walk(verdicts, &Default::default()));
+    }
     transitions.sort_by_key(|t| t.event_time);
     Ok(Replay {
         from,

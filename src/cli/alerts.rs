@@ -1,5 +1,6 @@
-//! `postlaunch alerts replay` (the alert rules over history — what would have fired when) and
-//! `postlaunch alerts list` (the alerts of the `alerts` table in their latest state).
+//! `postlaunch alerts replay` (the alert rules over history — what would have fired when),
+//! `alerts list` (the alerts of the `alerts` table in their latest state), `alerts review` (the
+//! weekly alert-fatigue review) and `alerts silence` / `silences` / `unsilence`.
 
 use std::path::PathBuf;
 
@@ -26,6 +27,110 @@ pub enum AlertsCommand {
     Replay(ReplayArgs),
     #[command(about = "The alerts of the lake's `alerts` table in their latest state")]
     List(ListArgs),
+    #[command(
+        about = "The weekly alert-fatigue review: per rule, fired, duration, flapping, actionable"
+    )]
+    Review(ReviewArgs),
+    #[command(about = "Keep matching alerts from people for a while (still stored and logged)")]
+    Silence(SilenceArgs),
+    #[command(about = "The lake's silences")]
+    Silences(SilencesArgs),
+    #[command(about = "End a silence now")]
+    Unsilence(UnsilenceArgs),
+}
+
+/// The weekly alert-fatigue review ("tune weekly"): per rule, from the `alerts` table, how many
+/// alerts fired in the ISO week, how many resolved, their median duration, the share resolved
+/// within 5 minutes (flapping: tune `keep_firing_for` or the bands) and the share followed by an
+/// incident of the same service (actionable: from 30 minutes before the firing to 2 hours after;
+/// empty when the lake has no `incidents` table).
+///
+/// Exit codes: 0 reviewed (also when nothing fired); 2 runtime error; 64 bad usage.
+///
+/// Examples:
+///   postlaunch alerts review --lake lake --week 2026-W46
+///   postlaunch alerts review --lake lake --week 2026-W46 --format json
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct ReviewArgs {
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// ISO week, e.g. 2026-W46.
+    #[arg(long, value_name = "WEEK")]
+    pub week: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table, env = "POSTLAUNCH_FORMAT")]
+    pub format: Format,
+}
+
+/// Silence the alerts matching every --match for a while: their transitions are still stored
+/// in the `alerts` table and logged (with the silence's ID in `silenced`), but not notified.
+/// The live ingest picks the silence up at its next transition, without a restart. Prints the
+/// silence's ID, for `alerts unsilence`.
+///
+/// Matchers: KEY=VALUE or KEY!=VALUE; `*` in VALUE matches any run of characters. Keys: the
+/// entity's kind (service, host), entity, rule, severity, and the rule's labels.
+///
+/// Exit codes: 0 silenced; 2 runtime error; 64 bad usage (a bad matcher, duration or time).
+///
+/// Examples:
+///   postlaunch alerts silence --lake lake --match service=checkout --for 2h --reason "payment provider maintenance"
+///   postlaunch alerts silence --lake lake --match host=web-* --match rule=host_cpu --for 30m --reason "reindex"
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct SilenceArgs {
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// A condition every silenced alert meets (repeat for several).
+    #[arg(long = "match", value_name = "KEY=VALUE", required = true)]
+    pub matchers: Vec<String>,
+    /// How long, e.g. 30m, 2h, 1d.
+    #[arg(long = "for", value_name = "DURATION", value_parser = super::parse_duration)]
+    pub duration: std::time::Duration,
+    /// Why (shown by `alerts silences` and in the review).
+    #[arg(long)]
+    pub reason: String,
+    /// When it starts (RFC 3339; default now).
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+    /// Who silences [default: $USER].
+    #[arg(long, env = "USER", default_value = "unknown")]
+    pub by: String,
+}
+
+/// The lake's silences: by default those active or still to start; --all adds the expired ones.
+///
+/// Exit codes: 0 listed; 2 runtime error; 64 bad usage.
+///
+/// Examples:
+///   postlaunch alerts silences --lake lake
+///   postlaunch alerts silences --lake lake --all --format json
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct SilencesArgs {
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// Expired silences too.
+    #[arg(long)]
+    pub all: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table, env = "POSTLAUNCH_FORMAT")]
+    pub format: Format,
+}
+
+/// End a silence now: the alerts it matched are notified again from their next transition.
+///
+/// Exit codes: 0 ended (or already over); 2 runtime error; 64 no such silence.
+///
+/// Examples:
+///   postlaunch alerts unsilence --lake lake s-1a2b3c4d
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct UnsilenceArgs {
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// The silence's ID (from `alerts silence` or `alerts silences`).
+    pub id: String,
 }
 
 /// The alerts of the lake's `alerts` table (written by `ingest --pipeline` with alert rules) in
@@ -107,6 +212,9 @@ fn run_list(args: ListArgs, quiet: bool) -> anyhow::Result<()> {
 /// Exit codes: 0 replayed (whatever fired); 2 runtime error; 64 bad usage or a lake without
 /// requests; 78 bad rules file.
 ///
+/// The slow rules ([[anomaly]], [[trend]]: P4) are judged on the hourly tables and
+/// `weekly_trends` of the range when the lake has them (`postlaunch hourly`, `trends`).
+///
 /// Examples:
 ///   postlaunch alerts replay --lake lake
 ///   postlaunch alerts replay --lake lake --from 2026-11-06T18:00 --to 2026-11-07T00:00
@@ -131,6 +239,11 @@ pub struct ReplayArgs {
     /// Output format (table: the main columns, rounded; csv/json/ndjson: every column).
     #[arg(long, value_enum, default_value_t = Format::Table, env = "POSTLAUNCH_FORMAT")]
     pub format: Format,
+    /// Also append the transitions to the lake's `alerts` table, as if the rules had run live
+    /// (for a lake that never had a live ingest, such as the demo's: `alerts list` and
+    /// `alerts review` then see them).
+    #[arg(long)]
+    pub store: bool,
 }
 
 /// A severity on the command line.
@@ -168,6 +281,171 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     match args.command {
         AlertsCommand::Replay(a) => run_replay(a, quiet),
         AlertsCommand::List(a) => run_list(a, quiet),
+        AlertsCommand::Review(a) => run_review(a, quiet),
+        AlertsCommand::Silence(a) => run_silence(a, quiet),
+        AlertsCommand::Silences(a) => run_silences(a),
+        AlertsCommand::Unsilence(a) => run_unsilence(a, quiet),
+    }
+}
+
+fn run_review(args: ReviewArgs, quiet: bool) -> anyhow::Result<()> {
+    let from = crate::trends::parse_week(&args.week).map_err(CliError::Usage)?;
+    let to = from + chrono::Duration::days(7);
+    let catalog = args.lake.catalog()?;
+    let lake = args.lake.path();
+    let runtime = super::runtime()?;
+    runtime.block_on(async move {
+        let session = LakeSession::open(&lake, &catalog).await.map_err(CliError::usage)?;
+        let Some((schema, batches, incidents)) =
+            crate::alert::review::review(&session, from, to).await?
+        else {
+            if !quiet {
+                eprintln!(
+                    "no `alerts` table in `{}`: nothing to review (alerts are stored by `postlaunch ingest --pipeline` with alert rules, or `alerts replay --store`)",
+                    lake.display()
+                );
+            }
+            return Ok(());
+        };
+        if !quiet {
+            let fired: usize = batches.iter().map(|b| b.num_rows()).sum();
+            eprintln!(
+                "alerts review {}: {} to {}, {fired} rules fired{}",
+                args.week,
+                from.format("%Y-%m-%d"),
+                to.format("%Y-%m-%d"),
+                if incidents { "" } else { " (no `incidents` table: followed_by_incident is empty)" }
+            );
+        }
+        table::write(&mut std::io::stdout().lock(), args.format, &schema, &batches)?;
+        Ok(())
+    })
+}
+
+fn run_silence(args: SilenceArgs, quiet: bool) -> anyhow::Result<()> {
+    use crate::alert::silence::{Matcher, Silences};
+    let matchers = args
+        .matchers
+        .iter()
+        .map(|m| {
+            m.parse::<Matcher>()
+                .map_err(|e| CliError::Usage(format!("--match {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.duration.is_zero() {
+        return Err(
+            CliError::Usage("--for 0s: expected a positive duration, e.g. 2h".into()).into(),
+        );
+    }
+    if args.reason.trim().is_empty() {
+        return Err(CliError::Usage(
+            "--reason is empty: say why, for whoever sees the silence".into(),
+        )
+        .into());
+    }
+    let start = time_arg("--start", &args.start)?.unwrap_or_else(Utc::now);
+    let starts = start.timestamp_micros();
+    let ends = starts.saturating_add(i64::try_from(args.duration.as_micros()).unwrap_or(i64::MAX));
+    let lake = args.lake.path();
+    if !lake.is_dir() {
+        return Err(CliError::Usage(format!("--lake `{}` does not exist", lake.display())).into());
+    }
+    let s = Silences::add(&lake, matchers, starts, ends, args.reason, args.by)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    if !quiet {
+        let list: Vec<String> = s.matchers.iter().map(|m| m.to_string()).collect();
+        eprintln!(
+            "silenced {} until {} (end it early with `postlaunch alerts unsilence {}`)",
+            list.join(", "),
+            DateTime::from_timestamp_micros(s.ends)
+                .unwrap_or_default()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            s.id
+        );
+    }
+    println!("{}", s.id);
+    Ok(())
+}
+
+fn run_silences(args: SilencesArgs) -> anyhow::Result<()> {
+    use arrow::array::{ArrayRef, StringArray, TimestampMicrosecondArray};
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    use std::sync::Arc;
+    let lake = args.lake.path();
+    let all = crate::alert::silence::Silences::load(&lake).map_err(|e| anyhow::anyhow!(e))?;
+    let now = Utc::now().timestamp_micros();
+    let shown: Vec<_> = all
+        .silences
+        .iter()
+        .filter(|s| args.all || s.status(now) != "expired")
+        .collect();
+    let time = |name: &str| {
+        Field::new(
+            name,
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        )
+    };
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("matchers", DataType::Utf8, false),
+        time("starts"),
+        time("ends"),
+        time("expired"),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("created_by", DataType::Utf8, false),
+    ]));
+    let text = |f: &dyn Fn(&crate::alert::silence::Silence) -> String| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(shown.iter().map(|s| f(s))))
+    };
+    let times = |f: &dyn Fn(&crate::alert::silence::Silence) -> Option<i64>| -> ArrayRef {
+        Arc::new(
+            TimestampMicrosecondArray::from_iter(shown.iter().map(|s| f(s))).with_timezone("UTC"),
+        )
+    };
+    let columns: Vec<ArrayRef> = vec![
+        text(&|s| s.id.clone()),
+        text(&|s| s.status(now).to_string()),
+        text(&|s| {
+            s.matchers
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
+        times(&|s| Some(s.starts)),
+        times(&|s| Some(s.ends)),
+        times(&|s| s.expired),
+        text(&|s| s.reason.clone()),
+        text(&|s| s.created_by.clone()),
+    ];
+    let batch = arrow::record_batch::RecordBatch::try_new(schema.clone(), columns)?;
+    table::write(
+        &mut std::io::stdout().lock(),
+        args.format,
+        &schema,
+        &[batch],
+    )?;
+    Ok(())
+}
+
+fn run_unsilence(args: UnsilenceArgs, quiet: bool) -> anyhow::Result<()> {
+    use crate::alert::silence::{SilenceError, Silences};
+    let lake = args.lake.path();
+    let now = Utc::now().timestamp_micros();
+    match Silences::expire(&lake, &args.id, now) {
+        Ok(s) => {
+            if !quiet {
+                eprintln!(
+                    "silence {} ended; its alerts are notified again from their next transition",
+                    s.id
+                );
+            }
+            Ok(())
+        }
+        Err(e @ SilenceError::Unknown(_)) => Err(CliError::Usage(e.to_string()).into()),
+        Err(e) => Err(anyhow::anyhow!(e)),
     }
 }
 
@@ -202,6 +480,12 @@ fn run_replay(args: ReplayArgs, quiet: bool) -> anyhow::Result<()> {
             }
         };
         let r = replay::replay(&session, &rules, from, to).await?;
+        if args.store && !r.transitions.is_empty() {
+            output::store(&lake, &r.transitions, Utc::now().timestamp_micros())?;
+            if !quiet {
+                eprintln!("stored {} transitions in `{}`", r.transitions.len(), lake.join(output::TABLE).display());
+            }
+        }
         let shown: Vec<_> = r
             .transitions
             .iter()

@@ -162,6 +162,11 @@ pub fn run_daemon(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
         return Err(CliError::Usage(format!("lake `{}` does not exist", lake.display())).into());
     }
     let grace = cfg.grace;
+    // the slow alert rules (P4 anomalies and trends) of the pipeline's alerts file
+    let pipeline = PipelineConfig::load(&args.pipeline, &catalog).map_err(CliError::config)?;
+    let slow = super::ingest::alert_rules(&pipeline, &args.pipeline)?
+        .map(|(_, rules)| rules)
+        .filter(|r| !r.anomalies.is_empty() || !r.trends.is_empty());
     let job = HourlyJob {
         lake,
         catalog,
@@ -181,6 +186,11 @@ pub fn run_daemon(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
             if report.hours > 0 {
                 tracing::info!(hours = report.hours, late = report.late, rows = report.rows, last = %hour_start(due), "Hourly job ran.");
                 print_report(&report, quiet);
+                if let Some(rules) = &slow {
+                    let session = crate::query::LakeSession::open(&job.lake, &job.catalog).await?;
+                    let n = crate::alert::slow::deliver_after_hour(&job.lake, &session, rules, due * crate::lake::layout::HOUR_MICROS, now).await?;
+                    tracing::info!(hour = %hour_start(due), transitions = n, "Slow alert rules (anomalies, trends) evaluated.");
+                }
             }
             if args.once {
                 return Ok(());

@@ -268,7 +268,7 @@ fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result
 }
 
 /// The pipeline file's alert rules (`alerts`, relative to the file), loaded and checked.
-fn alert_rules(
+pub(super) fn alert_rules(
     cfg: &crate::config::PipelineConfig,
     path: &std::path::Path,
 ) -> Result<Option<(PathBuf, AlertsFile)>, CliError> {
@@ -304,8 +304,14 @@ async fn live_alerts(
         }),
         Box::new(MetricsDeliver::new(metrics.clone())),
     ];
-    let (live, delivery) =
-        LiveAlerts::start(rules, &active, to, Some(metrics.clone())).map_err(CliError::Config)?;
+    let (live, delivery) = LiveAlerts::start(
+        rules,
+        &active,
+        to,
+        Some(crate::alert::silence::Silencer::new(lake.to_path_buf())),
+        Some(metrics.clone()),
+    )
+    .map_err(CliError::Config)?;
     tracing::info!(
         rules = %file.display(),
         count = rules.rules.len(),

@@ -98,7 +98,7 @@ pub enum Command {
         about = "Funnels: users per step, conversion and drop-off (`pipelines/funnels.toml`)"
     )]
     Funnel(funnel::Args),
-    /// Alerts (P1–P4): `alerts replay` shows what the rules would have fired, `alerts list` what did.
+    /// Alerts (P1–P4): `replay` what the rules would have fired, `list` what did, `review`, `silence`.
     Alerts(alerts::Args),
     /// Internal: the statistics as a JSON filter, for the SciPy oracle tests.
     #[command(hide = true)]

@@ -110,6 +110,11 @@ pub enum Request {
         #[serde(default = "default_alpha")]
         alpha: f64,
     },
+    /// The anomaly rules' baseline: median and MAD of `x`, and the robust z of `at`.
+    Robust {
+        x: Vec<f64>,
+        at: f64,
+    },
 }
 
 fn default_power() -> f64 {
@@ -188,6 +193,12 @@ pub fn eval(req: Request) -> Value {
         Request::Power { effect, se, alpha } => {
             json!({ "power": power::power(effect, se, alpha) })
         }
+        Request::Robust { x, at } => match stats::robust::Baseline::of(&x) {
+            Some(b) => {
+                json!({ "median": b.median, "mad": b.mad, "sigma": b.sigma(), "z": b.z(at) })
+            }
+            None => json!({ "error": "no values" }),
+        },
         Request::Mde { se, alpha, power } => json!({ "mde": power::mde(se, alpha, power) }),
         Request::Sequential {
             effect,

@@ -61,7 +61,10 @@ fn kind_of(path: &Path) -> Option<Kind> {
         Kind::Funnels
     } else if table.contains_key("optimization") {
         Kind::Optimizations
-    } else if table.contains_key("rule") || table.contains_key("decision") {
+    } else if ["rule", "decision", "slo", "anomaly", "trend"]
+        .iter()
+        .any(|k| table.contains_key(*k))
+    {
         Kind::Alerts
     } else {
         Kind::Pipeline
@@ -106,7 +109,25 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
                 .iter()
                 .map(|r| format!("{} ({} bands)", r.name, r.bands.len()))
                 .collect();
-            format!("{shown}: ok — alert rules {}", rules.join(", "))
+            let slow: Vec<&str> = file
+                .slos
+                .iter()
+                .map(|s| s.name.as_str())
+                .chain(file.anomalies.iter().map(|a| a.name.as_str()))
+                .chain(file.trends.iter().map(|t| t.name.as_str()))
+                .collect();
+            format!(
+                "{shown}: ok — alert rules {}; {} SLOs, {} anomaly and {} trend rules{}",
+                rules.join(", "),
+                file.slos.len(),
+                file.anomalies.len(),
+                file.trends.len(),
+                if slow.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", slow.join(", "))
+                }
+            )
         }
         Kind::Pipeline => {
             let cfg = PipelineConfig::load(path, catalog)?;
@@ -116,9 +137,12 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
                     let rules = AlertsFile::load(&file)?;
                     warn_runbooks(&rules, &file);
                     format!(
-                        ", alerts `{}` ({} rules)",
+                        ", alerts `{}` ({} rules, {} SLOs, {} anomaly and {} trend rules)",
                         file.display(),
-                        rules.rules.len()
+                        rules.rules.len(),
+                        rules.slos.len(),
+                        rules.anomalies.len(),
+                        rules.trends.len()
                     )
                 }
                 None => String::new(),

@@ -15,6 +15,7 @@
 //! * [`sequential`]: an always-valid confidence sequence (normal mixture / mSPRT).
 //! * [`cusum`]: Page's CUSUM on a rate, the sequential decision of the alert rules.
 //! * [`ddsketch`]: the DDSketch, a mergeable quantile sketch with relative-error guarantees.
+//! * [`robust`]: the median and the median absolute deviation, the anomaly rules' baseline.
 //! * [`dist`]: tail probabilities and quantiles of the normal, Student t and chi-square
 //!   distributions, computed from survival functions so tiny p-values stay accurate.
 //!
@@ -29,6 +30,7 @@ pub mod moments;
 pub mod multiple;
 pub mod power;
 pub mod rank;
+pub mod robust;
 pub mod sequential;
 pub mod srm;
 pub mod two_sample;

@@ -90,10 +90,12 @@ fn every_sql_file_runs_with_its_example_values_and_returns_its_documented_column
         }
         ran += 1;
     }
-    // skipped: hourly_regressions' files (no baseline in two days) and sql/alert/current.sql (the
-    // `alerts` table is written by the live ingest, tested in kafka.rs)
+    // skipped: hourly_regressions' files (no baseline in two days), sql/alert/current.sql and
+    // review.sql (the `alerts` table is written by the live ingest, tested in kafka.rs and
+    // alerts.rs), sql/alert/trends.sql (`weekly_trends` is stored by `postlaunch trends`, tested
+    // in alerts.rs)
     assert!(
-        ran + 2 >= files.len(),
+        ran + 4 >= files.len(),
         "only {ran} of {} files ran",
         files.len()
     );

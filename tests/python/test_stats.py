@@ -500,3 +500,26 @@ def test_bad_requests_are_usage_errors(bad: str) -> None:
         [str(postlaunch_bin()), "stats", "eval"], input=bad, capture_output=True, text=True
     )
     assert proc.returncode == 64, proc.stderr
+
+
+def test_anomaly_baseline_matches_numpy() -> None:
+    # The P4 anomaly rules' baseline (src/stats/robust.rs): numpy.median of the references,
+    # scipy.stats.median_abs_deviation (raw and scale="normal"), and the robust z
+    # (x − median) / (1.4826·MAD). Odd, even and tiny counts, ties, outliers, lognormal data.
+    rng = np.random.default_rng(14)
+    cases = [list(rng.lognormal(6.5, 0.2, size=n)) for n in (1, 2, 3, 4, 7, 8, 28)]
+    cases += [[1.0, 1.0, 1.0, 2.0], [3.0, 1.0, 100.0, 2.0, 4.0], list(rng.normal(0, 1, 101))]
+    ats = [float(rng.uniform(0, 1500)) for _ in cases]
+    results = evaluate([{"test": "robust", "x": x, "at": a} for x, a in zip(cases, ats)])
+    for x, at, r in zip(cases, ats, results):
+        arr = np.asarray(x)
+        med = float(np.median(arr))
+        mad = float(stats.median_abs_deviation(arr))
+        close(r["median"], med, f"median {x}")
+        assert abs(r["mad"] - mad) <= 1e-9 * max(1.0, mad), f"mad {x}: {r['mad']} vs {mad}"
+        sigma = float(stats.median_abs_deviation(arr, scale="normal"))
+        assert abs(r["sigma"] - sigma) <= 1e-9 * max(1.0, sigma), f"sigma {x}"
+        if sigma > 0:
+            close(r["z"], (at - med) / sigma, f"z {x}")
+        else:
+            assert r["z"] is None

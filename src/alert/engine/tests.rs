@@ -89,6 +89,9 @@ fn shipped_rule(name: &str) -> AlertsFile {
     let f = AlertsFile::builtin();
     AlertsFile {
         rules: f.rules.into_iter().filter(|r| r.name == name).collect(),
+        slos: Vec::new(),
+        anomalies: Vec::new(),
+        trends: Vec::new(),
         ..f
     }
 }
@@ -473,4 +476,116 @@ fn a_service_failing_every_request_is_unavailable() {
     // with no other service to show the pipeline alive, that reads as this one going silent.)
     assert_eq!(s[1].0, Change::Resolved, "{s:?}");
     assert!((1200..=1270).contains(&s[1].2), "{s:?}");
+}
+
+/// An availability SLO of 99 % (budget 1 %) with the SRE Workbook's three burn-rate alerts.
+const SLO: &str = "[[slo]]\nname = \"availability\"\nobjective = 0.99\n";
+
+#[test]
+fn slo_burn_rate_alerts_fire_when_both_windows_burn_and_match_hand_computed_values() {
+    // 10 requests a second: 2 h without errors, 1 h at 20 % (burn rate 20), then healthy again.
+    // Errors are spread exactly (every 5th request), so every count below is exact.
+    let t = run(
+        &rules(SLO),
+        &[
+            phase(0, 7200, 10, 0.0),
+            phase(7200, 10_800, 10, 0.2),
+            phase(10_800, 36_000, 10, 0.0),
+        ],
+    );
+    let s = summary(&t);
+    // P3, 1× over 3 d and 6 h: both windows still hold the whole history (it is shorter), so at
+    // the end e of a step the burn is 2(e − 7200) / (10 e) / 0.01 ≥ 1 ⇔ e ≥ 7578.9: the step
+    // ending at 7580 s (760 bad of 75 800: burn 1.0026).
+    assert_eq!(s[0], (Change::Firing, Severity::P3, 7580), "{s:?}");
+    assert!((t[0].value.unwrap() - 760.0 / 75_800.0 / 0.01).abs() < 1e-9);
+    // P1, 14.4× over 1 h and 5 min: the long window runs from the minute mark at or before
+    // e − 1 h (6180 s for e in [9780, 9840)), so 2(e − 7200) ≥ 0.144 · 10 (e − 6180) ⇔
+    // e ≥ 9822.9: the step ending at 9825 s. Long: 5250 bad of 36 450 → 14.403; short (5 min,
+    // from the mark 9480): 690 of 3450 → 20.0. P2 (6× over 6 h) does not hold yet: 5250 of
+    // 98 250 → 5.34.
+    assert_eq!(s[1], (Change::Escalated, Severity::P1, 9825), "{s:?}");
+    let p1 = &t[1];
+    assert!((p1.value.unwrap() - 5250.0 / 36_450.0 / 0.01).abs() < 1e-9);
+    assert!((p1.statistic.unwrap() - 20.0).abs() < 1e-9);
+    assert_eq!((p1.requests, p1.bad), (36_450, 5250));
+    assert!((p1.window_s - 3600.0).abs() < 1e-9);
+    assert_eq!(
+        p1.labels.get("slo").map(String::as_str),
+        Some("availability")
+    );
+    // After the errors stop: the 5-minute window clears P1 first (P2, 6× over 6 h and 30 min,
+    // holds by then: 7200 bad of 108 000+ ≥ 6 %), then P2 once 7200 / (10 e) < 0.06 ⇔ e > 12 000,
+    // then P3 once the 6-hour window has left most of the errors behind: one alert throughout.
+    let changes: Vec<(Change, Severity)> = s.iter().map(|x| (x.0, x.1)).collect();
+    assert_eq!(
+        changes,
+        vec![
+            (Change::Firing, Severity::P3),
+            (Change::Escalated, Severity::P1),
+            (Change::DeEscalated, Severity::P2),
+            (Change::DeEscalated, Severity::P3),
+            (Change::Resolved, Severity::P3),
+        ],
+        "{s:?}"
+    );
+    assert!((10_800..10_900).contains(&s[2].2), "{s:?}");
+    assert!((12_000..12_100).contains(&s[3].2), "{s:?}");
+    // P3 resolves when the 6-hour window's bad share drops below 1 %: 2 (10 800 − m) < 0.01 ·
+    // 10 (e − m) with m the minute mark at or before e − 6 h: m > ~9 700, e ≈ 31 300.
+    assert!((31_000..31_700).contains(&s[4].2), "{s:?}");
+}
+
+#[test]
+fn latency_slos_count_slow_requests_and_a_service_slo_ignores_other_services() {
+    // 90 % of requests within 500 ms (budget 10 %), P2 at 6× over 6 h and 30 min only; 70 % of
+    // the requests take 800 ms → burn 7 from the first minute (the windows hold all there is)
+    let file = format!(
+        "[[slo]]\nname = \"fast\"\nobjective = 0.9\nlatency = \"500ms\"\nburn = [{{ severity = \"P2\", factor = 6, long = \"6h\", short = \"30m\" }}]\n{}",
+        ""
+    );
+    let slow = Phase {
+        slow: 0.7,
+        slow_ms: 800.0,
+        ..phase(0, 600, 5, 0.0)
+    };
+    let t = run(&rules(&file), &[slow]);
+    assert_eq!(
+        t.first().map(|t| (t.change, t.severity)),
+        Some((Change::Firing, Severity::P2))
+    );
+    // the first step holds 25 requests (≥ min_requests 20): 17 slow of 25 → burn 6.8 ≥ 6
+    assert_eq!((t[0].event_time - T0) / SEC, 5, "{:?}", summary(&t));
+    // the same SLO for another service: nothing for `svc`
+    let other = file.replace("objective", "service = \"checkout\"\nobjective");
+    assert!(run(&rules(&other), &[slow]).is_empty());
+}
+
+#[test]
+fn bad_slos_name_the_line_and_what_was_expected() {
+    let parse = |t: &str| {
+        AlertsFile::parse(t, Path::new("a.toml"))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+    };
+    let never = "[[slo]]\nname = \"s\"\nobjective = 0.9\nburn = [{ severity = \"P1\", factor = 14.4, long = \"1h\", short = \"5m\" }]\n";
+    let e = parse(never);
+    assert!(
+        e.contains("can never fire") && e.contains("slo[0].burn[0].factor"),
+        "{e}"
+    );
+    let order = "[[slo]]\nname = \"s\"\nobjective = 0.999\nburn = [\n  { severity = \"P1\", factor = 14.4, long = \"1h\", short = \"5m\" },\n  { severity = \"P2\", factor = 6, long = \"6h\", short = \"30m\" },\n]\n";
+    let e = parse(order);
+    assert!(
+        e.contains("increasing order") && e.contains("line 6"),
+        "{e}"
+    );
+    let short = "[[slo]]\nname = \"s\"\nobjective = 0.999\nburn = [{ severity = \"P2\", factor = 6, long = \"1h\", short = \"2h\" }]\n";
+    assert!(parse(short).contains("shorter than long"));
+    let objective = "[[slo]]\nname = \"s\"\nobjective = 99.9\n";
+    let e = parse(objective);
+    assert!(e.contains("objective 99.9") && e.contains("line 3"), "{e}");
+    let twice = format!("{SLO}{SLO}");
+    assert!(parse(&twice).contains("defined twice"));
 }
