@@ -161,6 +161,11 @@ pub struct Onset {
     pub bad: u64,
 }
 
+/// Unavailable rules look at the same minutes of this many previous days.
+pub const DAYS: i64 = 7;
+const MINUTE: i64 = 60_000_000;
+const DAY: i64 = 1440 * MINUTE;
+
 /// Steps kept one by one before they are merged into minute buckets: one minute of 5 s steps.
 pub const FINE_STEPS: usize = 12;
 
@@ -246,6 +251,10 @@ pub struct Family {
     last_held: Vec<Option<i64>>,
     /// SLO rules: the burn-rate ledger.
     ledger: Ledger,
+    /// Unavailable rules: requests per minute over the last [`DAYS`] days (minute start µs, n),
+    /// oldest first, and when the family first saw a step: the same minutes of previous days.
+    minutes: VecDeque<(i64, u64)>,
+    first_seen: Option<i64>,
     pub state: State,
 }
 
@@ -265,6 +274,8 @@ impl Family {
             restart: vec![i64::MIN; bands],
             last_held: vec![None; bands],
             ledger: Ledger::default(),
+            minutes: VecDeque::new(),
+            first_seen: None,
             state: State::Inactive,
         }
     }
@@ -336,6 +347,10 @@ impl Family {
                 let keep = c.burn_windows.iter().map(|w| w.0).max().unwrap_or(0);
                 let bad = counts.bad.first().copied().unwrap_or(0);
                 self.ledger.push(step * c.step_us, counts.n, bad, keep);
+            }
+            RuleKind::Unavailable => {
+                self.bucket(c, step, &counts);
+                self.remember_minute(step * c.step_us, counts.n);
             }
             _ => self.bucket(c, step, &counts),
         }
@@ -426,6 +441,57 @@ impl Family {
         }
     }
 
+    /// Unavailable rules: adds a closed step's requests to its minute; forgets minutes older than
+    /// [`DAYS`] days and a window.
+    fn remember_minute(&mut self, start: i64, n: u64) {
+        self.first_seen.get_or_insert(start);
+        let minute = start.div_euclid(MINUTE) * MINUTE;
+        match self.minutes.back_mut() {
+            Some(m) if m.0 == minute => m.1 += n,
+            _ => self.minutes.push_back((minute, n)),
+        }
+        while self
+            .minutes
+            .front()
+            .is_some_and(|m| m.0 < minute - DAYS * DAY - DAY / 24)
+        {
+            self.minutes.pop_front();
+        }
+    }
+
+    /// Unavailable rules: the median of the requests the same minutes of each of the previous
+    /// [`DAYS`] days held (the window, to the minute, ending at `end`), over the days the family
+    /// has seen whole; `None` before the first such day.
+    fn expected_days(&self, c: &Compiled, end: i64) -> Option<f64> {
+        let first = self.first_seen?;
+        let window = c.window_steps * c.step_us;
+        let floor = |t: i64| t.div_euclid(MINUTE) * MINUTE;
+        let mut days: Vec<f64> = (1..=DAYS)
+            .filter_map(|k| {
+                let (from, to) = (floor(end - window - k * DAY), floor(end - k * DAY));
+                (first <= from).then(|| {
+                    let i = self.minutes.partition_point(|m| m.0 < from);
+                    self.minutes
+                        .range(i..)
+                        .take_while(|m| m.0 < to.max(from + MINUTE))
+                        .map(|m| m.1)
+                        .sum::<u64>() as f64
+                })
+            })
+            .collect();
+        let median = crate::stats::robust::median(&days);
+        days.clear();
+        median
+    }
+
+    /// Unavailable rules: the requests the window should hold — what the same minutes of the
+    /// previous days held (median), once the family has seen a whole day before them; until
+    /// then, the rate of the hour before. A service busy only at some time of day (a daily
+    /// batch) is thus expected busy then, and quiet when it is usually quiet.
+    fn expected_traffic(&self, c: &Compiled, end: i64) -> Option<f64> {
+        self.expected_days(c, end).or_else(|| self.expected(c))
+    }
+
     /// Unavailable rules: the requests the window would hold at the rate of the buckets before
     /// it (up to the horizon); `None` until those cover at least one window.
     fn expected(&self, c: &Compiled) -> Option<f64> {
@@ -472,11 +538,12 @@ impl Family {
         }
         if c.rule.kind == RuleKind::Unavailable {
             let successes = n - self.total.bad[b];
-            return if was {
-                successes == 0
-            } else {
-                successes == 0 && self.expected(c).is_some_and(|e| e > c.thresholds[b])
-            };
+            if was || successes > 0 {
+                return successes == 0;
+            }
+            return self
+                .expected_traffic(c, end)
+                .is_some_and(|e| e > c.thresholds[b]);
         }
         if c.rule.kind == RuleKind::Gauge {
             if n == 0 {
@@ -610,7 +677,7 @@ impl Family {
         }
         let value = match c.rule.kind {
             RuleKind::BurnRate => burn((n, bad)),
-            RuleKind::Unavailable => self.expected(c),
+            RuleKind::Unavailable => self.expected_traffic(c, end),
             _ if n == 0 => None,
             RuleKind::ErrorRate => Some(self.total.bad[band] as f64 / n as f64),
             RuleKind::Gauge => Some(self.total.sum / n as f64),

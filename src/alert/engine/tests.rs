@@ -478,33 +478,97 @@ fn a_service_failing_every_request_is_unavailable() {
     assert!((1200..=1270).contains(&s[1].2), "{s:?}");
 }
 
+#[test]
+fn a_service_busy_at_this_time_of_day_is_expected_busy_then_and_quiet_otherwise() {
+    // a daily batch: 10 requests a second 12:00–12:10 on three days, nothing in between; on the
+    // fourth day at 12:00 every request fails
+    let day = 86_400;
+    let noon = 12 * 3600;
+    let only = shipped_rule("unavailable");
+    let mut phases: Vec<Phase> = (0..3)
+        .map(|d| phase(d * day + noon, d * day + noon + 600, 10, 0.0))
+        .collect();
+    phases.push(phase(3 * day + noon, 3 * day + noon + 300, 5, 1.0));
+    let s = summary(&run(&only, &phases));
+    // The first day has no day before it: the hour before is the reference, and the batch's end
+    // at 12:10 reads as the service going silent (P1 at 12:11, resolved by the next success).
+    assert_eq!(s[0], (Change::Firing, Severity::P1, noon + 660), "{s:?}");
+    assert_eq!(s[1].0, Change::Resolved, "{s:?}");
+    // From the second day on, the same minutes of the previous days are the reference: the
+    // batch's end is expected (no page on days 1 and 2), and on day 3 the 1-minute window ending
+    // 12:01:00 is the first to hold only failures where the previous days' same minute (12:00)
+    // held 600 requests each: P1.
+    let later: Vec<_> = s.iter().filter(|x| x.2 >= day + noon + 600).collect();
+    assert_eq!(
+        later.first().copied(),
+        Some(&(Change::Firing, Severity::P1, 3 * day + noon + 60)),
+        "{s:?}"
+    );
+    assert_eq!(
+        later.iter().filter(|x| x.0 == Change::Firing).count(),
+        1,
+        "{s:?}"
+    );
+    // day 3's batch runs as usual, and failures come at 23:50, a time of day that had no
+    // traffic before: nothing was expected then, no page after the first day
+    let mut quiet = phases[..3].to_vec();
+    quiet.push(phase(3 * day + noon, 3 * day + noon + 600, 10, 0.0));
+    quiet.push(phase(
+        3 * day + 2 * noon - 600,
+        3 * day + 2 * noon - 300,
+        5,
+        1.0,
+    ));
+    let s = summary(&run(&only, &quiet));
+    assert!(
+        s.iter().all(|x| x.0 != Change::Firing || x.2 < day),
+        "{s:?}"
+    );
+    // day 3's batch does not run at all (the service's later events move the clock): its
+    // absence at the minutes the batch always ran pages
+    let mut missing = phases[..3].to_vec();
+    missing.push(phase(
+        3 * day + 2 * noon - 600,
+        3 * day + 2 * noon - 300,
+        5,
+        0.0,
+    ));
+    let s = summary(&run(&only, &missing));
+    assert!(
+        s.contains(&(Change::Firing, Severity::P1, 3 * day + noon + 60)),
+        "{s:?}"
+    );
+}
+
 /// An availability SLO of 99 % (budget 1 %) with the SRE Workbook's three burn-rate alerts.
 const SLO: &str = "[[slo]]\nname = \"availability\"\nobjective = 0.99\n";
 
 #[test]
 fn slo_burn_rate_alerts_fire_when_both_windows_burn_and_match_hand_computed_values() {
-    // 10 requests a second: 2 h without errors, 1 h at 20 % (burn rate 20), then healthy again.
-    // Errors are spread exactly (every 5th request), so every count below is exact.
+    // 10 requests a second: 7 h without errors (the history covers every short window), 1 h at
+    // 20 % (burn rate 20), then healthy again. Errors are spread exactly (every 5th request), so
+    // every count below is exact.
     let t = run(
         &rules(SLO),
         &[
-            phase(0, 7200, 10, 0.0),
-            phase(7200, 10_800, 10, 0.2),
-            phase(10_800, 36_000, 10, 0.0),
+            phase(0, 25_200, 10, 0.0),
+            phase(25_200, 28_800, 10, 0.2),
+            phase(28_800, 54_000, 10, 0.0),
         ],
     );
     let s = summary(&t);
-    // P3, 1× over 3 d and 6 h: both windows still hold the whole history (it is shorter), so at
-    // the end e of a step the burn is 2(e − 7200) / (10 e) / 0.01 ≥ 1 ⇔ e ≥ 7578.9: the step
-    // ending at 7580 s (760 bad of 75 800: burn 1.0026).
-    assert_eq!(s[0], (Change::Firing, Severity::P3, 7580), "{s:?}");
-    assert!((t[0].value.unwrap() - 760.0 / 75_800.0 / 0.01).abs() < 1e-9);
-    // P1, 14.4× over 1 h and 5 min: the long window runs from the minute mark at or before
-    // e − 1 h (6180 s for e in [9780, 9840)), so 2(e − 7200) ≥ 0.144 · 10 (e − 6180) ⇔
-    // e ≥ 9822.9: the step ending at 9825 s. Long: 5250 bad of 36 450 → 14.403; short (5 min,
-    // from the mark 9480): 690 of 3450 → 20.0. P2 (6× over 6 h) does not hold yet: 5250 of
-    // 98 250 → 5.34.
-    assert_eq!(s[1], (Change::Escalated, Severity::P1, 9825), "{s:?}");
+    // P3, 1× over 3 d and 6 h: the long window holds the whole history (it is shorter), so at
+    // the end e of a step its burn is 2(e − 25 200) / (10 e) / 0.01 ≥ 1 ⇔ e ≥ 26 526.3 (the 6 h
+    // window, from the mark at or before e − 6 h, burns more): the step ending at 26 530 s
+    // (2660 bad of 265 300: burn 1.0026).
+    assert_eq!(s[0], (Change::Firing, Severity::P3, 26_530), "{s:?}");
+    assert!((t[0].value.unwrap() - 2660.0 / 265_300.0 / 0.01).abs() < 1e-9);
+    // P1, 14.4× over 1 h and 5 min: with d = e − 25 200 the long window runs from the minute
+    // mark 21 600 + 60⌊d/60⌋, so 2d ≥ 1.44 (3600 + d mod 60): the first step end that meets it
+    // is d = 2625 (e = 27 825; 2620 misses by 0.8 s). Long: 5250 bad of 36 450 → 14.403; short
+    // (5 min, from the mark 27 480): 690 of 3450 → 20.0. P2 (6× over 6 h) never holds: at most
+    // 7200 bad in 216 000+ → 3.3.
+    assert_eq!(s[1], (Change::Escalated, Severity::P1, 27_825), "{s:?}");
     let p1 = &t[1];
     assert!((p1.value.unwrap() - 5250.0 / 36_450.0 / 0.01).abs() < 1e-9);
     assert!((p1.statistic.unwrap() - 20.0).abs() < 1e-9);
@@ -514,51 +578,50 @@ fn slo_burn_rate_alerts_fire_when_both_windows_burn_and_match_hand_computed_valu
         p1.labels.get("slo").map(String::as_str),
         Some("availability")
     );
-    // After the errors stop: the 5-minute window clears P1 first (P2, 6× over 6 h and 30 min,
-    // holds by then: 7200 bad of 108 000+ ≥ 6 %), then P2 once 7200 / (10 e) < 0.06 ⇔ e > 12 000,
-    // then P3 once the 6-hour window has left most of the errors behind: one alert throughout.
+    // After the errors stop the 5-minute window clears P1 within minutes (back to P3), and P3
+    // resolves once the 6-hour window has left most errors behind: 2 (28 800 − m) < 0.01 · 10 ·
+    // (e − m) with m the mark at or before e − 6 h ⇔ m > ~27 720, e ≈ 49 300. One alert
+    // throughout.
     let changes: Vec<(Change, Severity)> = s.iter().map(|x| (x.0, x.1)).collect();
     assert_eq!(
         changes,
         vec![
             (Change::Firing, Severity::P3),
             (Change::Escalated, Severity::P1),
-            (Change::DeEscalated, Severity::P2),
             (Change::DeEscalated, Severity::P3),
             (Change::Resolved, Severity::P3),
         ],
         "{s:?}"
     );
-    assert!((10_800..10_900).contains(&s[2].2), "{s:?}");
-    assert!((12_000..12_100).contains(&s[3].2), "{s:?}");
-    // P3 resolves when the 6-hour window's bad share drops below 1 %: 2 (10 800 − m) < 0.01 ·
-    // 10 (e − m) with m the minute mark at or before e − 6 h: m > ~9 700, e ≈ 31 300.
-    assert!((31_000..31_700).contains(&s[4].2), "{s:?}");
+    assert!((28_800..28_900).contains(&s[2].2), "{s:?}");
+    assert!((49_200..49_500).contains(&s[3].2), "{s:?}");
 }
 
 #[test]
 fn latency_slos_count_slow_requests_and_a_service_slo_ignores_other_services() {
-    // 90 % of requests within 500 ms (budget 10 %), P2 at 6× over 6 h and 30 min only; 70 % of
-    // the requests take 800 ms → burn 7 from the first minute (the windows hold all there is)
-    let file = format!(
-        "[[slo]]\nname = \"fast\"\nobjective = 0.9\nlatency = \"500ms\"\nburn = [{{ severity = \"P2\", factor = 6, long = \"6h\", short = \"30m\" }}]\n{}",
-        ""
-    );
+    // 90 % of requests within 500 ms (budget 10 %), P2 at 6.5× over 1 h and 5 min only: 2000 s
+    // of fast requests, then every request takes 800 ms (burn 10)
+    let file = "[[slo]]\nname = \"fast\"\nobjective = 0.9\nlatency = \"500ms\"\nburn = [{ severity = \"P2\", factor = 6.5, long = \"1h\", short = \"5m\" }]\n";
     let slow = Phase {
-        slow: 0.7,
+        slow: 1.0,
         slow_ms: 800.0,
-        ..phase(0, 600, 5, 0.0)
+        ..phase(2000, 6000, 5, 0.0)
     };
-    let t = run(&rules(&file), &[slow]);
+    let phases = [phase(0, 2000, 5, 0.0), slow];
+    let t = run(&rules(file), &phases);
+    // long window from the mark m = 60⌊(e − 3600)/60⌋: 5 (e − 2000) ≥ 0.65 · 5 (e − m) first at
+    // e = 4380 (m = 780): 11 900 slow of 18 000 → burn 6.61; short: 1500 of 1500 → 10
     assert_eq!(
-        t.first().map(|t| (t.change, t.severity)),
-        Some((Change::Firing, Severity::P2))
+        summary(&t).first(),
+        Some(&(Change::Firing, Severity::P2, 4380)),
+        "{:?}",
+        summary(&t)
     );
-    // the first step holds 25 requests (≥ min_requests 20): 17 slow of 25 → burn 6.8 ≥ 6
-    assert_eq!((t[0].event_time - T0) / SEC, 5, "{:?}", summary(&t));
+    assert_eq!((t[0].requests, t[0].bad), (18_000, 11_900));
+    assert!((t[0].statistic.unwrap() - 10.0).abs() < 1e-9);
     // the same SLO for another service: nothing for `svc`
     let other = file.replace("objective", "service = \"checkout\"\nobjective");
-    assert!(run(&rules(&other), &[slow]).is_empty());
+    assert!(run(&rules(&other), &phases).is_empty());
 }
 
 #[test]
