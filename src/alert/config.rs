@@ -177,10 +177,11 @@ pub enum RuleKind {
     Latency,
     /// The mean of a `metrics` series (`metric`) over the window, per host or service.
     Gauge,
-    /// No successful (non-5xx) response of a service over the window, while the hour before it
-    /// had traffic: every request fails, or the service's events stop arriving while other
-    /// services' events move the watermark (which proves the pipeline itself is alive). A band's
-    /// `above` is the number of requests the window would hold at the rate of the hour before.
+    /// No successful (non-5xx) response of a service over the window while traffic was expected:
+    /// every request fails, or the service's events stop arriving while other services' events
+    /// move the watermark (which proves the pipeline itself is alive). A band's `above` is the
+    /// number of requests the window should hold: the median of the same minutes of the previous
+    /// 7 days, or the rate of the hour before until a whole day has been seen.
     Unavailable,
     /// An `[[slo]]`'s burn rates (not written as a `[[rule]]`): bands are burn-rate factors,
     /// each over a long and a short window.
@@ -887,7 +888,7 @@ impl Rule {
         match self.kind {
             RuleKind::ErrorRate => "a share of requests in (0, 1), e.g. 0.05 for 5 %",
             RuleKind::Unavailable => {
-                "a positive number of requests the window would hold at the hour before's rate, e.g. 20"
+                "a positive number of requests the window should hold (same minutes of previous days, or the hour before), e.g. 20"
             }
             RuleKind::Latency => {
                 "a positive duration such as \"2s\" or \"500ms\" (or milliseconds)"
