@@ -526,10 +526,11 @@ impl Family {
             if sn == 0 {
                 return was;
             }
-            // no alert before the history covers the short window: at start-up both windows
-            // would otherwise be the few minutes seen so far
+            // no judgement before the history covers the short window: at start-up both windows
+            // would otherwise be the few minutes seen so far (an alert restored after a restart
+            // keeps firing until then)
             if !self.ledger.covers(end, short) {
-                return false;
+                return was;
             }
             let level = c.thresholds[b] * c.budget;
             return sn >= c.rule.min_requests

@@ -652,3 +652,35 @@ fn bad_slos_name_the_line_and_what_was_expected() {
     let twice = format!("{SLO}{SLO}");
     assert!(parse(&twice).contains("defined twice"));
 }
+
+#[test]
+fn a_restored_slo_alert_keeps_firing_until_its_short_windows_refill_then_resolves() {
+    let file = rules(SLO);
+    let mut engine = Engine::new(&file).unwrap();
+    engine.restore(&crate::alert::state::Active {
+        rule: "availability".into(),
+        entity: "svc".into(),
+        change: "firing".into(),
+        severity: Severity::P2,
+        event_time: T0,
+        onset: None,
+    });
+    // healthy traffic after the restart: each band is judged once the history covers its short
+    // window — P2 (30 min) then, P3 (6 h) later — and clears: de-escalated, then resolved; never
+    // a new page
+    let mut out = Vec::new();
+    for (ts, status, ms) in events(&[phase(0, 7 * 3600, 10, 0.0)]) {
+        engine.add_request(ts, "svc", status, ms);
+        out.extend(engine.advance(ts));
+    }
+    let s = summary(&out);
+    assert_eq!(s.len(), 2, "{s:?}");
+    assert_eq!(
+        (s[0].0, s[0].1),
+        (Change::DeEscalated, Severity::P3),
+        "{s:?}"
+    );
+    assert!((1800..1900).contains(&s[0].2), "{s:?}");
+    assert_eq!((s[1].0, s[1].1), (Change::Resolved, Severity::P3), "{s:?}");
+    assert!((21_600..21_700).contains(&s[1].2), "{s:?}");
+}
