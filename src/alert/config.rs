@@ -55,6 +55,10 @@ pub mod defaults {
         0.8
     }
     /// The latency percentile: p95.
+    /// A partition silent this long (wall time) stops holding the clock back: 30 s.
+    pub fn idle() -> Duration {
+        Duration::from_secs(30)
+    }
     /// An SLO's period: 30 days.
     pub fn slo_window() -> Duration {
         Duration::from_secs(30 * 86_400)
@@ -152,6 +156,10 @@ pub struct Decision {
     /// How far back the span of a breach may start (at least a minute).
     #[serde(default = "defaults::horizon", deserialize_with = "de_duration")]
     pub horizon: Duration,
+    /// Live: a partition that has delivered nothing for this long (wall time) no longer holds
+    /// the clock back; until then the clock is the newest event of the slowest partition.
+    #[serde(default = "defaults::idle", deserialize_with = "de_duration")]
+    pub idle: Duration,
 }
 
 impl Default for Decision {
@@ -162,6 +170,7 @@ impl Default for Decision {
             margin: defaults::margin(),
             evidence: defaults::evidence(),
             horizon: defaults::horizon(),
+            idle: defaults::idle(),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The alert engine: events in (requests and metric samples, with their event times), state
 //! transitions out.
 //!
-//! Time is event time, cut into steps of `decision.step`. A step is closed when the newest event
-//! seen is `decision.lateness` past its end (the watermark): then every family evaluates it, in
+//! Time is event time, cut into steps of `decision.step`. A step is closed when the stream's
+//! clock (the newest event, per partition on the live path) is `decision.lateness` past its end
+//! (the watermark): then every family evaluates it, in
 //! step order, and an event for a closed step is counted as late and left out of the decision. A
 //! quiet or stalled stream therefore cannot fake a drop: no step closes until newer events prove
 //! time has moved on. Given the same events, the transitions depend neither on how the events
@@ -25,7 +26,7 @@ pub struct Engine {
     lateness_us: i64,
     /// The next step to close; `None` before the first event.
     next: Option<i64>,
-    /// The newest event time seen (µs).
+    /// The clock: the newest time [`Engine::advance`] was given (µs).
     newest: i64,
     /// Events that arrived for an already-closed step.
     pub late: u64,
@@ -63,7 +64,6 @@ impl Engine {
             None => self.next = Some(step),
             Some(_) => {}
         }
-        self.newest = self.newest.max(ts);
         Some(step)
     }
 
@@ -117,7 +117,9 @@ impl Engine {
     }
 
     /// Moves the watermark to `now` − lateness (never back) and closes every step that ends at or
-    /// before it; returns the transitions, in event-time order.
+    /// before it; returns the transitions, in event-time order. `now` is the stream's event-time
+    /// clock: the newest event of a replay; live, the newest event of the slowest partition
+    /// still delivering ([`super::live`]), so that a lagging partition's events are not late.
     pub fn advance(&mut self, now: i64) -> Vec<Transition> {
         let mut out = Vec::new();
         let Some(mut next) = self.next else {

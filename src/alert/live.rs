@@ -1,7 +1,14 @@
 //! The live path: `ingest --pipeline` hands every decoded batch of `requests` and `metrics` to
 //! [`LiveAlerts`] (a [`BatchObserver`]), which feeds the [`Engine`] row by row and advances its
-//! clock to the batch's newest event, so steps close as soon as the watermark passes them — every
-//! few seconds while events flow, not once a minute. The transitions go, in order, through a
+//! clock, so steps close as soon as the watermark passes them — every few seconds while events
+//! flow, not once a minute.
+//!
+//! The clock is kept per Kafka partition: the engine's clock is the newest event of the slowest
+//! partition that has delivered something within `decision.idle` (wall time). A partition that
+//! lags behind the others therefore holds the watermark back instead of having its events
+//! counted late and its services look silent (a late or stalled partition cannot fake a drop);
+//! one that has gone quiet for `idle` stops holding it back, so a single idle partition cannot
+//! stop evaluation. The transitions go, in order, through a
 //! channel to a delivery thread that hands each to every [`Deliver`]; the consumer never waits
 //! for a receiver.
 //!
@@ -130,9 +137,35 @@ impl Deliver for MetricsDeliver {
     }
 }
 
+/// One table's engine and its partitions' clocks.
+struct Clocked {
+    engine: Engine,
+    /// (topic, partition) → (its newest event µs, when it last delivered).
+    partitions: std::collections::HashMap<(String, i32), (i64, std::time::Instant)>,
+    idle: std::time::Duration,
+}
+
+impl Clocked {
+    /// Records partition `key`'s newest event and returns the engine's clock: the newest event
+    /// of the slowest partition that delivered within `idle`.
+    fn clock(&mut self, key: (String, i32), newest: i64) -> i64 {
+        let now = std::time::Instant::now();
+        let e = self.partitions.entry(key).or_insert((newest, now));
+        e.0 = e.0.max(newest);
+        e.1 = now;
+        let idle = self.idle;
+        self.partitions
+            .values()
+            .filter(|(_, seen)| now.duration_since(*seen) <= idle)
+            .map(|(t, _)| *t)
+            .min()
+            .unwrap_or(newest)
+    }
+}
+
 /// An engine per table read (behind a lock), and the channel to the delivery thread.
 pub struct LiveAlerts {
-    engines: Vec<(&'static str, Mutex<Engine>)>,
+    engines: Vec<(&'static str, Mutex<Clocked>)>,
     tx: Sender<Transition>,
     /// For the evaluation lag on `/metrics`.
     metrics: Option<crate::metrics::Metrics>,
@@ -156,7 +189,12 @@ impl LiveAlerts {
                 for a in active {
                     engine.restore(a);
                 }
-                Ok((table, Mutex::new(engine)))
+                let clocked = Clocked {
+                    engine,
+                    partitions: Default::default(),
+                    idle: rules.decision.idle,
+                };
+                Ok((table, Mutex::new(clocked)))
             })
             .collect::<Result<Vec<_>, String>>()?;
         let (tx, rx): (Sender<Transition>, Receiver<Transition>) = channel();
@@ -183,14 +221,22 @@ impl LiveAlerts {
         Ok((Arc::new(live), thread))
     }
 
-    /// Feeds a batch of `requests` or `metrics` rows and advances the clock to its newest event.
-    pub fn feed(&self, table: &str, batch: &RecordBatch) -> Result<Vec<Transition>, SqlError> {
-        let Some((_, engine)) = self.engines.iter().find(|(t, _)| *t == table) else {
+    /// Feeds a batch of `requests` or `metrics` rows from `source` (topic, partition) and
+    /// advances the clock (see the module docs).
+    pub fn feed(
+        &self,
+        table: &str,
+        source: (&str, i32),
+        batch: &RecordBatch,
+    ) -> Result<Vec<Transition>, SqlError> {
+        let Some((_, clocked)) = self.engines.iter().find(|(t, _)| *t == table) else {
             return Ok(Vec::new());
         };
-        let Ok(mut engine) = engine.lock() else {
+        let Ok(mut clocked) = clocked.lock() else {
             return Ok(Vec::new());
         };
+        let clocked = &mut *clocked;
+        let engine = &mut clocked.engine;
         let mut newest = i64::MIN;
         match table {
             "requests" => {
@@ -228,7 +274,9 @@ impl LiveAlerts {
         if newest == i64::MIN {
             return Ok(Vec::new());
         }
-        let out = engine.advance(newest);
+        let clock = clocked.clock((source.0.to_string(), source.1), newest);
+        let engine = &mut clocked.engine;
+        let out = engine.advance(clock);
         if let (Some(m), Some(w)) = (&self.metrics, engine.watermark()) {
             let now = chrono::Utc::now().timestamp_micros();
             m.alert_lag(table, (now - w) as f64 / 1e6);
@@ -238,8 +286,13 @@ impl LiveAlerts {
 }
 
 impl BatchObserver for LiveAlerts {
+    /// A batch from a source without partitions (one clock).
     fn observe(&self, table: &str, batch: &RecordBatch) {
-        match self.feed(table, batch) {
+        self.observe_partition(table, "", -1, batch);
+    }
+
+    fn observe_partition(&self, table: &str, topic: &str, partition: i32, batch: &RecordBatch) {
+        match self.feed(table, (topic, partition), batch) {
             Ok(transitions) => {
                 for t in transitions {
                     // the delivery thread only ends after the last sender is dropped
@@ -309,6 +362,75 @@ mod tests {
             }
         }
         lines
+    }
+
+    /// Requests of `service` for seconds [from, to) after 13:00, 5 a second, all answered 200.
+    fn healthy(service: &str, from: i64, to: i64) -> Vec<String> {
+        (from..to)
+            .flat_map(|s| {
+                (0..5).map(move |k| {
+                    format!(
+                        r#"{{"ts":"2026-11-27T13:{:02}:{:02}.{k}Z","service":"{service}","endpoint":"GET /","status":200,"duration_ms":12}}"#,
+                        s / 60,
+                        s % 60
+                    )
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_lagging_partition_holds_the_clock_back_and_an_idle_one_stops_holding_it() {
+        use crate::config::ConfigFile;
+        let rules = AlertsFile::parse(
+            "[decision]\nidle = \"300ms\"\n[[rule]]\nname = \"unavailable\"\nkind = \"unavailable\"\nwindow = \"1m\"\nbands = [{ severity = \"P1\", above = 20 }]\n",
+            std::path::Path::new("a.toml"),
+        )
+        .unwrap();
+        let got = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let (live, thread) = LiveAlerts::start(
+            &rules,
+            &[],
+            vec![Box::new(Collect(got.clone()))],
+            None,
+            None,
+        )
+        .unwrap();
+        let feed = |partition: i32, lines: Vec<String>| {
+            if !lines.is_empty() {
+                live.observe_partition("requests", "t", partition, &batch("requests", &lines));
+            }
+        };
+        // 13:00–13:10 both partitions in step: `a` on partition 0, `b` on partition 1
+        for s in 0..600 {
+            feed(0, healthy("a", s, s + 1));
+            feed(1, healthy("b", s, s + 1));
+        }
+        // then partition 1 falls 2 minutes behind (it delivers its backlog in order, late): with
+        // one clock for the table, b's events would all be late and `b` would look unavailable
+        for s in 600..900 {
+            feed(0, healthy("a", s, s + 1));
+            if s >= 720 {
+                feed(1, healthy("b", s - 120, s - 119));
+            }
+        }
+        let lagging = got.lock().unwrap().clone();
+        assert!(lagging.is_empty(), "{lagging:?}");
+        // partition 1 stops delivering altogether: after `idle` it no longer holds the clock, a's
+        // events move it on, and b's absence pages (its events stopped while the pipeline is alive)
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        for s in 900..1200 {
+            feed(0, healthy("a", s, s + 1));
+        }
+        drop(live);
+        thread.join().unwrap();
+        let got = got.lock().unwrap();
+        assert!(
+            got.iter()
+                .any(|t| t.entity == "b" && t.change == Change::Firing),
+            "{got:?}"
+        );
+        assert!(got.iter().all(|t| t.entity == "b"), "{got:?}");
     }
 
     #[test]

@@ -820,7 +820,7 @@ impl SinkLoop {
         self.summary.consumed += w.item.records as u64;
         if let Some(batch) = &w.item.batch {
             for o in &self.observers {
-                o.observe(table, batch);
+                o.observe_partition(table, &w.meta.topic, partition, batch);
             }
         }
         if let (Some(producer), Some(dlq)) = (&self.producer, self.dlq.get(&*w.meta.topic)) {

@@ -12,6 +12,12 @@ use arrow::record_batch::RecordBatch;
 /// Sees every decoded batch (valid rows only) before it is buffered for the lake.
 pub trait BatchObserver: Send + Sync {
     fn observe(&self, table: &str, batch: &RecordBatch);
+
+    /// The same, from Kafka partition `partition` of `topic` (an observer that keeps a clock per
+    /// partition overrides this).
+    fn observe_partition(&self, table: &str, _topic: &str, _partition: i32, batch: &RecordBatch) {
+        self.observe(table, batch);
+    }
 }
 
 /// Per-minute counts of rows (and, for `requests`, of 5xx responses), keyed by the minute of the
