@@ -142,6 +142,9 @@ struct Clocked {
     engine: Engine,
     /// (topic, partition) → (its newest event µs, when it last delivered).
     partitions: std::collections::HashMap<(String, i32), (i64, std::time::Instant)>,
+    /// (topic, partition) → the last offset fed: a batch re-read after a rebalance (the lake
+    /// commit position is behind what was observed) is not counted twice.
+    offsets: std::collections::HashMap<(String, i32), i64>,
     idle: std::time::Duration,
 }
 
@@ -192,6 +195,7 @@ impl LiveAlerts {
                 let clocked = Clocked {
                     engine,
                     partitions: Default::default(),
+                    offsets: Default::default(),
                     idle: rules.decision.idle,
                 };
                 Ok((table, Mutex::new(clocked)))
@@ -221,12 +225,14 @@ impl LiveAlerts {
         Ok((Arc::new(live), thread))
     }
 
-    /// Feeds a batch of `requests` or `metrics` rows from `source` (topic, partition) and
-    /// advances the clock (see the module docs).
+    /// Feeds a batch of `requests` or `metrics` rows from `source` (topic, partition) at
+    /// `offsets` (first, last; `None` without offsets) and advances the clock (see the module
+    /// docs). A batch whose offsets were all fed before (a re-read after a rebalance) is skipped.
     pub fn feed(
         &self,
         table: &str,
         source: (&str, i32),
+        offsets: Option<(i64, i64)>,
         batch: &RecordBatch,
     ) -> Result<Vec<Transition>, SqlError> {
         let Some((_, clocked)) = self.engines.iter().find(|(t, _)| *t == table) else {
@@ -236,6 +242,16 @@ impl LiveAlerts {
             return Ok(Vec::new());
         };
         let clocked = &mut *clocked;
+        if let Some((_, last)) = offsets {
+            let seen = clocked
+                .offsets
+                .entry((source.0.to_string(), source.1))
+                .or_insert(i64::MIN);
+            if last <= *seen {
+                return Ok(Vec::new());
+            }
+            *seen = last;
+        }
         let engine = &mut clocked.engine;
         let mut newest = i64::MIN;
         match table {
@@ -288,11 +304,28 @@ impl LiveAlerts {
 impl BatchObserver for LiveAlerts {
     /// A batch from a source without partitions (one clock).
     fn observe(&self, table: &str, batch: &RecordBatch) {
-        self.observe_partition(table, "", -1, batch);
+        self.deliver(self.feed(table, ("", -1), None, batch), table);
     }
 
-    fn observe_partition(&self, table: &str, topic: &str, partition: i32, batch: &RecordBatch) {
-        match self.feed(table, (topic, partition), batch) {
+    fn observe_partition(
+        &self,
+        table: &str,
+        topic: &str,
+        partition: i32,
+        offsets: (i64, i64),
+        batch: &RecordBatch,
+    ) {
+        self.deliver(
+            self.feed(table, (topic, partition), Some(offsets), batch),
+            table,
+        );
+    }
+}
+
+impl LiveAlerts {
+    /// Hands the transitions of a fed batch to the delivery thread.
+    fn deliver(&self, fed: Result<Vec<Transition>, SqlError>, table: &str) {
+        match fed {
             Ok(transitions) => {
                 for t in transitions {
                     // the delivery thread only ends after the last sender is dropped
@@ -396,10 +429,19 @@ mod tests {
             None,
         )
         .unwrap();
+        let next = std::cell::RefCell::new([0i64; 2]);
         let feed = |partition: i32, lines: Vec<String>| {
-            if !lines.is_empty() {
-                live.observe_partition("requests", "t", partition, &batch("requests", &lines));
-            }
+            let mut next = next.borrow_mut();
+            let first = next[partition as usize];
+            next[partition as usize] += lines.len() as i64;
+            let offsets = (first, first + lines.len() as i64 - 1);
+            live.observe_partition(
+                "requests",
+                "t",
+                partition,
+                offsets,
+                &batch("requests", &lines),
+            );
         };
         // 13:00–13:10 both partitions in step: `a` on partition 0, `b` on partition 1
         for s in 0..600 {
@@ -431,6 +473,64 @@ mod tests {
             "{got:?}"
         );
         assert!(got.iter().all(|t| t.entity == "b"), "{got:?}");
+    }
+
+    /// The transitions of `lines` fed in chunks of 97 to partition 0 of topic `t`, each chunk
+    /// `times` times, with its offsets or without.
+    fn fed(lines: &[String], times: usize, offsets: bool) -> Vec<(Change, Severity, i64)> {
+        let got = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let (live, thread) = LiveAlerts::start(
+            &AlertsFile::builtin(),
+            &[],
+            vec![Box::new(Collect(got.clone()))],
+            None,
+            None,
+        )
+        .unwrap();
+        for (i, chunk) in lines.chunks(97).enumerate() {
+            let first = i as i64 * 97;
+            let b = batch("requests", chunk);
+            for _ in 0..times {
+                if offsets {
+                    let last = first + chunk.len() as i64 - 1;
+                    live.observe_partition("requests", "t", 0, (first, last), &b);
+                } else {
+                    live.observe("requests", &b);
+                }
+            }
+        }
+        drop(live);
+        thread.join().unwrap();
+        let got = got.lock().unwrap();
+        got.iter()
+            .map(|t| (t.change, t.severity, t.event_time))
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_re_read_after_a_rebalance_is_not_counted_twice() {
+        // checkout at 2 requests a second with 2 % errors from 13:01: counted twice, the same
+        // share of errors would be twice the evidence and fire sooner
+        let mut lines = Vec::new();
+        for s in 0..600 {
+            for k in 0..2 {
+                let i = s * 2 + k;
+                let status = if s >= 60 && i % 50 == 0 { 503 } else { 200 };
+                lines.push(format!(
+                    r#"{{"ts":"2026-11-27T13:{:02}:{:02}.{k}Z","service":"checkout","endpoint":"POST /api/checkout","status":{status},"duration_ms":12}}"#,
+                    s / 60,
+                    s % 60
+                ));
+            }
+        }
+        let once = fed(&lines, 1, true);
+        assert!(!once.is_empty(), "the test needs an alert to compare");
+        assert_eq!(fed(&lines, 2, true), once);
+        assert_ne!(
+            fed(&lines, 2, false),
+            once,
+            "double counting would change the decision"
+        );
     }
 
     #[test]

@@ -820,7 +820,8 @@ impl SinkLoop {
         self.summary.consumed += w.item.records as u64;
         if let Some(batch) = &w.item.batch {
             for o in &self.observers {
-                o.observe_partition(table, &w.meta.topic, partition, batch);
+                let offsets = (w.item.first_index, w.item.last_index);
+                o.observe_partition(table, &w.meta.topic, partition, offsets, batch);
             }
         }
         if let (Some(producer), Some(dlq)) = (&self.producer, self.dlq.get(&*w.meta.topic)) {

@@ -13,9 +13,16 @@ use arrow::record_batch::RecordBatch;
 pub trait BatchObserver: Send + Sync {
     fn observe(&self, table: &str, batch: &RecordBatch);
 
-    /// The same, from Kafka partition `partition` of `topic` (an observer that keeps a clock per
-    /// partition overrides this).
-    fn observe_partition(&self, table: &str, _topic: &str, _partition: i32, batch: &RecordBatch) {
+    /// The same, from Kafka partition `partition` of `topic`, offsets `offsets` (first, last)
+    /// (an observer that keeps a clock per partition, or skips re-read offsets, overrides this).
+    fn observe_partition(
+        &self,
+        table: &str,
+        _topic: &str,
+        _partition: i32,
+        _offsets: (i64, i64),
+        batch: &RecordBatch,
+    ) {
         self.observe(table, batch);
     }
 }
