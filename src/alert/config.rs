@@ -1118,5 +1118,23 @@ mod tests {
         assert!(parse(&twice).unwrap_err().contains("defined twice"));
         let latency = "[[rule]]\nname = \"l\"\nkind = \"latency\"\nbands = [{ severity = \"P1\", above = \"soon\" }]\n";
         assert!(parse(latency).unwrap_err().contains("`soon`"));
+        // the slow rules: an unknown column or table, a `for` that is not whole hours
+        let anomaly =
+            "[[anomaly]]\nname = \"a\"\ntable = \"hourly_service_metrics\"\nmetric = \"p96_ms\"\n";
+        let e = parse(anomaly).unwrap_err();
+        assert!(
+            e.contains("unknown column `p96_ms`") && e.contains("line 4") && e.contains("p95_ms"),
+            "{e}"
+        );
+        let table = anomaly.replace("hourly_service_metrics", "service_hourly");
+        assert!(parse(&table)
+            .unwrap_err()
+            .contains("expected an hourly table"));
+        let hours = anomaly.replace("p96_ms", "p95_ms") + "for = \"90m\"\n";
+        assert!(parse(&hours).unwrap_err().contains("whole hours"));
+        let trend = "[[trend]]\nname = \"t\"\nchange = -0.2\n";
+        assert!(parse(trend)
+            .unwrap_err()
+            .contains("positive relative change"));
     }
 }
