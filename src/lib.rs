@@ -37,6 +37,8 @@
 //!   (`opportunities`), the input of the backlog.
 //! * [`alert`]: the alert rules (`pipelines/alerts.toml`, P1–P4) evaluated on event time by a
 //!   sequential test ([`stats::cusum`]); state transitions out, for replay and the live path.
+//! * [`notify`]: the transitions routed to people (PagerDuty, Slack, e-mail, Alertmanager,
+//!   webhooks) through a queue on disk, with grouping, inhibition and retries.
 //! * [`report`]: what people read: number formatting and aligned tables shared by every report
 //!   and the command line.
 //! * [`demo`]: a deterministic, realistic post-launch scenario (the demo and the test data).
@@ -75,6 +77,8 @@ pub mod trends;
 pub mod opportunities;
 
 pub mod alert;
+
+pub mod notify;
 
 pub mod report;
 

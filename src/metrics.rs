@@ -32,6 +32,8 @@ struct Inner {
     alerts: BTreeMap<(String, String), i64>,
     /// table → seconds between now and the alert engine's watermark (alerting only).
     alert_lag: BTreeMap<String, f64>,
+    /// channel → (notifications sent, notifications that failed for good) (notifying only).
+    notifications: BTreeMap<String, (u64, u64)>,
 }
 
 /// The pipeline's metrics; cheap to clone and share between threads.
@@ -104,6 +106,18 @@ impl Metrics {
         });
     }
 
+    /// A notification on `channel` was delivered (`ok`) or failed for good.
+    pub fn notified(&self, channel: &str, ok: bool) {
+        self.with(|i| {
+            let e = i.notifications.entry(channel.to_string()).or_default();
+            if ok {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        });
+    }
+
     /// A partition assignment changed.
     pub fn rebalanced(&self) {
         self.rebalances.fetch_add(1, Ordering::Relaxed);
@@ -166,6 +180,16 @@ impl Metrics {
                         .map(|(t, s)| (format!("{{table=\"{t}\"}}"), format!("{s:.3}")))
                         .collect(),
                 );
+            }
+            if !i.notifications.is_empty() {
+                let rows = |f: fn(&(u64, u64)) -> u64| -> Vec<(String, String)> {
+                    i.notifications
+                        .iter()
+                        .map(|(c, n)| (format!("{{channel=\"{c}\"}}"), f(n).to_string()))
+                        .collect()
+                };
+                family("postlaunch_notifications_sent_total", "Notifications delivered, per channel.", "counter", rows(|n| n.0));
+                family("postlaunch_notifications_failed_total", "Notifications that failed for good (a 4xx, or retries given up), per channel.", "counter", rows(|n| n.1));
             }
             let mut rows: Vec<(String, String)> = FLUSH_BUCKETS
                 .iter()

@@ -134,6 +134,9 @@ pub struct AlertsFile {
     /// P4 trend rules on `weekly_trends` (`[[trend]]`), run by `postlaunch run`.
     #[serde(default, rename = "trend")]
     pub trends: Vec<TrendRule>,
+    /// `[notify]`: read by the notification layer (`crate::notify::config`), not here.
+    #[serde(default)]
+    pub notify: Option<toml::Table>,
 }
 
 /// `[decision]`: the evaluation clock and the sequential test shared by the rate rules.
@@ -957,6 +960,7 @@ impl AlertsFile {
             },
             anomalies: Vec::new(),
             trends: Vec::new(),
+            notify: None,
         };
         [("requests", part(false)), ("metrics", part(true))]
             .into_iter()

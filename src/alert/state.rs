@@ -19,6 +19,8 @@ pub const ACTIVE: &[&str] = &["firing", "escalated", "de-escalated", "pending"];
 #[derive(Debug, Clone, PartialEq)]
 pub struct Active {
     pub rule: String,
+    /// `service`, `host`, …
+    pub entity_kind: String,
     pub entity: String,
     /// `firing`, `escalated`, `de-escalated`, `pending` or `resolved`.
     pub change: String,
@@ -103,6 +105,7 @@ pub async fn current(session: &LakeSession, changes: &[&str]) -> Result<Vec<Acti
             strings(f, b, "entity")?,
             strings(f, b, "change")?,
         );
+        let kind = strings(f, b, "entity_kind")?;
         let (severity, at, onset) = (
             strings(f, b, "severity")?,
             times(f, b, "event_time")?,
@@ -121,6 +124,7 @@ pub async fn current(session: &LakeSession, changes: &[&str]) -> Result<Vec<Acti
             let Ok(severity) = sev.parse() else { continue };
             out.push(Active {
                 rule,
+                entity_kind: kind[i].clone().unwrap_or_else(|| "service".into()),
                 entity,
                 change,
                 severity,

@@ -225,7 +225,7 @@ fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result
             None => None,
         };
         let observers: Vec<Arc<dyn crate::pipeline::observe::BatchObserver>> = match &alerts {
-            Some((live, _)) => vec![live.clone()],
+            Some((live, _, _)) => vec![live.clone()],
             None => Vec::new(),
         };
         let ingest = crate::pipeline::kafka::KafkaIngest {
@@ -240,10 +240,14 @@ fn run_kafka(args: &Args, path: &std::path::Path, quiet: bool) -> anyhow::Result
         let summary = ingest.run(shutdown_signal()).await?;
         anyhow::Ok((summary, alerts))
     })?;
-    if let Some((live, delivery)) = alerts {
-        // the last sender: the delivery thread ends once every transition is delivered
+    if let Some((live, delivery, notifier)) = alerts {
+        // the last sender: the delivery thread ends once every transition is delivered, and
+        // the notifier once it has sent what is due (the rest stays queued for the next start)
         drop(live);
         let _ = delivery.join();
+        if let Some(n) = notifier {
+            let _ = n.join();
+        }
     }
     if !quiet && exit_at_end && summary.consumed == 0 {
         eprintln!("kafka: nothing new: every assigned partition was already in the lake");
@@ -290,20 +294,40 @@ async fn live_alerts(
     lake: &std::path::Path,
     catalog: &crate::schema::Catalog,
     metrics: &crate::metrics::Metrics,
-) -> anyhow::Result<(Arc<LiveAlerts>, std::thread::JoinHandle<()>)> {
+) -> anyhow::Result<(
+    Arc<LiveAlerts>,
+    std::thread::JoinHandle<()>,
+    Option<std::thread::JoinHandle<()>>,
+)> {
+    let notify = crate::notify::config::NotifyFile::load_notify(file).map_err(CliError::config)?;
     let active = if lake.join(crate::alert::output::TABLE).is_dir() {
         let session = crate::query::LakeSession::open(lake, catalog).await?;
         crate::alert::state::current(&session, crate::alert::state::ACTIVE).await?
     } else {
         Vec::new()
     };
-    let to: Vec<Box<dyn crate::alert::live::Deliver>> = vec![
-        Box::new(LogDeliver),
-        Box::new(TableDeliver {
-            lake: lake.to_path_buf(),
-        }),
-        Box::new(MetricsDeliver::new(metrics.clone())),
-    ];
+    let mut to: Vec<Box<dyn crate::alert::live::Deliver>> = vec![Box::new(LogDeliver)];
+    // the notification queue before the `alerts` table: a crash between the two re-decides the
+    // transition after the restart (the queue does not send it twice) rather than restoring an
+    // alert nobody was told about
+    let mut notifier = None;
+    if !notify.channels().is_empty() {
+        let restored = active
+            .iter()
+            .filter(|a| a.firing())
+            .map(crate::notify::Alert::restored)
+            .collect();
+        let (deliver, thread) =
+            crate::notify::worker::start(lake, notify.clone(), restored, Some(metrics.clone()))?;
+        to.push(Box::new(deliver));
+        notifier = Some(thread);
+        let channels: Vec<&str> = notify.channels().iter().map(|(c, _)| c.name()).collect();
+        tracing::info!(channels = %channels.join(", "), "Alerts are notified (queue in the lake's .notify folder).");
+    }
+    to.push(Box::new(TableDeliver {
+        lake: lake.to_path_buf(),
+    }));
+    to.push(Box::new(MetricsDeliver::new(metrics.clone())));
     let (live, delivery) = LiveAlerts::start(
         rules,
         &active,
@@ -318,7 +342,7 @@ async fn live_alerts(
         restored = active.iter().filter(|a| a.firing()).count(),
         "Alert rules are evaluated on the stream (transitions are logged and stored in `alerts`)."
     );
-    Ok((live, delivery))
+    Ok((live, delivery, notifier))
 }
 
 /// Resolves on SIGINT or SIGTERM.

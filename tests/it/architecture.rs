@@ -23,6 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["impact", "opportunities"],
     &["trends"],
     &["alert"],
+    &["notify"],
     &["cli"],
 ];
 

@@ -92,6 +92,7 @@ fn shipped_rule(name: &str) -> AlertsFile {
         slos: Vec::new(),
         anomalies: Vec::new(),
         trends: Vec::new(),
+        notify: None,
         ..f
     }
 }
@@ -659,6 +660,7 @@ fn a_restored_slo_alert_keeps_firing_until_its_short_windows_refill_then_resolve
     let mut engine = Engine::new(&file).unwrap();
     engine.restore(&crate::alert::state::Active {
         rule: "availability".into(),
+        entity_kind: "service".into(),
         entity: "svc".into(),
         change: "firing".into(),
         severity: Severity::P2,
