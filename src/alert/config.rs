@@ -59,6 +59,10 @@ pub mod defaults {
     pub fn idle() -> Duration {
         Duration::from_secs(30)
     }
+    /// SLO alerts keep firing 5 minutes after their band stopped holding.
+    pub fn slo_keep() -> Duration {
+        Duration::from_secs(300)
+    }
     /// An SLO's period: 30 days.
     pub fn slo_window() -> Duration {
         Duration::from_secs(30 * 86_400)
@@ -314,6 +318,10 @@ pub struct Slo {
     /// Requests the short window must hold before an alert fires.
     #[serde(default = "defaults::min_requests")]
     pub min_requests: u64,
+    /// How long a burn-rate band keeps firing after it stopped holding (no flapping between
+    /// the bands of a burn at the edge of a factor).
+    #[serde(default = "defaults::slo_keep", deserialize_with = "de_duration")]
+    pub keep_firing_for: Duration,
     #[serde(default)]
     pub runbook: Option<PathBuf>,
     #[serde(default)]
@@ -360,7 +368,7 @@ impl Slo {
             percentile: None,
             window: self.burn.iter().map(|b| b.long).max().unwrap_or_default(),
             for_: Duration::ZERO,
-            keep_firing_for: Duration::ZERO,
+            keep_firing_for: self.keep_firing_for,
             min_requests: self.min_requests,
             hysteresis: 1.0,
             runbook: self.runbook.clone(),

@@ -37,6 +37,34 @@ pub enum AlertsCommand {
     Silences(SilencesArgs),
     #[command(about = "End a silence now")]
     Unsilence(UnsilenceArgs),
+    #[command(about = "Send a test notification on a channel of [notify], to check the set-up")]
+    Test(TestArgs),
+}
+
+/// Send a test alert (firing, then resolved) on one channel of the rules file's [notify], through
+/// the same path as real alerts: payload, sending, retries. Prints every attempt; the attempts
+/// are stored in the lake's `notifications` table when the lake exists.
+///
+/// Exit codes: 0 delivered; 1 the channel refused or failed (the answer is printed); 2 runtime
+/// error; 64 bad usage; 78 bad rules file or the channel is not configured.
+///
+/// Examples:
+///   postlaunch alerts test --rules pipelines/alerts.toml --channel slack
+///   PAGERDUTY_ROUTING_KEY=… postlaunch alerts test --rules pipelines/alerts.toml --channel pagerduty
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// Rules file with the [notify] section.
+    #[arg(long, env = "POSTLAUNCH_ALERTS", value_name = "FILE")]
+    pub rules: PathBuf,
+    /// The channel to test.
+    #[arg(long, value_parser = ["pagerduty", "slack", "email", "alertmanager", "webhook"])]
+    pub channel: String,
+    /// How long to keep retrying before giving up.
+    #[arg(long, default_value = "60s", value_parser = super::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 /// The weekly alert-fatigue review ("tune weekly"): per rule, from the `alerts` table, how many
@@ -285,7 +313,60 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         AlertsCommand::Silence(a) => run_silence(a, quiet),
         AlertsCommand::Silences(a) => run_silences(a),
         AlertsCommand::Unsilence(a) => run_unsilence(a, quiet),
+        AlertsCommand::Test(a) => run_test(a, quiet),
     }
+}
+
+fn run_test(args: TestArgs, quiet: bool) -> anyhow::Result<()> {
+    use crate::notify::config::NotifyFile;
+    let channel: crate::notify::Channel = args.channel.parse().map_err(CliError::Usage)?;
+    let cfg = NotifyFile::load_notify(&args.rules).map_err(CliError::config)?;
+    let lake = args.lake.path();
+    // the attempts go to the lake's `notifications` table when there is a lake; else nowhere
+    let scratch;
+    let record_in = if lake.is_dir() {
+        lake.clone()
+    } else {
+        scratch =
+            std::env::temp_dir().join(format!("postlaunch-alerts-test-{}", std::process::id()));
+        scratch.clone()
+    };
+    let attempts = crate::notify::worker::test_channel(&record_in, cfg, channel, args.timeout)
+        .map_err(|e| match e {
+            crate::notify::NotifyError::Config(m) => anyhow::Error::from(CliError::Config(m)),
+            other => anyhow::Error::from(other),
+        })?;
+    if !lake.is_dir() {
+        let _ = std::fs::remove_dir_all(&record_in);
+    }
+    for a in &attempts {
+        println!(
+            "{} {} {}: {}{} after {} ms{}",
+            a.channel.name(),
+            if a.alert.firing { "trigger" } else { "resolve" },
+            a.attempt,
+            a.status,
+            a.http_status
+                .map_or(String::new(), |s| format!(" (HTTP {s})")),
+            a.latency_ms,
+            a.error.as_ref().map_or(String::new(), |e| format!(": {e}"))
+        );
+    }
+    let sent = attempts.iter().filter(|a| a.status == "sent").count();
+    if sent < 2 {
+        return Err(CliError::Found(format!(
+            "the test notification on {} was not delivered (see the attempts above)",
+            channel.name()
+        ))
+        .into());
+    }
+    if !quiet {
+        eprintln!(
+            "{}: the test alert and its resolution were delivered",
+            channel.name()
+        );
+    }
+    Ok(())
 }
 
 fn run_review(args: ReviewArgs, quiet: bool) -> anyhow::Result<()> {

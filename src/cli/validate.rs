@@ -61,7 +61,7 @@ fn kind_of(path: &Path) -> Option<Kind> {
         Kind::Funnels
     } else if table.contains_key("optimization") {
         Kind::Optimizations
-    } else if ["rule", "decision", "slo", "anomaly", "trend"]
+    } else if ["rule", "decision", "slo", "anomaly", "trend", "notify"]
         .iter()
         .any(|k| table.contains_key(*k))
     {
@@ -103,7 +103,9 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
         }
         Kind::Alerts => {
             let file = AlertsFile::load(path)?;
-            warn_runbooks(&file, path);
+            let notify = crate::notify::config::NotifyFile::load_notify(path)?;
+            let channels: Vec<&str> = notify.channels().iter().map(|(c, _)| c.name()).collect();
+            check_runbooks(&file, path)?;
             let rules: Vec<String> = file
                 .rules
                 .iter()
@@ -117,7 +119,7 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
                 .chain(file.trends.iter().map(|t| t.name.as_str()))
                 .collect();
             format!(
-                "{shown}: ok — alert rules {}; {} SLOs, {} anomaly and {} trend rules{}",
+                "{shown}: ok — alert rules {}; {} SLOs, {} anomaly and {} trend rules{}; notify: {}",
                 rules.join(", "),
                 file.slos.len(),
                 file.anomalies.len(),
@@ -126,6 +128,11 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
                     String::new()
                 } else {
                     format!(" ({})", slow.join(", "))
+                },
+                if channels.is_empty() {
+                    "no channel configured".to_string()
+                } else {
+                    channels.join(", ")
                 }
             )
         }
@@ -135,7 +142,8 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
                 Some(rel) => {
                     let file = path.parent().unwrap_or(Path::new(".")).join(rel);
                     let rules = AlertsFile::load(&file)?;
-                    warn_runbooks(&rules, &file);
+                    crate::notify::config::NotifyFile::load_notify(&file)?;
+                    check_runbooks(&rules, &file)?;
                     format!(
                         ", alerts `{}` ({} rules, {} SLOs, {} anomaly and {} trend rules)",
                         file.display(),
@@ -164,21 +172,28 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
     })
 }
 
-/// Warns (stderr) about runbooks that do not exist yet; paths are relative to the project
-/// folder, the parent of the rules file's `pipelines/` folder.
-fn warn_runbooks(file: &AlertsFile, path: &Path) {
+/// Fails when a rule's runbook does not exist; paths are relative to the project folder, the
+/// parent of the rules file's `pipelines/` folder.
+fn check_runbooks(file: &AlertsFile, path: &Path) -> Result<(), ConfigError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let base = if dir.file_name().is_some_and(|n| n == "pipelines") {
         dir.parent().unwrap_or(Path::new("."))
     } else {
         dir
     };
-    for (rule, runbook) in file.missing_runbooks(base) {
-        eprintln!(
-            "warning: {}: rule `{rule}` names runbook `{}`, which does not exist",
-            path.display(),
-            runbook.display()
-        );
+    match file.missing_runbooks(base).into_iter().next() {
+        None => Ok(()),
+        Some((rule, runbook)) => Err(ConfigError::Invalid {
+            kind: "alerts file",
+            path: path.to_path_buf(),
+            line: None,
+            key: format!("runbook of `{rule}`"),
+            message: format!(
+                "`{}` does not exist (relative to `{}`): expected a runbook file, see runbooks/README.md",
+                runbook.display(),
+                base.display()
+            ),
+        }),
     }
 }
 

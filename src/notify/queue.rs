@@ -44,7 +44,12 @@ pub struct Queue {
 impl Queue {
     /// Opens (creating) the queue of `lake`.
     pub fn open(lake: &Path) -> Result<Queue, NotifyError> {
-        let dir = lake.join(".notify");
+        Queue::open_dir(&lake.join(".notify"))
+    }
+
+    /// Opens (creating) a queue in folder `dir`.
+    pub fn open_dir(dir: &Path) -> Result<Queue, NotifyError> {
+        let dir = dir.to_path_buf();
         for d in [dir.join("queue"), dir.join("sent")] {
             std::fs::create_dir_all(&d).map_err(|source| NotifyError::Queue { path: d, source })?;
         }

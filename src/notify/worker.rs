@@ -126,6 +126,7 @@ pub fn start(
         agent: send::agent(shared.cfg.timeout),
         failing_since: BTreeMap::new(),
         raised: BTreeMap::new(),
+        history: None,
     };
     let thread = std::thread::Builder::new()
         .name("notify".into())
@@ -139,15 +140,111 @@ pub fn start(
 
 /// One attempt, for the `notifications` table.
 #[derive(Debug, Clone)]
-struct Attempt {
-    wall: i64,
+pub struct Attempt {
+    pub wall: i64,
+    pub channel: Channel,
+    pub alert: Alert,
+    /// sent, retry, failed or inhibited.
+    pub status: &'static str,
+    pub attempt: u32,
+    /// From queueing to this attempt.
+    pub latency_ms: i64,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+}
+
+/// `postlaunch alerts test --channel C`: a test alert (firing, then resolved) through the whole
+/// path — queue in `lake`, payload, sending, retries — on channel `channel` only, at the highest
+/// severity it hears; waits until both are settled or `timeout` passes. Returns every attempt.
+pub fn test_channel(
+    lake: &Path,
+    mut cfg: NotifyConfig,
     channel: Channel,
-    alert: Alert,
-    status: &'static str,
-    attempt: u32,
-    latency_ms: i64,
-    http_status: Option<u16>,
-    error: Option<String>,
+    timeout: Duration,
+) -> Result<Vec<Attempt>, NotifyError> {
+    let Some(&(_, severities)) = cfg.channels().iter().find(|(c, _)| *c == channel) else {
+        return Err(NotifyError::Config(format!(
+            "channel `{}` is not configured: add [notify.{}] to the rules file",
+            channel.name(),
+            channel.name()
+        )));
+    };
+    let severity = severities.iter().copied().max().unwrap_or(Severity::P1);
+    for c in Channel::ALL.into_iter().filter(|c| *c != channel) {
+        match c {
+            Channel::Pagerduty => cfg.pagerduty = None,
+            Channel::Slack => cfg.slack = None,
+            Channel::Email => cfg.email = None,
+            Channel::Alertmanager => cfg.alertmanager = None,
+            Channel::Webhook => cfg.webhook = None,
+        }
+    }
+    cfg.group_wait = Duration::ZERO;
+    let shared = Arc::new(Shared {
+        cfg,
+        router: Mutex::new(Router::default()),
+        // a queue of its own: a test left unsent when it times out is not sent later by the daemon
+        queue: Queue::open_dir(&lake.join(".notify-test"))?,
+        lake: lake.to_path_buf(),
+        metrics: None,
+        stop: AtomicBool::new(false),
+    });
+    let mut worker = Worker {
+        shared: shared.clone(),
+        agent: send::agent(shared.cfg.timeout),
+        failing_since: BTreeMap::new(),
+        raised: BTreeMap::new(),
+        history: Some(Vec::new()),
+    };
+    let now = wall();
+    let mut a = Alert {
+        rule: "postlaunch_test".into(),
+        entity_kind: "service".into(),
+        entity: "postlaunch-test".into(),
+        firing: true,
+        change: "firing".into(),
+        severity,
+        previous: None,
+        value: Some(1.0),
+        threshold: 0.5,
+        window_s: 60.0,
+        requests: 0,
+        bad: 0,
+        event_time: now,
+        since: now,
+        labels: Default::default(),
+        annotations: [(
+            "summary".to_string(),
+            "a test notification from `postlaunch alerts test`; resolved right away".to_string(),
+        )]
+        .into(),
+        runbook: None,
+    };
+    let deadline = std::time::Instant::now() + timeout;
+    shared.route(a.clone());
+    // the resolution only once the trigger is settled: a receiver sees them in order
+    let mut resolved = false;
+    loop {
+        worker.pass(false)?;
+        let pending = shared.queue.pending()?;
+        if pending.is_empty() {
+            if resolved {
+                break;
+            }
+            a.firing = false;
+            a.change = "resolved".into();
+            a.event_time = wall();
+            shared.route(a.clone());
+            resolved = true;
+            continue;
+        }
+        if std::time::Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = std::fs::remove_dir_all(lake.join(".notify-test"));
+    Ok(worker.history.take().unwrap_or_default())
 }
 
 struct Worker {
@@ -157,6 +254,8 @@ struct Worker {
     failing_since: BTreeMap<Channel, i64>,
     /// channels whose `notification_channel` alert is raised.
     raised: BTreeMap<Channel, Alert>,
+    /// Every attempt, kept when asked (`alerts test`).
+    history: Option<Vec<Attempt>>,
 }
 
 impl Worker {
@@ -242,6 +341,9 @@ impl Worker {
         }
         if !attempts.is_empty() {
             self.record(&attempts);
+            if let Some(h) = &mut self.history {
+                h.extend(attempts);
+            }
         }
         Ok(())
     }
@@ -372,9 +474,6 @@ impl Worker {
 
     /// Meta-monitoring: raises (or resolves) the `notification_channel` alert of `channel`.
     fn watch(&mut self, channel: Channel, ok: bool, now: i64) {
-        if channel == Channel::Pagerduty && self.raised.is_empty() && ok {
-            self.failing_since.remove(&channel);
-        }
         let limit =
             i64::try_from(self.shared.cfg.channel_failing_after.as_micros()).unwrap_or(i64::MAX);
         if ok {

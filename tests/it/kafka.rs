@@ -1123,7 +1123,17 @@ fn live_alerts_agree_with_the_replay_of_the_same_events() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/alerts.toml");
-    std::fs::copy(&rules, dir.path().join("alerts.toml")).unwrap();
+    // the shipped rules, notifying PagerDuty and Slack stand-ins that check the contracts
+    let pagerduty = crate::notify::Receiver::start("pagerduty", dir.path(), "");
+    let slack = crate::notify::Receiver::start("slack", dir.path(), "");
+    let text = std::fs::read_to_string(&rules).unwrap()
+        + &format!(
+            "[notify.pagerduty]\nurl = \"http://127.0.0.1:{}/v2/enqueue\"\nrouting_key = \"{}\"\n[notify.slack]\nwebhook_url = \"http://127.0.0.1:{}/hook\"\n",
+            pagerduty.port,
+            crate::notify::KEY,
+            slack.port
+        );
+    std::fs::write(dir.path().join("alerts.toml"), text).unwrap();
     let file = dir.path().join("pipeline.toml");
     std::fs::write(
         &file,
@@ -1198,4 +1208,53 @@ fn live_alerts_agree_with_the_replay_of_the_same_events() {
     );
     let stored = sql_i64(&lake, "SELECT count(*) FROM alerts");
     assert_eq!(stored, live.len() as i64);
+    // The P1/P2 alerts paged: PagerDuty got, per alert (dedup_key), a trigger first and its
+    // resolve last, every request to the contract (202); the checkout incident's P3 went to Slack
+    let pages = pagerduty.received();
+    assert!(
+        !pages.is_empty() && pages.iter().all(|(s, _)| *s == 202),
+        "{pages:?}"
+    );
+    let mut by_key: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (_, b) in &pages {
+        by_key
+            .entry(b["dedup_key"].as_str().unwrap().to_string())
+            .or_default()
+            .push(b["event_action"].as_str().unwrap().to_string());
+    }
+    for (key, actions) in &by_key {
+        assert!(key.starts_with("postlaunch/error_rate/service/"), "{key}");
+        assert_eq!(
+            actions.first().map(String::as_str),
+            Some("trigger"),
+            "{key}: {actions:?}"
+        );
+        assert_eq!(
+            actions.last().map(String::as_str),
+            Some("resolve"),
+            "{key}: {actions:?}"
+        );
+    }
+    let messages = slack.received();
+    assert!(
+        !messages.is_empty() && messages.iter().all(|(s, _)| *s == 200),
+        "{messages:?}"
+    );
+    // every delivery is in `notifications` (a row per alert; a Slack message may carry several),
+    // none failed
+    let failed = sql_i64(
+        &lake,
+        "SELECT count(*) FROM notifications WHERE status = 'failed'",
+    );
+    let pd = sql_i64(
+        &lake,
+        "SELECT count(*) FROM notifications WHERE status = 'sent' AND channel = 'pagerduty'",
+    );
+    let sl = sql_i64(
+        &lake,
+        "SELECT count(*) FROM notifications WHERE status = 'sent' AND channel = 'slack'",
+    );
+    assert_eq!(failed, 0);
+    assert_eq!(pd as usize, pages.len());
+    assert!(sl as usize >= messages.len());
 }

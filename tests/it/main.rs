@@ -9,6 +9,7 @@ mod experiment;
 mod funnels;
 mod kafka;
 mod lake;
+mod notify;
 mod sketch;
 mod sql_files;
 
