@@ -65,6 +65,13 @@ pub struct TestArgs {
     /// How long to keep retrying before giving up.
     #[arg(long, default_value = "60s", value_parser = super::parse_duration)]
     pub timeout: std::time::Duration,
+    /// How long the test alert fires before it is resolved (a receiver that groups, such as
+    /// Alertmanager, needs more than its group_wait to see it firing).
+    #[arg(long, default_value = "0s", value_parser = super::parse_duration)]
+    pub hold: std::time::Duration,
+    /// The service the test alert names.
+    #[arg(long, default_value = "postlaunch-test")]
+    pub entity: String,
 }
 
 /// The weekly alert-fatigue review ("tune weekly"): per rule, from the `alerts` table, how many
@@ -331,8 +338,14 @@ fn run_test(args: TestArgs, quiet: bool) -> anyhow::Result<()> {
             std::env::temp_dir().join(format!("postlaunch-alerts-test-{}", std::process::id()));
         scratch.clone()
     };
-    let attempts = crate::notify::worker::test_channel(&record_in, cfg, channel, args.timeout)
-        .map_err(|e| match e {
+    let test = crate::notify::worker::TestAlert {
+        channel,
+        entity: args.entity.clone(),
+        hold: args.hold,
+        timeout: args.timeout,
+    };
+    let attempts =
+        crate::notify::worker::test_channel(&record_in, cfg, &test).map_err(|e| match e {
             crate::notify::NotifyError::Config(m) => anyhow::Error::from(CliError::Config(m)),
             other => anyhow::Error::from(other),
         })?;

@@ -153,15 +153,28 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
-/// `postlaunch alerts test --channel C`: a test alert (firing, then resolved) through the whole
-/// path — queue in `lake`, payload, sending, retries — on channel `channel` only, at the highest
-/// severity it hears; waits until both are settled or `timeout` passes. Returns every attempt.
+/// How `postlaunch alerts test` sends its alert.
+#[derive(Debug, Clone)]
+pub struct TestAlert {
+    pub channel: Channel,
+    /// The entity named (default `postlaunch-test`).
+    pub entity: String,
+    /// How long the alert fires before it is resolved.
+    pub hold: Duration,
+    /// Retries stop after this long.
+    pub timeout: Duration,
+}
+
+/// `postlaunch alerts test --channel C`: a test alert (firing, then resolved after `hold`)
+/// through the whole path — queue in `lake`, payload, sending, retries — on one channel only, at
+/// the highest severity it hears; waits until both are settled or `timeout` passes. Returns
+/// every attempt.
 pub fn test_channel(
     lake: &Path,
     mut cfg: NotifyConfig,
-    channel: Channel,
-    timeout: Duration,
+    t: &TestAlert,
 ) -> Result<Vec<Attempt>, NotifyError> {
+    let (channel, timeout) = (t.channel, t.timeout);
     let Some(&(_, severities)) = cfg.channels().iter().find(|(c, _)| *c == channel) else {
         return Err(NotifyError::Config(format!(
             "channel `{}` is not configured: add [notify.{}] to the rules file",
@@ -200,7 +213,7 @@ pub fn test_channel(
     let mut a = Alert {
         rule: "postlaunch_test".into(),
         entity_kind: "service".into(),
-        entity: "postlaunch-test".into(),
+        entity: t.entity.clone(),
         firing: true,
         change: "firing".into(),
         severity,
@@ -220,7 +233,7 @@ pub fn test_channel(
         .into(),
         runbook: None,
     };
-    let deadline = std::time::Instant::now() + timeout;
+    let deadline = std::time::Instant::now() + timeout + t.hold;
     shared.route(a.clone());
     // the resolution only once the trigger is settled: a receiver sees them in order
     let mut resolved = false;
@@ -231,6 +244,7 @@ pub fn test_channel(
             if resolved {
                 break;
             }
+            std::thread::sleep(t.hold);
             a.firing = false;
             a.change = "resolved".into();
             a.event_time = wall();
