@@ -1258,3 +1258,104 @@ fn live_alerts_agree_with_the_replay_of_the_same_events() {
     assert_eq!(pd as usize, pages.len());
     assert!(sl as usize >= messages.len());
 }
+
+/// Kill -9 the daemon between an alert's decision and its delivery: the restarted daemon
+/// delivers the page, and PagerDuty gets each alert's trigger accepted exactly once — our queue
+/// repeats nothing, although the restarted engine decides the same transitions again.
+#[test]
+fn a_page_queued_before_a_kill_9_is_delivered_after_the_restart_exactly_once() {
+    if skip_without_broker() {
+        return;
+    }
+    let _g = serial();
+    let prefix = format!("{}.", unique("notify"));
+    let topic = format!("{prefix}requests");
+    create_topic(&topic, 1);
+    let brokers = brokers();
+    ok(&[
+        "demo",
+        "-q",
+        "--to-kafka",
+        brokers.as_str(),
+        "--topic-prefix",
+        prefix.as_str(),
+        "--days",
+        "7",
+        "--tables",
+        "requests",
+        "--no-malformed",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    // PagerDuty answers 500 to the first three requests: the page waits in the queue, retried
+    let pagerduty = crate::notify::Receiver::start("pagerduty", dir.path(), "500,500,500");
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/alerts.toml");
+    let text = std::fs::read_to_string(&rules).unwrap()
+        + &format!(
+            "[notify.pagerduty]\nurl = \"http://127.0.0.1:{}/v2/enqueue\"\nrouting_key = \"{}\"\n",
+            pagerduty.port,
+            crate::notify::KEY
+        );
+    std::fs::write(dir.path().join("alerts.toml"), text).unwrap();
+    let file = dir.path().join("pipeline.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "lake = \"{}\"\nalerts = \"alerts.toml\"\n[kafka]\nbrokers = \"{brokers}\"\ngroup_id = \"{}\"\n[metrics]\nlisten = \"\"\n[[topics]]\ntopic = \"{topic}\"\ntable = \"requests\"\n",
+            lake.display(),
+            unique("g")
+        ),
+    )
+    .unwrap();
+    let ingest = |extra: &[&str]| {
+        Command::new(bin())
+            .args(["ingest", "-q", "--pipeline", file.to_str().unwrap()])
+            .args(extra)
+            .env_remove("POSTLAUNCH_LAKE")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = ingest(&[]);
+    // the first attempt failed: the page is queued, waiting for its retry; kill -9 now
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while pagerduty.received().is_empty() {
+        assert!(Instant::now() < deadline, "no page attempted within 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let queued = std::fs::read_dir(lake.join(".notify/queue"))
+        .unwrap()
+        .count();
+    assert!(queued >= 1, "the page is in the queue on disk");
+    // the restart: it reads the stream again from the lake's position, decides again, and sends
+    // what is queued (the receiver still fails twice before it accepts)
+    let mut second = ingest(&["--exit-at-end"]);
+    let (status, _) = second.wait_with_output_timeout(Duration::from_secs(120));
+    assert!(status.success(), "{status}");
+    let pages = pagerduty.received();
+    let mut accepted: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for (s, b) in &pages {
+        if *s == 202 {
+            let key = (
+                b["dedup_key"].as_str().unwrap().to_string(),
+                b["event_action"].as_str().unwrap().to_string(),
+            );
+            *accepted.entry(key).or_default() += 1;
+        }
+    }
+    assert!(
+        accepted.keys().any(|(_, a)| a == "trigger"),
+        "the page was delivered after the restart: {pages:?}"
+    );
+    assert!(accepted.values().all(|n| *n == 1), "{accepted:?}");
+    assert!(
+        std::fs::read_dir(lake.join(".notify/queue"))
+            .unwrap()
+            .count()
+            == 0
+    );
+}
