@@ -3,7 +3,7 @@
 //! same service's error-rate and latency alerts) and the repeat of still-firing alerts. Pure
 //! logic over alerts and wall times; the [`super::worker`] calls it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::config::{Inhibit, NotifyConfig};
 use super::{Alert, Channel};
@@ -15,6 +15,9 @@ pub struct Router {
     pub active: BTreeMap<String, Alert>,
     /// (channel, alert key) → wall time (µs) the channel was last told it fires.
     pub told: BTreeMap<(Channel, String), i64>,
+    /// (channel, alert key) of firing alerts whose notification was muted (inhibition): told
+    /// when their inhibitor resolves, and not sent a resolution they never had a firing for.
+    pub muted: BTreeSet<(Channel, String)>,
 }
 
 fn matches(severities: &[crate::alert::Severity], rules: &[String], a: &Alert) -> bool {
@@ -64,8 +67,35 @@ impl Router {
                 .collect();
             for c in told {
                 self.told.remove(&(c, key.clone()));
+                if self.muted.remove(&(c, key.clone())) {
+                    continue;
+                }
                 if cfg.send_resolved {
                     out.push((c, a.clone()));
+                }
+            }
+            // the alerts of the same entity this one muted are told now, unless still muted
+            let freed: Vec<(Channel, String)> = self
+                .muted
+                .iter()
+                .filter(|(_, k)| {
+                    self.active.get(k).is_some_and(|x| {
+                        x.entity == a.entity
+                            && x.entity_kind == a.entity_kind
+                            && self.inhibitor(&cfg.inhibit, x).is_none()
+                    })
+                })
+                .cloned()
+                .collect();
+            for (c, k) in freed {
+                self.muted.remove(&(c, k.clone()));
+                if let Some(x) = self.active.get(&k) {
+                    let mut again = x.clone();
+                    again.change = "uninhibited".into();
+                    // a transition of its own (its queue key)
+                    again.event_time = now;
+                    self.told.insert((c, k), now);
+                    out.push((c, again));
                 }
             }
         }
@@ -223,6 +253,48 @@ pub(crate) mod tests {
         assert!(r
             .inhibitor(&cfg.inhibit, &alert("slo", "search", Severity::P1, true))
             .is_none());
+    }
+
+    #[test]
+    fn a_muted_alert_is_told_when_its_inhibitor_resolves_and_never_gets_a_lone_resolution() {
+        let cfg = cfg();
+        let mut r = Router::default();
+        r.on_transition(&cfg, alert("error_rate", "checkout", Severity::P1, true), 0);
+        let latency = alert("latency", "checkout", Severity::P2, true);
+        let routed = r.on_transition(&cfg, latency.clone(), 1);
+        // the worker finds it muted on both its channels (PagerDuty, Slack) and says so
+        for (c, a) in &routed {
+            assert!(r.inhibitor(&cfg.inhibit, a).is_some());
+            r.muted.insert((*c, a.key()));
+        }
+        // the P1 resolves: its resolution to PagerDuty, and the latency alert told at last
+        let out = r.on_transition(
+            &cfg,
+            alert("error_rate", "checkout", Severity::P1, false),
+            2,
+        );
+        let told: Vec<(Channel, &str, bool)> = out
+            .iter()
+            .map(|(c, a)| (*c, a.rule.as_str(), a.firing))
+            .collect();
+        assert_eq!(
+            told,
+            vec![
+                (Channel::Pagerduty, "error_rate", false),
+                (Channel::Pagerduty, "latency", true),
+                (Channel::Slack, "latency", true),
+            ]
+        );
+        assert_eq!(out[1].1.change, "uninhibited");
+        assert!(r.muted.is_empty());
+        // a muted alert that resolves while still muted: no resolution for a firing never sent
+        let mut r = Router::default();
+        r.on_transition(&cfg, alert("unavailable", "search", Severity::P1, true), 0);
+        for (c, a) in r.on_transition(&cfg, alert("error_rate", "search", Severity::P2, true), 1) {
+            r.muted.insert((c, a.key()));
+        }
+        let out = r.on_transition(&cfg, alert("error_rate", "search", Severity::P2, false), 2);
+        assert!(out.is_empty(), "{out:?}");
     }
 
     #[test]

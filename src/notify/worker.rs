@@ -329,6 +329,11 @@ impl Worker {
                     .partition(|i| r.inhibitor(&sh.cfg.inhibit, &i.alert).is_some()),
                 Err(_) => continue,
             };
+            if let Ok(mut r) = sh.router.lock() {
+                for m in &muted {
+                    r.muted.insert((channel, m.alert.key()));
+                }
+            }
             for m in muted {
                 attempts.push(Attempt {
                     wall: now,
@@ -472,6 +477,11 @@ impl Worker {
                     sh.queue.update(&item)?;
                 }
                 _ => {
+                    if status == "sent" && item.alert.firing {
+                        if let Ok(mut r) = sh.router.lock() {
+                            r.muted.remove(&(channel, item.alert.key()));
+                        }
+                    }
                     if status == "failed" {
                         tracing::error!(channel = channel.name(), alert = %item.alert.key(), error = error.as_deref().unwrap_or(""), "A notification failed for good.");
                     }
