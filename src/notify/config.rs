@@ -219,6 +219,11 @@ pub struct NotifyConfig {
     pub webhook: Option<Webhook>,
     #[serde(default = "defaults::inhibit")]
     pub inhibit: Vec<Inhibit>,
+    /// Where the runbooks are read, e.g. "https://github.com/acme/shop/blob/main": a rule's
+    /// `runbook = "runbooks/latency.md"` becomes a link under it in PagerDuty and Slack (without
+    /// it, the path is shown).
+    #[serde(default)]
+    pub runbook_url: Option<String>,
 }
 
 impl Default for NotifyConfig {
@@ -236,6 +241,7 @@ impl Default for NotifyConfig {
             alertmanager: None,
             webhook: None,
             inhibit: defaults::inhibit(),
+            runbook_url: None,
         }
     }
 }
@@ -379,6 +385,9 @@ impl NotifyConfig {
         if let Some(c) = &self.webhook {
             url(&c.url.0, "notify.webhook.url")?;
             severities(&c.severities, "notify.webhook.severities")?;
+        }
+        if let Some(u) = &self.runbook_url {
+            url(u, "notify.runbook_url")?;
         }
         if self.group_wait > Duration::from_secs(600) {
             return Err(Invalid::at(

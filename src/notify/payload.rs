@@ -388,6 +388,12 @@ mod tests {
         assert_eq!(r["event_action"], "resolve");
         assert_eq!(r["dedup_key"], e["dedup_key"]);
         assert!(r.get("payload").is_none());
+        // with [notify] runbook_url, the runbook is a link under it
+        let e = pagerduty(&a, "k", Some("https://git.example.com/shop/blob/main/"));
+        assert_eq!(
+            e["links"][0]["href"],
+            "https://git.example.com/shop/blob/main/runbooks/error_rate.md"
+        );
         // limits: a long entity is cut to the contract's sizes
         let long = alert("error_rate", &"x".repeat(2000), Severity::P2, true);
         let e = pagerduty(&long, "k", None);

@@ -384,7 +384,7 @@ impl Worker {
                     last = send::post_json(
                         &self.agent,
                         &pd.url,
-                        &payload::pagerduty(a, &pd.routing_key.0, None),
+                        &payload::pagerduty(a, &pd.routing_key.0, cfg.runbook_url.as_deref()),
                     );
                     if !matches!(last, Outcome::Sent { .. }) {
                         break;
@@ -393,7 +393,11 @@ impl Worker {
                 last
             }
             Channel::Slack => match &cfg.slack {
-                Some(s) => send::post_json(&self.agent, &s.webhook_url.0, &payload::slack(g, None)),
+                Some(s) => send::post_json(
+                    &self.agent,
+                    &s.webhook_url.0,
+                    &payload::slack(g, cfg.runbook_url.as_deref()),
+                ),
                 None => missing(),
             },
             Channel::Alertmanager => match &cfg.alertmanager {
