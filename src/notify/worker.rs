@@ -670,6 +670,56 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_channel_failing_too_long_raises_its_own_alert_on_the_others_until_it_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[notify]\nchannel_failing_after = \"3m\"\n[notify.pagerduty]\nurl = \"http://127.0.0.1:9/v2/enqueue\"\nrouting_key = \"k\"\n[notify.slack]\nwebhook_url = \"http://127.0.0.1:9/hook\"\n";
+        let cfg =
+            super::super::config::NotifyFile::parse_notify(text, Path::new("a.toml")).unwrap();
+        let shared = Arc::new(Shared {
+            cfg,
+            router: Mutex::new(Router::default()),
+            queue: Queue::open(dir.path()).unwrap(),
+            lake: dir.path().to_path_buf(),
+            metrics: None,
+            stop: AtomicBool::new(false),
+        });
+        let mut w = Worker {
+            shared: shared.clone(),
+            agent: send::agent(Duration::from_secs(1)),
+            failing_since: BTreeMap::new(),
+            raised: BTreeMap::new(),
+            history: None,
+        };
+        let minute = 60_000_000;
+        // PagerDuty fails for 2 minutes: nothing yet; at 3 minutes: a P2 about it, on Slack only
+        w.watch(Channel::Pagerduty, false, 0);
+        w.watch(Channel::Pagerduty, false, 2 * minute);
+        assert!(shared.queue.pending().unwrap().is_empty());
+        w.watch(Channel::Pagerduty, false, 3 * minute);
+        let q = shared.queue.pending().unwrap();
+        assert_eq!(q.len(), 1, "{q:?}");
+        assert_eq!(q[0].channel, Channel::Slack);
+        assert_eq!(
+            (
+                q[0].alert.rule.as_str(),
+                q[0].alert.entity.as_str(),
+                q[0].alert.severity
+            ),
+            ("notification_channel", "pagerduty", Severity::P2)
+        );
+        assert!(q[0].alert.firing);
+        // still failing: raised once; then a success resolves it on Slack
+        w.watch(Channel::Pagerduty, false, 4 * minute);
+        assert_eq!(shared.queue.pending().unwrap().len(), 1);
+        w.watch(Channel::Pagerduty, true, 5 * minute);
+        let q = shared.queue.pending().unwrap();
+        assert_eq!(q.len(), 2);
+        assert!(q
+            .iter()
+            .any(|i| !i.alert.firing && i.channel == Channel::Slack));
+    }
+
+    #[test]
     fn backoff_grows_exponentially_to_five_minutes() {
         // jitter adds up to the delay again: attempt n waits in [2^(n−1), 2^n) s, capped
         for (n, low) in [(1u32, 1.0), (2, 2.0), (3, 4.0), (6, 32.0)] {
