@@ -285,6 +285,73 @@ impl Silences {
     }
 }
 
+impl Silences {
+    /// The silences as a record batch for `postlaunch alerts silences`: those active or still to
+    /// start at wall time `now` (µs), the expired ones too with `all`.
+    pub fn to_batch(
+        &self,
+        now: i64,
+        all: bool,
+    ) -> (
+        arrow::datatypes::SchemaRef,
+        arrow::record_batch::RecordBatch,
+    ) {
+        use arrow::array::{ArrayRef, StringArray, TimestampMicrosecondArray};
+        use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+        use std::sync::Arc;
+        let shown: Vec<&Silence> = self
+            .silences
+            .iter()
+            .filter(|s| all || s.status(now) != "expired")
+            .collect();
+        let time = |name: &str| {
+            Field::new(
+                name,
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            )
+        };
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("status", DataType::Utf8, false),
+            Field::new("matchers", DataType::Utf8, false),
+            time("starts"),
+            time("ends"),
+            time("expired"),
+            Field::new("reason", DataType::Utf8, false),
+            Field::new("created_by", DataType::Utf8, false),
+        ]));
+        let text = |f: &dyn Fn(&Silence) -> String| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(shown.iter().map(|s| f(s))))
+        };
+        let times = |f: &dyn Fn(&Silence) -> Option<i64>| -> ArrayRef {
+            Arc::new(
+                TimestampMicrosecondArray::from_iter(shown.iter().map(|s| f(s)))
+                    .with_timezone("UTC"),
+            )
+        };
+        let columns: Vec<ArrayRef> = vec![
+            text(&|s| s.id.clone()),
+            text(&|s| s.status(now).to_string()),
+            text(&|s| {
+                s.matchers
+                    .iter()
+                    .map(|m| m.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }),
+            times(&|s| Some(s.starts)),
+            times(&|s| Some(s.ends)),
+            times(&|s| s.expired),
+            text(&|s| s.reason.clone()),
+            text(&|s| s.created_by.clone()),
+        ];
+        let batch = arrow::record_batch::RecordBatch::try_new(schema.clone(), columns)
+            .expect("the columns are built to the schema above");
+        (schema, batch)
+    }
+}
+
 /// Removes the lock file when the update is done (or failed).
 struct LockGuard(PathBuf);
 

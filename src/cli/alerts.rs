@@ -462,59 +462,9 @@ fn run_silence(args: SilenceArgs, quiet: bool) -> anyhow::Result<()> {
 }
 
 fn run_silences(args: SilencesArgs) -> anyhow::Result<()> {
-    use arrow::array::{ArrayRef, StringArray, TimestampMicrosecondArray};
-    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-    use std::sync::Arc;
     let lake = args.lake.path();
     let all = crate::alert::silence::Silences::load(&lake).map_err(|e| anyhow::anyhow!(e))?;
-    let now = Utc::now().timestamp_micros();
-    let shown: Vec<_> = all
-        .silences
-        .iter()
-        .filter(|s| args.all || s.status(now) != "expired")
-        .collect();
-    let time = |name: &str| {
-        Field::new(
-            name,
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            true,
-        )
-    };
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Utf8, false),
-        Field::new("status", DataType::Utf8, false),
-        Field::new("matchers", DataType::Utf8, false),
-        time("starts"),
-        time("ends"),
-        time("expired"),
-        Field::new("reason", DataType::Utf8, false),
-        Field::new("created_by", DataType::Utf8, false),
-    ]));
-    let text = |f: &dyn Fn(&crate::alert::silence::Silence) -> String| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(shown.iter().map(|s| f(s))))
-    };
-    let times = |f: &dyn Fn(&crate::alert::silence::Silence) -> Option<i64>| -> ArrayRef {
-        Arc::new(
-            TimestampMicrosecondArray::from_iter(shown.iter().map(|s| f(s))).with_timezone("UTC"),
-        )
-    };
-    let columns: Vec<ArrayRef> = vec![
-        text(&|s| s.id.clone()),
-        text(&|s| s.status(now).to_string()),
-        text(&|s| {
-            s.matchers
-                .iter()
-                .map(|m| m.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        }),
-        times(&|s| Some(s.starts)),
-        times(&|s| Some(s.ends)),
-        times(&|s| s.expired),
-        text(&|s| s.reason.clone()),
-        text(&|s| s.created_by.clone()),
-    ];
-    let batch = arrow::record_batch::RecordBatch::try_new(schema.clone(), columns)?;
+    let (schema, batch) = all.to_batch(Utc::now().timestamp_micros(), args.all);
     table::write(
         &mut std::io::stdout().lock(),
         args.format,

@@ -178,6 +178,4 @@ pub enum NotifyError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
-    #[error(transparent)]
-    Lake(#[from] crate::lake::LakeError),
 }

@@ -30,6 +30,27 @@ pub struct Group {
     pub alerts: Vec<Alert>,
 }
 
+impl Group {
+    /// "P1 service checkout: 2 alert(s) firing", or "Resolved: service checkout".
+    pub fn headline(&self) -> String {
+        let firing = self.alerts.iter().filter(|a| a.firing).count();
+        let top = self
+            .alerts
+            .iter()
+            .map(|a| a.severity)
+            .max()
+            .unwrap_or(Severity::P4);
+        if firing == 0 {
+            format!("Resolved: {} {}", self.entity_kind, self.entity)
+        } else {
+            format!(
+                "{top} {} {}: {firing} alert(s) firing",
+                self.entity_kind, self.entity
+            )
+        }
+    }
+}
+
 fn rfc3339(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us)
         .unwrap_or_default()
@@ -146,21 +167,7 @@ pub fn slack_escape(s: &str) -> String {
 /// One Slack message for a group: a header, one section per alert (at most 45; the rest are
 /// counted), the runbook links.
 pub fn slack(g: &Group, runbook_base: Option<&str>) -> Value {
-    let firing = g.alerts.iter().filter(|a| a.firing).count();
-    let top = g
-        .alerts
-        .iter()
-        .map(|a| a.severity)
-        .max()
-        .unwrap_or(Severity::P4);
-    let headline = if firing == 0 {
-        format!("Resolved: {} {}", g.entity_kind, g.entity)
-    } else {
-        format!(
-            "{top} {} {}: {firing} alert(s) firing",
-            g.entity_kind, g.entity
-        )
-    };
+    let headline = g.headline();
     let mut blocks = vec![json!({
         "type": "header",
         "text": { "type": "plain_text", "text": truncate(&slack_escape(&headline), 150) }
@@ -297,21 +304,7 @@ const EMAIL_HTML: &str = r#"<!doctype html>
 
 /// An e-mail for a group: (subject, plain text, HTML).
 pub fn email(g: &Group) -> (String, String, String) {
-    let firing = g.alerts.iter().filter(|a| a.firing).count();
-    let top = g
-        .alerts
-        .iter()
-        .map(|a| a.severity)
-        .max()
-        .unwrap_or(Severity::P4);
-    let headline = if firing == 0 {
-        format!("[postlaunch] Resolved: {} {}", g.entity_kind, g.entity)
-    } else {
-        format!(
-            "[postlaunch] {top} {} {}: {firing} alert(s) firing",
-            g.entity_kind, g.entity
-        )
-    };
+    let headline = format!("[postlaunch] {}", g.headline());
     // a subject is one line
     let subject = truncate(&headline.replace(['\r', '\n'], " "), 200);
     let mut text = format!("{headline}\n\n");

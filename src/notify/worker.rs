@@ -121,13 +121,7 @@ pub fn start(
         metrics,
         stop: AtomicBool::new(false),
     });
-    let worker = Worker {
-        shared: shared.clone(),
-        agent: send::agent(shared.cfg.timeout),
-        failing_since: BTreeMap::new(),
-        raised: BTreeMap::new(),
-        history: None,
-    };
+    let worker = Worker::new(shared.clone(), false);
     let thread = std::thread::Builder::new()
         .name("notify".into())
         .spawn(move || worker.run())
@@ -202,13 +196,7 @@ pub fn test_channel(
         metrics: None,
         stop: AtomicBool::new(false),
     });
-    let mut worker = Worker {
-        shared: shared.clone(),
-        agent: send::agent(shared.cfg.timeout),
-        failing_since: BTreeMap::new(),
-        raised: BTreeMap::new(),
-        history: Some(Vec::new()),
-    };
+    let mut worker = Worker::new(shared.clone(), true);
     let now = wall();
     let mut a = Alert {
         rule: "postlaunch_test".into(),
@@ -273,6 +261,17 @@ struct Worker {
 }
 
 impl Worker {
+    /// A worker on `shared`; `keep_history`: every attempt is kept (`alerts test`).
+    fn new(shared: Arc<Shared>, keep_history: bool) -> Worker {
+        Worker {
+            agent: send::agent(shared.cfg.timeout),
+            shared,
+            failing_since: BTreeMap::new(),
+            raised: BTreeMap::new(),
+            history: keep_history.then(Vec::new),
+        }
+    }
+
     fn run(mut self) {
         let mut last_prune = 0;
         loop {
@@ -683,13 +682,7 @@ mod tests {
             metrics: None,
             stop: AtomicBool::new(false),
         });
-        let mut w = Worker {
-            shared: shared.clone(),
-            agent: send::agent(Duration::from_secs(1)),
-            failing_since: BTreeMap::new(),
-            raised: BTreeMap::new(),
-            history: None,
-        };
+        let mut w = Worker::new(shared.clone(), false);
         let minute = 60_000_000;
         // PagerDuty fails for 2 minutes: nothing yet; at 3 minutes: a P2 about it, on Slack only
         w.watch(Channel::Pagerduty, false, 0);

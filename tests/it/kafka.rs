@@ -1095,16 +1095,13 @@ fn transition_line(v: &Value) -> String {
     )
 }
 
-#[test]
-fn live_alerts_agree_with_the_replay_of_the_same_events() {
-    if skip_without_broker() {
-        return;
-    }
-    let _g = serial();
-    let prefix = format!("{}.", unique("alerts"));
+/// The 7-day demo's requests on a fresh 1-partition topic (the stream arrives in the producer's
+/// order, the demo's: time order, but for its few late records), and a pipeline file for it in
+/// `dir` whose alert rules are the shipped ones plus `notify` (channel tables); returns the lake
+/// and the pipeline file.
+fn demo_alerting_pipeline(name: &str, dir: &Path, notify: &str) -> (PathBuf, PathBuf) {
+    let prefix = format!("{}.", unique(name));
     let topic = format!("{prefix}requests");
-    // one partition: the stream arrives in the producer's order, the demo's (time order, but for
-    // its few late records)
     create_topic(&topic, 1);
     let brokers = brokers();
     ok(&[
@@ -1120,21 +1117,11 @@ fn live_alerts_agree_with_the_replay_of_the_same_events() {
         "requests",
         "--no-malformed",
     ]);
-    let dir = tempfile::tempdir().unwrap();
-    let lake = dir.path().join("lake");
     let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/alerts.toml");
-    // the shipped rules, notifying PagerDuty and Slack stand-ins that check the contracts
-    let pagerduty = crate::notify::Receiver::start("pagerduty", dir.path(), "");
-    let slack = crate::notify::Receiver::start("slack", dir.path(), "");
-    let text = std::fs::read_to_string(&rules).unwrap()
-        + &format!(
-            "[notify.pagerduty]\nurl = \"http://127.0.0.1:{}/v2/enqueue\"\nrouting_key = \"{}\"\n[notify.slack]\nwebhook_url = \"http://127.0.0.1:{}/hook\"\n",
-            pagerduty.port,
-            crate::notify::KEY,
-            slack.port
-        );
-    std::fs::write(dir.path().join("alerts.toml"), text).unwrap();
-    let file = dir.path().join("pipeline.toml");
+    let text = std::fs::read_to_string(rules).unwrap() + notify;
+    std::fs::write(dir.join("alerts.toml"), text).unwrap();
+    let lake = dir.join("lake");
+    let file = dir.join("pipeline.toml");
     std::fs::write(
         &file,
         format!(
@@ -1144,6 +1131,37 @@ fn live_alerts_agree_with_the_replay_of_the_same_events() {
         ),
     )
     .unwrap();
+    (lake, file)
+}
+
+/// `[notify.pagerduty]` pointing at a stand-in receiver.
+fn pagerduty_table(r: &crate::notify::Receiver) -> String {
+    format!(
+        "[notify.pagerduty]\nurl = \"http://127.0.0.1:{}/v2/enqueue\"\nrouting_key = \"{}\"\n",
+        r.port,
+        crate::notify::KEY
+    )
+}
+
+#[test]
+fn live_alerts_agree_with_the_replay_of_the_same_events() {
+    if skip_without_broker() {
+        return;
+    }
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    // the shipped rules, notifying PagerDuty and Slack stand-ins that check the contracts
+    let pagerduty = crate::notify::Receiver::start("pagerduty", dir.path(), "");
+    let slack = crate::notify::Receiver::start("slack", dir.path(), "");
+    let (lake, file) = demo_alerting_pipeline(
+        "alerts",
+        dir.path(),
+        &format!(
+            "{}[notify.slack]\nwebhook_url = \"http://127.0.0.1:{}/hook\"\n",
+            pagerduty_table(&pagerduty),
+            slack.port
+        ),
+    );
     let out = Command::new(bin())
         .args([
             "ingest",
@@ -1268,45 +1286,10 @@ fn a_page_queued_before_a_kill_9_is_delivered_after_the_restart_exactly_once() {
         return;
     }
     let _g = serial();
-    let prefix = format!("{}.", unique("notify"));
-    let topic = format!("{prefix}requests");
-    create_topic(&topic, 1);
-    let brokers = brokers();
-    ok(&[
-        "demo",
-        "-q",
-        "--to-kafka",
-        brokers.as_str(),
-        "--topic-prefix",
-        prefix.as_str(),
-        "--days",
-        "7",
-        "--tables",
-        "requests",
-        "--no-malformed",
-    ]);
     let dir = tempfile::tempdir().unwrap();
-    let lake = dir.path().join("lake");
     // PagerDuty answers 500 to the first three requests: the page waits in the queue, retried
     let pagerduty = crate::notify::Receiver::start("pagerduty", dir.path(), "500,500,500");
-    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/alerts.toml");
-    let text = std::fs::read_to_string(&rules).unwrap()
-        + &format!(
-            "[notify.pagerduty]\nurl = \"http://127.0.0.1:{}/v2/enqueue\"\nrouting_key = \"{}\"\n",
-            pagerduty.port,
-            crate::notify::KEY
-        );
-    std::fs::write(dir.path().join("alerts.toml"), text).unwrap();
-    let file = dir.path().join("pipeline.toml");
-    std::fs::write(
-        &file,
-        format!(
-            "lake = \"{}\"\nalerts = \"alerts.toml\"\n[kafka]\nbrokers = \"{brokers}\"\ngroup_id = \"{}\"\n[metrics]\nlisten = \"\"\n[[topics]]\ntopic = \"{topic}\"\ntable = \"requests\"\n",
-            lake.display(),
-            unique("g")
-        ),
-    )
-    .unwrap();
+    let (lake, file) = demo_alerting_pipeline("notify", dir.path(), &pagerduty_table(&pagerduty));
     let ingest = |extra: &[&str]| {
         Command::new(bin())
             .args(["ingest", "-q", "--pipeline", file.to_str().unwrap()])

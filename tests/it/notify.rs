@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-use crate::{ok, run, sql};
+use crate::{run, sql};
 
 /// A receiver of `scripts/receivers.py` on a free port of 127.0.0.1, stopped (by its PID) when
 /// dropped.
@@ -212,5 +212,4 @@ fn a_refused_notification_is_not_retried_and_bad_settings_exit_78() {
     assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("http://") && !err.contains("SECRET"), "{err}");
-    let _ = ok;
 }
