@@ -60,6 +60,9 @@ pub struct Decoder {
     decode_pos: Vec<Option<usize>>,
     /// Indices of the integer fields, whose numbers [`integer`] reads before decoding.
     integer_fields: Vec<usize>,
+    /// Indices of the date-time fields other than `ts` (e.g. an incident's `impact_start`),
+    /// parsed like `ts` from their spans.
+    time_fields: Vec<usize>,
     scanned: scan::Scanned,
     /// Plain records go straight from the scan's spans into columns ([`fast`]); `None` for
     /// tables with map fields, which arrow-json decodes.
@@ -77,8 +80,12 @@ impl Decoder {
         let mut raw_json_fields = Vec::new();
         let mut decode_pos = Vec::new();
         let mut integer_fields = Vec::new();
+        let mut time_fields = Vec::new();
         let mut next = 0;
         for (i, f) in table.fields.iter().enumerate() {
+            if f.kind == FieldKind::Timestamp && i != table.ts_index {
+                time_fields.push(i);
+            }
             if f.kind == FieldKind::Integer {
                 want_spans |= 1 << i;
                 integer_fields.push(i);
@@ -110,6 +117,7 @@ impl Decoder {
             raw_json_fields,
             decode_pos,
             integer_fields,
+            time_fields,
             scanned: scan::Scanned::default(),
             fast,
         }
@@ -176,6 +184,7 @@ impl Decoder {
             want_spans,
             raw_json_fields,
             integer_fields,
+            time_fields,
             scanned,
             fast,
             decode_pos: _,
@@ -184,6 +193,7 @@ impl Decoder {
             rejected: Vec::new(),
             unknown: Vec::new(),
             ts: vec![0i64; n],
+            times: vec![vec![None; n]; time_fields.len()],
             raw_spans: vec![vec![(0, 0); n]; raw_json_fields.len()],
             passed: Vec::with_capacity(n),
             fast_rows: Vec::with_capacity(n),
@@ -199,6 +209,7 @@ impl Decoder {
             want_spans: *want_spans,
             integer_fields,
             raw_json_fields,
+            time_fields,
             now_micros,
         };
         for i in 0..n {
@@ -260,7 +271,7 @@ impl Decoder {
         now_micros: i64,
     ) -> Option<(RecordBatch, Vec<u32>)> {
         let table_name = self.table.name.as_str();
-        let stored = match self.assemble(chunk, &decoded, &rows, &t.ts, &t.raw_spans) {
+        let stored = match self.assemble(chunk, &decoded, &rows, t) {
             Ok(stored) => stored,
             Err(e) => {
                 for &i in &rows {
@@ -404,18 +415,31 @@ impl Decoder {
         chunk: &RawChunk,
         decoded: &RecordBatch,
         rows: &[u32],
-        ts: &[i64],
-        raw_spans: &[Vec<(usize, usize)>],
+        t: &Triage,
     ) -> Result<RecordBatch, String> {
+        let (ts, raw_spans) = (&t.ts, &t.raw_spans);
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.table.fields.len());
         for (f, spec) in self.table.fields.iter().enumerate() {
             let col: ArrayRef = match (spec.kind, self.decode_pos[f]) {
-                (FieldKind::Timestamp, _) => Arc::new(
+                (FieldKind::Timestamp, _) if f == self.table.ts_index => Arc::new(
                     TimestampMicrosecondArray::from_iter_values(
                         rows.iter().map(|&r| ts[r as usize]),
                     )
                     .with_timezone(crate::schema::UTC),
                 ),
+                (FieldKind::Timestamp, _) => {
+                    let k = self
+                        .time_fields
+                        .iter()
+                        .position(|&x| x == f)
+                        .ok_or("date-time field without values")?;
+                    Arc::new(
+                        TimestampMicrosecondArray::from_iter(
+                            rows.iter().map(|&r| t.times[k][r as usize]),
+                        )
+                        .with_timezone(crate::schema::UTC),
+                    )
+                }
                 (FieldKind::RawJson, _) => {
                     let k = self
                         .raw_json_fields
@@ -462,6 +486,8 @@ struct Triage {
     unknown: Vec<(Vec<u8>, u64)>,
     /// Each record's `ts`, by record index.
     ts: Vec<i64>,
+    /// Per other date-time field, each record's value (`None`: null or absent), by record index.
+    times: Vec<Vec<Option<i64>>>,
     /// Per raw JSON field, each record's value span, by record index (`(0, 0)`: null or absent).
     raw_spans: Vec<Vec<(usize, usize)>>,
     /// Records for arrow-json.
@@ -490,6 +516,7 @@ struct RecordChecks<'a> {
     want_spans: u64,
     integer_fields: &'a [usize],
     raw_json_fields: &'a [usize],
+    time_fields: &'a [usize],
     now_micros: i64,
 }
 
@@ -517,6 +544,9 @@ impl RecordChecks<'_> {
         let bytes = chunk.bytes(i);
         let has_unknown = self.scan_keys(bytes, scanned, &mut t.unknown, &mut scratch.escaped)?;
         t.ts[i] = self.ts(bytes, &scanned.spans)?;
+        for (k, &f) in self.time_fields.iter().enumerate() {
+            t.times[k][i] = self.time(bytes, &scanned.spans, f)?;
+        }
         self.integers(bytes, &scanned.spans, scratch)?;
         // The fast path reads only the decoded fields' spans; arrow-json also checks every
         // other value of the record. So a record goes the fast way only when nothing else
@@ -578,6 +608,23 @@ impl RecordChecks<'_> {
                 Err(why) => Err(why),
             }
         }
+    }
+
+    /// The value of date-time field `f` (not `ts`): absent or null is `None` (an error when the
+    /// field is required), else an RFC 3339 string or epoch milliseconds as for `ts`.
+    fn time(&self, bytes: &[u8], spans: &[scan::Span], f: usize) -> Result<Option<i64>, String> {
+        let spec = &self.table.fields[f];
+        let (s, e) = spans[f];
+        let value = if s == e {
+            None
+        } else {
+            time::parse_ts_value(&bytes[s..e])
+                .map_err(|why| why.replace("field `ts`", &format!("field `{}`", spec.name)))?
+        };
+        if value.is_none() && spec.required {
+            return Err(format!("missing required field `{}`", spec.name));
+        }
+        Ok(value)
     }
 
     /// Every number given for an integer field, under its name or an escaped spelling of it

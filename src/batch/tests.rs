@@ -443,3 +443,39 @@ fn pieces_that_cannot_be_joined_come_back_as_rejections_not_lost_rows() {
         (None, vec![])
     );
 }
+
+/// Regression: every date-time field used to be filled with the record's `ts` (the decoder
+/// extracted `ts` for all of them), so an incident's `impact_start` read back as its `ts`.
+#[test]
+fn a_second_date_time_field_keeps_its_own_value_null_when_absent_and_bad_ones_are_rejected() {
+    let lines = [
+        r#"{"ts":"2026-11-20T10:05:00Z","incident_id":"A","severity":"P1","status":"detected","impact_start":"2026-11-20T10:00:00Z"}"#,
+        r#"{"ts":"2026-11-20T10:06:00Z","incident_id":"A","severity":"P1","status":"acknowledged"}"#,
+        r#"{"ts":"2026-11-20T10:07:00Z","incident_id":"A","severity":"P1","status":"update","impact_start":1795168800000}"#,
+        r#"{"ts":"2026-11-20T10:08:00Z","incident_id":"A","severity":"P1","status":"update","impact_start":"soon"}"#,
+    ];
+    let out = decoder("incidents").decode(&chunk(&lines), NOW);
+    assert_eq!(out.rejected.len(), 1);
+    assert_eq!(out.rejected[0].position, 4);
+    assert!(
+        out.rejected[0]
+            .reason
+            .contains("field `impact_start` is `soon`"),
+        "{}",
+        out.rejected[0].reason
+    );
+    let b = out.batch.unwrap();
+    let col = |name: &str| {
+        b.column_by_name(name)
+            .unwrap()
+            .as_primitive::<TimestampMicrosecondType>()
+            .clone()
+    };
+    let (ts, impact) = (col("ts"), col("impact_start"));
+    // python: datetime(2026,11,20,10,5,tzinfo=timezone.utc).timestamp()*1e6 = 1795169100000000;
+    // 10:00 is 300 s earlier; epoch milliseconds 1795168800000 are 10:00 too
+    assert_eq!(ts.value(0), 1_795_169_100_000_000);
+    assert_eq!(impact.value(0), 1_795_168_800_000_000);
+    assert!(impact.is_null(1));
+    assert_eq!(impact.value(2), 1_795_168_800_000_000);
+}
