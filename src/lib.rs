@@ -37,6 +37,8 @@
 //!   (`opportunities`), the input of the backlog.
 //! * [`alert`]: the alert rules (`pipelines/alerts.toml`, P1–P4) evaluated on event time by a
 //!   sequential test ([`stats::cusum`]); state transitions out, for replay and the live path.
+//! * [`incident`]: incidents (`incidents` events: opened by P1/P2 alerts or by people) measured
+//!   against the protocol's SLOs (`incident_metrics`), blind spots, post-mortem skeletons.
 //! * [`notify`]: the transitions routed to people (PagerDuty, Slack, e-mail, Alertmanager,
 //!   webhooks) through a queue on disk, with grouping, inhibition and retries.
 //! * [`report`]: what people read: number formatting and aligned tables shared by every report
@@ -77,6 +79,8 @@ pub mod trends;
 pub mod opportunities;
 
 pub mod alert;
+
+pub mod incident;
 
 pub mod notify;
 

@@ -141,6 +141,9 @@ pub struct AlertsFile {
     /// `[notify]`: read by the notification layer (`crate::notify::config`), not here.
     #[serde(default)]
     pub notify: Option<toml::Table>,
+    /// `[incidents]`: read by the incident layer (`crate::incident::config`), not here.
+    #[serde(default)]
+    pub incidents: Option<toml::Table>,
 }
 
 /// `[decision]`: the evaluation clock and the sequential test shared by the rate rules.
@@ -969,6 +972,7 @@ impl AlertsFile {
             anomalies: Vec::new(),
             trends: Vec::new(),
             notify: None,
+            incidents: None,
         };
         [("requests", part(false)), ("metrics", part(true))]
             .into_iter()

@@ -16,7 +16,7 @@ const REVIEW: SqlFile = sql_file!("sql/alert/review.sql");
 /// The incidents to judge by: the opening (first record) of each incident of the `incidents`
 /// table, as (service, ts).
 const INCIDENTS: &str =
-    "SELECT service, min(ts) AS ts FROM incidents GROUP BY incident_id, service";
+    "SELECT max(service) AS service, min(ts) AS ts FROM incidents GROUP BY incident_id";
 /// No incidents: no rows, of the types of the `alerts` columns they are compared with.
 const NO_INCIDENTS: &str = "SELECT entity AS service, event_time AS ts FROM alerts WHERE FALSE";
 

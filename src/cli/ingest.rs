@@ -324,6 +324,19 @@ async fn live_alerts(
         let channels: Vec<&str> = notify.channels().iter().map(|(c, _)| c.name()).collect();
         tracing::info!(channels = %channels.join(", "), "Alerts are notified (queue in the lake's .notify folder).");
     }
+    // incidents before the `alerts` table too: a transition decided again after a crash records
+    // nothing twice (its source is the transition), one lost with the crash is decided again
+    let incidents =
+        crate::incident::config::IncidentsFile::load_incidents(file).map_err(CliError::config)?;
+    if !incidents.open_on.is_empty() {
+        let severities: Vec<String> = incidents.open_on.iter().map(|s| s.to_string()).collect();
+        to.push(Box::new(crate::incident::live::IncidentDeliver::new(
+            lake.to_path_buf(),
+            catalog.clone(),
+            incidents,
+        )?));
+        tracing::info!(severities = %severities.join(", "), "Alerts of these severities open incidents (the lake's `incidents` table).");
+    }
     to.push(Box::new(TableDeliver {
         lake: lake.to_path_buf(),
     }));

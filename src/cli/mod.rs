@@ -12,6 +12,7 @@ pub mod experiment;
 pub mod funnel;
 pub mod hourly;
 pub mod impact;
+pub mod incident;
 pub mod ingest;
 pub mod schema;
 pub mod sql;
@@ -100,6 +101,14 @@ pub enum Command {
     Funnel(funnel::Args),
     /// Alerts (P1–P4): `replay` what the rules would have fired, `list` what did, `review`, `silence`.
     Alerts(alerts::Args),
+    // The long help (examples) comes from `incident::Args`.
+    #[command(
+        about = "Record an incident's events: open, ack, update, resolve, postmortem, action"
+    )]
+    Incident(incident::Args),
+    // The long help comes from `incident::ListArgs`.
+    #[command(about = "Incidents measured against the protocol's SLOs (MTTD, MTTA, MTTR, …)")]
+    Incidents(incident::ListArgs),
     /// Internal: the statistics as a JSON filter, for the SciPy oracle tests.
     #[command(hide = true)]
     Stats(stats::Args),
@@ -221,6 +230,8 @@ pub fn main() -> ExitCode {
         Command::Run(a) => hourly::run_daemon(a, quiet),
         Command::Trends(a) => trends::run(a, quiet),
         Command::Alerts(a) => alerts::run(a, quiet),
+        Command::Incident(a) => incident::run(a, quiet),
+        Command::Incidents(a) => incident::list(a, quiet),
         Command::Schema(a) => schema::run(a),
         Command::Validate(a) => validate::run(a, quiet),
         Command::Experiment(a) => experiment::run(a, quiet),

@@ -61,9 +61,17 @@ fn kind_of(path: &Path) -> Option<Kind> {
         Kind::Funnels
     } else if table.contains_key("optimization") {
         Kind::Optimizations
-    } else if ["rule", "decision", "slo", "anomaly", "trend", "notify"]
-        .iter()
-        .any(|k| table.contains_key(*k))
+    } else if [
+        "rule",
+        "decision",
+        "slo",
+        "anomaly",
+        "trend",
+        "notify",
+        "incidents",
+    ]
+    .iter()
+    .any(|k| table.contains_key(*k))
     {
         Kind::Alerts
     } else {
@@ -104,6 +112,7 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
         Kind::Alerts => {
             let file = AlertsFile::load(path)?;
             let notify = crate::notify::config::NotifyFile::load_notify(path)?;
+            crate::incident::config::IncidentsFile::load_incidents(path)?;
             let channels: Vec<&str> = notify.channels().iter().map(|(c, _)| c.name()).collect();
             check_runbooks(&file, path)?;
             let rules: Vec<String> = file
@@ -143,6 +152,7 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
                     let file = path.parent().unwrap_or(Path::new(".")).join(rel);
                     let rules = AlertsFile::load(&file)?;
                     crate::notify::config::NotifyFile::load_notify(&file)?;
+                    crate::incident::config::IncidentsFile::load_incidents(&file)?;
                     check_runbooks(&rules, &file)?;
                     format!(
                         ", alerts `{}` ({} rules, {} SLOs, {} anomaly and {} trend rules)",

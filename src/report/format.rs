@@ -106,6 +106,28 @@ pub fn ser_time<S: serde::Serializer>(
     s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
+/// Text that came from an event, safe inside Markdown (a table cell included): the characters
+/// Markdown or HTML would act on are backslash-escaped or replaced by their entity, line breaks
+/// become spaces. `<script>` stays text on GitHub and in any renderer.
+pub fn markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '!' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// How a column of numbers is shown to people, by its name: p-values as [`p_value`], relative
 /// changes as [`pct`], everything else as [`num`].
 pub fn for_column(name: &str) -> fn(f64) -> String {
@@ -121,6 +143,15 @@ pub fn for_column(name: &str) -> fn(f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_escapes_what_a_renderer_would_act_on() {
+        assert_eq!(
+            markdown("<script>alert(1)</script> | *x* [a](b)\nnext"),
+            "&lt;script&gt;alert(1)&lt;/script&gt; \\| \\*x\\* \\[a\\](b) next"
+        );
+        assert_eq!(markdown("שלום 🚀 a_b"), "שלום 🚀 a\\_b");
+    }
 
     #[test]
     fn numbers_read_like_a_person_writes_them() {

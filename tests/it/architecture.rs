@@ -23,7 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["impact", "opportunities"],
     &["trends"],
     &["alert"],
-    &["notify"],
+    &["incident", "notify"],
     &["cli"],
 ];
 

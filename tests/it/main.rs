@@ -7,6 +7,7 @@ mod cli;
 mod corpus;
 mod experiment;
 mod funnels;
+mod incidents;
 mod kafka;
 mod lake;
 mod notify;

@@ -1,0 +1,17 @@
+-- The hourly p95 latency and errors of one service's dependencies (third parties, caches) over a
+-- range, one row per metric, dependency and hour (blind-spot search, with movers_service.sql).
+-- Tables: hourly_dependency_metrics
+-- Parameters: {service}: the incident's service; {from}, {to}: [from, to) of hour_start.
+-- Example: service = 'checkout'; from = to_timestamp_micros('2026-11-02T00:00:00Z'); to =
+--   to_timestamp_micros('2026-11-04T00:00:00Z')
+-- Columns: metric, entity, hour_start, value
+SELECT metric, entity, hour_start, value FROM (
+  SELECT 'dependency_p95_ms' AS metric, dependency AS entity, hour_start, latency_p95_ms AS value
+  FROM hourly_dependency_metrics
+  WHERE service = {service} AND hour_start >= {from} AND hour_start < {to}
+  UNION ALL
+  SELECT 'dependency_errors', dependency, hour_start, CAST(errors AS DOUBLE)
+  FROM hourly_dependency_metrics
+  WHERE service = {service} AND hour_start >= {from} AND hour_start < {to}
+)
+ORDER BY metric, entity, hour_start
