@@ -267,6 +267,72 @@ fn review_of_the_demo(lake: &Path) {
         text.contains("weekly_trend") && !text.contains("error_rate"),
         "{text}"
     );
+    incident_of_the_demo(lake);
+}
+
+/// INC-2026-001 against the stored alerts: people detected it at 19:44, twenty minutes before the
+/// checkout error-rate alert (20:04:10; too little checkout traffic for the sequential test to be
+/// sure sooner) — a blind spot, whose hourly figures show what moved first: checkout in the hour
+/// of 19:00. Its MTTD runs from the alert's onset (19:41, the impact start nobody recorded) to
+/// the alert.
+fn incident_of_the_demo(lake: &Path) {
+    let l = lake.to_str().unwrap();
+    let out = ok(&[
+        "incidents",
+        "-q",
+        "--lake",
+        l,
+        "--all-columns",
+        "--format",
+        "json",
+        "--at",
+        "2026-11-16T00:00:00Z",
+    ]);
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let r = rows
+        .iter()
+        .find(|r| r["incident_id"] == "INC-2026-001")
+        .unwrap_or_else(|| panic!("{rows:?}"));
+    assert_eq!(r["first_alert_at"], "2026-11-06T20:04:10Z", "{r}");
+    assert_eq!(r["impact_start"], "2026-11-06T19:41:00Z", "{r}");
+    assert_eq!(r["impact_start_from"], "alert onset", "{r}");
+    // 19:41:00 → 20:04:10
+    assert!((r["mttd_s"].as_f64().unwrap() - 1390.0).abs() < 1e-6, "{r}");
+    assert_eq!(r["blind_spot"], true, "{r}");
+    let moved = r["moved_first"].as_str().unwrap_or_default();
+    assert!(
+        ["error_rate", "p95_ms", "p99_ms"]
+            .iter()
+            .any(|m| moved.starts_with(&format!("{m} of checkout at 2026-11-06 19:00"))),
+        "{r}"
+    );
+    assert!(
+        r["candidate_rule"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("[[rule]]")),
+        "{r}"
+    );
+    // the post-mortem's skeleton names the blind spot and lists the alert on the timeline
+    let md = String::from_utf8(
+        ok(&[
+            "incident",
+            "postmortem",
+            "INC-2026-001",
+            "--template",
+            "--lake",
+            l,
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert!(
+        md.contains("**Blind spot: no alert fired before the incident was detected.**"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| 2026-11-06 20:04:10 | alert | P3 error\\_rate firing on checkout"),
+        "{md}"
+    );
 }
 
 #[test]
