@@ -72,6 +72,10 @@ pub struct TestArgs {
     /// The service the test alert names.
     #[arg(long, default_value = "postlaunch-test")]
     pub entity: String,
+    /// Fire this many test alerts of the service at once, to see how a group reads (one
+    /// notification for them all; PagerDuty gets one event per alert).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=20))]
+    pub group: u16,
 }
 
 /// The weekly alert-fatigue review ("tune weekly"): per rule, from the `alerts` table, how many
@@ -343,6 +347,7 @@ fn run_test(args: TestArgs, quiet: bool) -> anyhow::Result<()> {
         entity: args.entity.clone(),
         hold: args.hold,
         timeout: args.timeout,
+        group: usize::from(args.group),
     };
     let attempts =
         crate::notify::worker::test_channel(&record_in, cfg, &test).map_err(|e| match e {

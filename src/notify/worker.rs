@@ -157,6 +157,9 @@ pub struct TestAlert {
     pub hold: Duration,
     /// Retries stop after this long.
     pub timeout: Duration,
+    /// How many alerts of the entity fire together (one notification for them all, as grouping
+    /// sends a service's alerts): `postlaunch_test`, or `postlaunch_test_1` … `_N`.
+    pub group: usize,
 }
 
 /// `postlaunch alerts test --channel C`: a test alert (firing, then resolved after `hold`)
@@ -198,7 +201,7 @@ pub fn test_channel(
     });
     let mut worker = Worker::new(shared.clone(), true);
     let now = wall();
-    let mut a = Alert {
+    let a = Alert {
         rule: "postlaunch_test".into(),
         entity_kind: "service".into(),
         entity: t.entity.clone(),
@@ -221,8 +224,21 @@ pub fn test_channel(
         .into(),
         runbook: None,
     };
+    let mut group: Vec<Alert> = if t.group <= 1 {
+        vec![a]
+    } else {
+        (1..=t.group)
+            .map(|i| Alert {
+                rule: format!("postlaunch_test_{i}"),
+                ..a.clone()
+            })
+            .collect()
+    };
     let deadline = std::time::Instant::now() + timeout + t.hold;
-    shared.route(a.clone());
+    // all routed before the first pass: one group (group_wait is 0 here)
+    for a in &group {
+        shared.route(a.clone());
+    }
     // the resolution only once the trigger is settled: a receiver sees them in order
     let mut resolved = false;
     loop {
@@ -233,10 +249,13 @@ pub fn test_channel(
                 break;
             }
             std::thread::sleep(t.hold);
-            a.firing = false;
-            a.change = "resolved".into();
-            a.event_time = wall();
-            shared.route(a.clone());
+            let now = wall();
+            for a in &mut group {
+                a.firing = false;
+                a.change = "resolved".into();
+                a.event_time = now;
+                shared.route(a.clone());
+            }
             resolved = true;
             continue;
         }

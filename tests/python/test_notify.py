@@ -93,6 +93,34 @@ to = ["oncall@example.com", "Team Lead <lead@example.com>"]
     assert "<table" in html and "postlaunch_test" in html
 
 
+def test_a_group_of_alerts_goes_out_as_one_mail_not_one_per_alert(tmp_path: Path) -> None:
+    handler = Collect()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        rules = f"""[notify.email]
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+from = "postlaunch@example.com"
+to = ["oncall@example.com"]
+"""
+        out = alerts_test(tmp_path, rules, "--channel", "email", "--entity", "checkout", "--group", "3")
+        assert out.returncode == 0, out.stdout + out.stderr
+    finally:
+        controller.stop()
+    # three alerts of one service: one mail when they fire, one when they resolve — not six
+    assert len(handler.messages) == 2, [m["Subject"] for m in handler.messages]
+    firing, resolved = handler.messages
+    assert firing["Subject"] == "[postlaunch] P3 service checkout: 3 alert(s) firing", firing["Subject"]
+    assert resolved["Subject"].startswith("[postlaunch] Resolved: service checkout"), resolved["Subject"]
+    text = firing.get_body(preferencelist=("plain",)).get_content()
+    html = firing.get_body(preferencelist=("html",)).get_content()
+    for i in (1, 2, 3):
+        assert f"postlaunch_test_{i}" in text and f"postlaunch_test_{i}" in html, text
+
+
 def get_json(url: str):
     with urllib.request.urlopen(url, timeout=10) as r:
         return json.load(r)
