@@ -112,7 +112,8 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
         Kind::Alerts => {
             let file = AlertsFile::load(path)?;
             let notify = crate::notify::config::NotifyFile::load_notify(path)?;
-            crate::incident::config::IncidentsFile::load_incidents(path)?;
+            let incidents = crate::incident::config::IncidentsFile::load_incidents(path)?;
+            let open_on: Vec<String> = incidents.open_on.iter().map(|s| s.to_string()).collect();
             let channels: Vec<&str> = notify.channels().iter().map(|(c, _)| c.name()).collect();
             check_runbooks(&file, path)?;
             let rules: Vec<String> = file
@@ -128,7 +129,7 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
                 .chain(file.trends.iter().map(|t| t.name.as_str()))
                 .collect();
             format!(
-                "{shown}: ok — alert rules {}; {} SLOs, {} anomaly and {} trend rules{}; notify: {}",
+                "{shown}: ok — alert rules {}; {} SLOs, {} anomaly and {} trend rules{}; notify: {}; incidents opened by: {}",
                 rules.join(", "),
                 file.slos.len(),
                 file.anomalies.len(),
@@ -142,6 +143,11 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
                     "no channel configured".to_string()
                 } else {
                     channels.join(", ")
+                },
+                if open_on.is_empty() {
+                    "no alert".to_string()
+                } else {
+                    format!("{} alerts", open_on.join(", "))
                 }
             )
         }

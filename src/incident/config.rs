@@ -27,11 +27,11 @@ pub mod defaults {
     pub fn link_before() -> Duration {
         Duration::from_secs(30 * 60)
     }
-    /// Stakeholder updates: P1 every 15 minutes, P2 every hour.
+    /// Stakeholder updates: P1 every 15 minutes, P2 every 30 (the runbooks' communication).
     pub fn update_every() -> BTreeMap<Severity, Duration> {
         [
             (Severity::P1, Duration::from_secs(15 * 60)),
-            (Severity::P2, Duration::from_secs(3600)),
+            (Severity::P2, Duration::from_secs(30 * 60)),
         ]
         .into()
     }
