@@ -25,6 +25,9 @@ pub struct IncidentDeliver {
     table: Arc<TableSchema>,
     cfg: IncidentsConfig,
     runtime: tokio::runtime::Runtime,
+    /// Opened at the first alert that needs it and kept: it reads the table's latest commits
+    /// (no listing cache), those of other tools included.
+    session: Option<crate::query::LakeSession>,
 }
 
 impl IncidentDeliver {
@@ -47,17 +50,22 @@ impl IncidentDeliver {
             table,
             cfg,
             runtime,
+            session: None,
         })
     }
 
     /// The incidents in the lake now (those other tools sent on the topic included).
-    fn incidents(&self) -> Result<Vec<Incident>, IncidentError> {
+    fn incidents(&mut self) -> Result<Vec<Incident>, IncidentError> {
         if !self.lake.join(super::TABLE).is_dir() {
             return Ok(Vec::new());
         }
+        let (lake, catalog, slot) = (&self.lake, &self.catalog, &mut self.session);
         self.runtime.block_on(async {
-            let session = crate::query::LakeSession::open(&self.lake, &self.catalog).await?;
-            Ok(fold(super::query::events(&session).await?))
+            if slot.is_none() {
+                *slot = Some(crate::query::LakeSession::open(lake, catalog).await?);
+            }
+            let session = slot.as_ref().expect("opened above");
+            Ok(fold(super::query::events(session).await?))
         })
     }
 
