@@ -25,6 +25,10 @@ pub mod defaults {
     pub fn group_wait() -> Duration {
         Duration::from_secs(10)
     }
+    /// A P1 is sent at once: its group does not wait.
+    pub fn immediate() -> Vec<Severity> {
+        vec![Severity::P1]
+    }
     /// A still-firing alert is notified again every 4 hours.
     pub fn repeat_interval() -> Duration {
         Duration::from_secs(4 * 3600)
@@ -194,6 +198,11 @@ pub struct Inhibit {
 pub struct NotifyConfig {
     #[serde(default = "defaults::group_wait", deserialize_with = "de_duration")]
     pub group_wait: Duration,
+    /// Severities that do not wait for `group_wait`: a group holding a firing alert of one of
+    /// them goes out at once (default P1 — "a P1 pages within seconds"); alerts of the same
+    /// group arriving later go out as their own notification.
+    #[serde(default = "defaults::immediate")]
+    pub immediate: Vec<Severity>,
     #[serde(
         default = "defaults::repeat_interval",
         deserialize_with = "de_duration"
@@ -230,6 +239,7 @@ impl Default for NotifyConfig {
     fn default() -> Self {
         NotifyConfig {
             group_wait: defaults::group_wait(),
+            immediate: defaults::immediate(),
             repeat_interval: defaults::repeat_interval(),
             send_resolved: true,
             timeout: defaults::timeout(),

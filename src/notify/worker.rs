@@ -1,7 +1,8 @@
 //! The notifier: [`NotifyDeliver`] takes the alert engine's transitions (it is a
 //! [`Deliver`] that reaches people, so it never gets silenced ones), routes them and queues one
 //! notification per channel on disk; a worker thread sends the queue — the alerts of one entity
-//! queued within `group_wait` of each other as one notification, muted alerts (inhibition)
+//! queued within `group_wait` of each other as one notification (a group with a firing P1 —
+//! `immediate` — goes at once), muted alerts (inhibition)
 //! skipped, failures retried with exponential backoff (`backon`; a 429's `Retry-After` wins)
 //! until `give_up_after` — and records every attempt in the lake's `notifications` table.
 //!
@@ -337,7 +338,10 @@ impl Worker {
         let mut attempts = Vec::new();
         for ((channel, kind, entity), items) in groups {
             let oldest = items.iter().map(|i| i.enqueued).min().unwrap_or(now);
-            if !flush && items.iter().all(|i| i.attempts == 0) && now - oldest < wait {
+            let urgent = items
+                .iter()
+                .any(|i| i.alert.firing && sh.cfg.immediate.contains(&i.alert.severity));
+            if !flush && !urgent && items.iter().all(|i| i.attempts == 0) && now - oldest < wait {
                 continue;
             }
             // muted alerts are not sent (they are recorded)
@@ -729,6 +733,59 @@ mod tests {
         assert!(q
             .iter()
             .any(|i| !i.alert.firing && i.channel == Channel::Slack));
+    }
+
+    #[test]
+    fn a_p1_does_not_wait_for_its_group_but_a_p2_does() {
+        let dir = tempfile::tempdir().unwrap();
+        // nothing listens on port 9: every attempt fails and is retried, which is what we count
+        let text = "[notify]\ngroup_wait = \"10m\"\n[notify.pagerduty]\nurl = \"http://127.0.0.1:9/v2/enqueue\"\nrouting_key = \"k\"\n";
+        let cfg =
+            super::super::config::NotifyFile::parse_notify(text, Path::new("a.toml")).unwrap();
+        assert_eq!(cfg.immediate, vec![Severity::P1]);
+        let shared = Arc::new(Shared {
+            cfg,
+            router: Mutex::new(Router::default()),
+            queue: Queue::open(dir.path()).unwrap(),
+            lake: dir.path().to_path_buf(),
+            metrics: None,
+            stop: AtomicBool::new(false),
+        });
+        let mut w = Worker::new(shared.clone(), true);
+        let alert = |entity: &str, severity| Alert {
+            rule: "error_rate".into(),
+            entity_kind: "service".into(),
+            entity: entity.into(),
+            firing: true,
+            change: "firing".into(),
+            severity,
+            previous: None,
+            value: Some(0.06),
+            threshold: 0.05,
+            window_s: 300.0,
+            requests: 100,
+            bad: 6,
+            event_time: 0,
+            since: 0,
+            labels: Default::default(),
+            annotations: Default::default(),
+            runbook: None,
+        };
+        shared.route(alert("search", Severity::P2));
+        shared.route(alert("checkout", Severity::P1));
+        w.pass(false).unwrap();
+        let tried: Vec<(String, Severity)> = w
+            .history
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|a| (a.alert.entity.clone(), a.alert.severity))
+            .collect();
+        assert_eq!(
+            tried,
+            vec![("checkout".to_string(), Severity::P1)],
+            "the P2 waits 10 minutes"
+        );
     }
 
     #[test]
