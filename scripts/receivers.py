@@ -2,7 +2,8 @@
 """Local stand-ins for the notification services without a local edition — PagerDuty's Events
 API v2 and Slack's incoming webhooks — for the tests (tests/it/notify.rs). Each checks every
 request against the service's published contract and answers with the service's real status
-codes and bodies; every request is recorded, one JSON line each, with what was answered.
+codes and bodies; every request is recorded, one JSON line each, with what was answered and when
+it arrived (`received_ms`, wall clock; scripts/bench-alerts.sh measures to it).
 
   PagerDuty (POST /v2/enqueue; developer.pagerduty.com, "Events API v2 Overview", "Send an Alert
   Event", "Send a Resolve Event"): a JSON object; `routing_key` a 32-character string;
@@ -30,6 +31,7 @@ import json
 import re
 import signal
 import sys
+import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -149,7 +151,8 @@ def handler_for(service, out, script):
                 error = "invalid_payload" if body is None else slack_errors(body)
                 status = 400 if error else 200
                 self.answer(status, error or "ok", content_type="text/plain")
-            record = {"path": self.path, "status": status, "body": body}
+            # when it arrived (wall clock, ms): the end of the end-to-end benchmark's latency
+            record = {"path": self.path, "status": status, "body": body, "received_ms": int(time.time() * 1000)}
             out.write(json.dumps(record) + "\n")
             out.flush()
 
