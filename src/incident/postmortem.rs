@@ -27,11 +27,24 @@ fn time(t: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_micros(t).unwrap_or_default()
 }
 
-/// One line of the timeline.
-struct Line {
-    ts: i64,
-    source: &'static str,
-    what: String,
+/// One line of the timeline; `what` is plain text (escaped by whoever renders it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub ts: i64,
+    /// incident, alert, notification or deployment.
+    pub source: &'static str,
+    pub what: String,
+}
+
+/// What a post-mortem (or an incident report) is made of.
+#[derive(Debug, Clone)]
+pub struct Gathered {
+    pub incident: Incident,
+    pub metrics: IncidentMetrics,
+    /// In time order.
+    pub lines: Vec<Line>,
+    /// Whether the lake has an `alerts` table to judge detection by.
+    pub has_alerts: bool,
 }
 
 /// The skeleton of incident `id` as of `now` (µs).
@@ -41,6 +54,18 @@ pub async fn template(
     id: &str,
     now: i64,
 ) -> Result<String, IncidentError> {
+    let g = gather(session, cfg, id, now).await?;
+    Ok(render(&g.incident, &g.metrics, &g.lines, g.has_alerts))
+}
+
+/// Incident `id` as of `now` (µs): its figures and its timeline merged from its events, its
+/// alerts, the notifications sent for them and its service's deployments from a day before.
+pub async fn gather(
+    session: &LakeSession,
+    cfg: &IncidentsConfig,
+    id: &str,
+    now: i64,
+) -> Result<Gathered, IncidentError> {
     let incident = fold(super::query::events(session).await?)
         .into_iter()
         .find(|i| i.id == id)
@@ -57,21 +82,21 @@ pub async fn template(
         let mut what = match e.status {
             Status::ActionItem => format!(
                 "action item {} ({}): {}",
-                md(e.action_id.as_deref().unwrap_or("?")),
-                md(e.action_state.as_deref().unwrap_or("open")),
-                md(e.message.as_deref().unwrap_or(""))
+                e.action_id.as_deref().unwrap_or("?"),
+                e.action_state.as_deref().unwrap_or("open"),
+                e.message.as_deref().unwrap_or("")
             ),
             s => {
                 let mut w = s.name().replace('_', " ");
                 if let Some(msg) = &e.message {
                     w.push_str(": ");
-                    w.push_str(&md(msg));
+                    w.push_str(msg);
                 }
                 w
             }
         };
         if let Some(a) = &e.author {
-            let _ = write!(what, " — {}", md(a));
+            let _ = write!(what, " — {}", a);
         }
         lines.push(Line {
             ts: e.ts,
@@ -90,9 +115,9 @@ pub async fn template(
                     what: format!(
                         "{} {} {} on {}{}",
                         r.severity,
-                        md(&r.rule),
+                        &r.rule,
                         r.change,
-                        md(&r.entity),
+                        &r.entity,
                         r.value
                             .map(|v| format!(
                                 " (value {}, threshold {})",
@@ -117,7 +142,7 @@ pub async fn template(
             lines.push(Line {
                 ts: s.event_time + (s.wall_time - decided).max(0),
                 source: "notification",
-                what: format!("{} notified on {}", md(&s.change), md(&s.channel)),
+                what: format!("{} notified on {}", &s.change, &s.channel),
             });
         }
     }
@@ -131,18 +156,23 @@ pub async fn template(
             source: "deployment",
             what: format!(
                 "{} {} {}{}",
-                md(&d.service),
-                md(&d.version),
-                md(&d.phase),
+                &d.service,
+                &d.version,
+                &d.phase,
                 d.description
                     .as_deref()
-                    .map(|x| format!(": {}", md(x)))
+                    .map(|x| format!(": {}", x))
                     .unwrap_or_default()
             ),
         });
     }
     lines.sort_by_key(|l| l.ts);
-    Ok(render(&incident, &m, &lines, all_alerts.is_some()))
+    Ok(Gathered {
+        incident,
+        metrics: m,
+        lines,
+        has_alerts: all_alerts.is_some(),
+    })
 }
 
 fn figure(v: Option<f64>) -> String {
@@ -280,7 +310,7 @@ fn render(i: &Incident, m: &IncidentMetrics, lines: &[Line], has_alerts: bool) -
     let _ = writeln!(s, "## Timeline (UTC)\n");
     let _ = writeln!(s, "| time | source | what |\n|---|---|---|");
     for l in lines {
-        let _ = writeln!(s, "| {} | {} | {} |", when(l.ts), l.source, l.what);
+        let _ = writeln!(s, "| {} | {} | {} |", when(l.ts), l.source, md(&l.what));
     }
     let _ = writeln!(s, "\n## Root cause and trigger\n\n_Ask why until the answer is a system or a process, not a person._\n");
     let _ = writeln!(

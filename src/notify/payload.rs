@@ -57,15 +57,7 @@ fn rfc3339(us: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Cuts `s` to at most `max` characters (an ellipsis marks the cut).
-pub fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
+pub use crate::report::format::truncate;
 
 /// The value as a person reads it: a share in %, a latency in ms/s, a burn rate ×.
 pub fn show_value(a: &Alert, v: f64) -> String {

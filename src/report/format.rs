@@ -106,6 +106,34 @@ pub fn ser_time<S: serde::Serializer>(
     s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
+/// Cuts `s` to at most `max` characters (an ellipsis marks the cut).
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Text safe inside HTML and SVG (element content and quoted attribute values): `<`, `>`, `&`,
+/// `"` and `'` as entities; control characters but tab and newline dropped.
+pub fn html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Text that came from an event, safe inside Markdown (a table cell included): the characters
 /// Markdown or HTML would act on are backslash-escaped or replaced by their entity, line breaks
 /// become spaces. `<script>` stays text on GitHub and in any renderer.
