@@ -41,6 +41,8 @@
 //!   against the protocol's SLOs (`incident_metrics`), blind spots, post-mortem skeletons.
 //! * [`notify`]: the transitions routed to people (PagerDuty, Slack, e-mail, Alertmanager,
 //!   webhooks) through a queue on disk, with grouping, inhibition and retries.
+//! * [`view`]: reports for people (weekly retrospective, an incident) as self-contained HTML and
+//!   Markdown documents with SVG charts, built from the analyses' own functions.
 //! * [`report`]: what people read: number formatting and aligned tables shared by every report
 //!   and the command line.
 //! * [`demo`]: a deterministic, realistic post-launch scenario (the demo and the test data).
@@ -83,6 +85,8 @@ pub mod alert;
 pub mod incident;
 
 pub mod notify;
+
+pub mod view;
 
 pub mod report;
 

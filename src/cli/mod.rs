@@ -14,6 +14,7 @@ pub mod hourly;
 pub mod impact;
 pub mod incident;
 pub mod ingest;
+pub mod report;
 pub mod schema;
 pub mod sql;
 pub mod stats;
@@ -109,6 +110,9 @@ pub enum Command {
     // The long help comes from `incident::ListArgs`.
     #[command(about = "Incidents measured against the protocol's SLOs (MTTD, MTTA, MTTR, …)")]
     Incidents(incident::ListArgs),
+    // The long help comes from `report::Args`.
+    #[command(about = "Reports for people (HTML and Markdown): weekly retrospective, an incident")]
+    Report(report::Args),
     /// Internal: the statistics as a JSON filter, for the SciPy oracle tests.
     #[command(hide = true)]
     Stats(stats::Args),
@@ -232,6 +236,7 @@ pub fn main() -> ExitCode {
         Command::Alerts(a) => alerts::run(a, quiet),
         Command::Incident(a) => incident::run(a, quiet),
         Command::Incidents(a) => incident::list(a, quiet),
+        Command::Report(a) => report::run(a, quiet),
         Command::Schema(a) => schema::run(a),
         Command::Validate(a) => validate::run(a, quiet),
         Command::Experiment(a) => experiment::run(a, quiet),

@@ -1,0 +1,171 @@
+//! `postlaunch report weekly|incident`: reports for people, as self-contained HTML (inline CSS
+//! and SVG, opens offline, prints to PDF) and Markdown (a GitHub issue, a wiki page).
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+
+use super::{parse_time, CliError, LakeArgs};
+use crate::incident::config::{IncidentsConfig, IncidentsFile};
+use crate::query::LakeSession;
+use crate::view::document::{to_html, to_markdown, Document};
+
+/// Reports for people: self-contained HTML and Markdown.
+///
+/// With --out DIR, writes DIR/<name>.html and DIR/<name>.md (--format picks one); without it,
+/// prints one format to stdout (Markdown unless --format html). The figures come from the same
+/// functions as the commands (`trends`, `impact`, `incidents`, `alerts review`).
+///
+/// Examples:
+///   postlaunch report weekly --lake lake --week 2026-W46 --out reports/
+///   postlaunch report incident INC-2026-001 --lake lake --format html > INC-2026-001.html
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: ReportCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ReportCommand {
+    #[command(about = "The weekly optimisation retrospective of an ISO week")]
+    Weekly(WeeklyArgs),
+    #[command(about = "One incident: figures against the SLOs, timeline, action items")]
+    Incident(IncidentArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Md,
+    /// Both files (needs --out).
+    Both,
+}
+
+/// What every report takes.
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// Write `<name>.html` and `<name>.md` into this folder (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Which format [default: both with --out, else md].
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+    /// Rules file with `[incidents]` [default: pipelines/alerts.toml when it exists].
+    #[arg(long, env = "POSTLAUNCH_ALERTS", value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// As of this time (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+/// The weekly retrospective: trends week over week (significant first), services day by day
+/// with deployments, optimisations measured, new candidates, incidents, alert noise.
+#[derive(Debug, clap::Args)]
+pub struct WeeklyArgs {
+    /// ISO week, e.g. `2026-W46`.
+    #[arg(long, value_name = "YYYY-Www")]
+    pub week: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// One incident.
+#[derive(Debug, clap::Args)]
+pub struct IncidentArgs {
+    pub incident: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+fn rules(path: Option<&PathBuf>) -> Result<IncidentsConfig, CliError> {
+    let default = std::path::Path::new("pipelines/alerts.toml");
+    match path {
+        Some(p) => IncidentsFile::load_incidents(p).map_err(CliError::config),
+        None if default.is_file() => {
+            IncidentsFile::load_incidents(default).map_err(CliError::config)
+        }
+        None => Ok(IncidentsConfig::default()),
+    }
+}
+
+pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
+    let common = match &args.command {
+        ReportCommand::Weekly(a) => &a.common,
+        ReportCommand::Incident(a) => &a.common,
+    };
+    let format = match (common.format, &common.out) {
+        (Some(ReportFormat::Both), None) => {
+            return Err(
+                CliError::Usage("--format both writes two files: give --out DIR".into()).into(),
+            )
+        }
+        (Some(f), _) => f,
+        (None, Some(_)) => ReportFormat::Both,
+        (None, None) => ReportFormat::Md,
+    };
+    let catalog = common.lake.catalog()?;
+    let lake = common.lake.path();
+    let cfg = rules(common.rules.as_ref())?;
+    let now = match &common.at {
+        Some(t) => parse_time(t).map_err(|e| CliError::Usage(format!("--at: {e}")))?,
+        None => Utc::now(),
+    };
+    let runtime = super::runtime()?;
+    let (name, doc): (String, Document) = runtime.block_on(async {
+        let session = LakeSession::open(&lake, &catalog)
+            .await
+            .map_err(CliError::usage)?;
+        Ok::<_, anyhow::Error>(match &args.command {
+            ReportCommand::Weekly(a) => {
+                let monday = crate::trends::parse_week(&a.week)
+                    .map_err(|e| CliError::Usage(format!("--week: {e}")))?;
+                let doc = crate::view::weekly::weekly(&session, &lake, monday, &cfg, now).await?;
+                (format!("weekly-{}", crate::trends::week_name(monday)), doc)
+            }
+            ReportCommand::Incident(a) => {
+                let doc =
+                    crate::view::incident_report::incident(&session, &cfg, &a.incident, now, &lake)
+                        .await
+                        .map_err(|e| match e {
+                            crate::view::ViewError::Incident(
+                                e @ crate::incident::IncidentError::Unknown(_),
+                            ) => anyhow::Error::from(CliError::Usage(e.to_string())),
+                            e => e.into(),
+                        })?;
+                (
+                    format!("incident-{}", crate::lake::keyed::file_key(&a.incident)),
+                    doc,
+                )
+            }
+        })
+    })?;
+    let render = |f: ReportFormat| match f {
+        ReportFormat::Html => to_html(&doc),
+        _ => to_markdown(&doc),
+    };
+    match &common.out {
+        None => print!("{}", render(format)),
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| CliError::Usage(format!("--out `{}`: {e}", dir.display())))?;
+            let wanted: &[(ReportFormat, &str)] = match format {
+                ReportFormat::Html => &[(ReportFormat::Html, "html")],
+                ReportFormat::Md => &[(ReportFormat::Md, "md")],
+                ReportFormat::Both => &[(ReportFormat::Html, "html"), (ReportFormat::Md, "md")],
+            };
+            for (f, ext) in wanted {
+                let path = dir.join(format!("{name}.{ext}"));
+                std::fs::write(&path, render(*f)).map_err(|e| {
+                    CliError::Usage(format!("cannot write `{}`: {e}", path.display()))
+                })?;
+                if !quiet {
+                    eprintln!("wrote {}", path.display());
+                }
+            }
+        }
+    }
+    Ok(())
+}
