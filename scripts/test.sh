@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README "Run every test"): formatting, lints, all Rust tests (unit and
-# integration), then the Python interop tests (pyarrow, DuckDB, Polars reading the lake), after
-# installing the Python packages into a venv under target/. A local Apache Kafka broker
+# integration), then the Python interop tests (pyarrow, DuckDB, Polars reading the lake; the
+# reports in headless Chromium), after installing the Python packages into a venv under target/
+# and Debian's Chromium (scripts/chromium.sh). A local Apache Kafka broker
 # (scripts/kafka.sh) runs for the duration; if it cannot start, the run fails. Fails on the first
 # failure.
 #
@@ -37,5 +38,8 @@ target="${CARGO_TARGET_DIR:-target}"
 bin="$(cd "$target" && pwd)/debug/postlaunch"
 [ -x "$bin" ] || { echo "test.sh: $bin was not built by cargo test" >&2; exit 2; }
 
-step "pytest tests/python (interop: pyarrow, DuckDB, Polars read the lake)"
-POSTLAUNCH_BIN="$bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python
+step "Chromium for the browser tests (scripts/chromium.sh: Debian's package, installed when missing)"
+chromium="$(scripts/chromium.sh)"
+
+step "pytest tests/python (interop: pyarrow, DuckDB, Polars read the lake; reports in Chromium)"
+POSTLAUNCH_BIN="$bin" POSTLAUNCH_CHROMIUM="$chromium" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python
