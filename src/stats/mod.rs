@@ -16,6 +16,7 @@
 //! * [`cusum`]: Page's CUSUM on a rate, the sequential decision of the alert rules.
 //! * [`ddsketch`]: the DDSketch, a mergeable quantile sketch with relative-error guarantees.
 //! * [`robust`]: the median and the median absolute deviation, the anomaly rules' baseline.
+//! * [`regression`]: least-squares lines, the growth and crossing date of capacity planning.
 //! * [`dist`]: tail probabilities and quantiles of the normal, Student t and chi-square
 //!   distributions, computed from survival functions so tiny p-values stay accurate.
 //!
@@ -30,6 +31,7 @@ pub mod moments;
 pub mod multiple;
 pub mod power;
 pub mod rank;
+pub mod regression;
 pub mod robust;
 pub mod sequential;
 pub mod srm;
