@@ -18,6 +18,7 @@ use crate::view::document::{to_html, to_markdown, Document};
 ///
 /// Examples:
 ///   postlaunch report weekly --lake lake --week 2026-W46 --out reports/
+///   postlaunch report monthly --lake lake --month 2026-11 --pipeline pipelines/demo.toml --out reports/
 ///   postlaunch report incident INC-2026-001 --lake lake --format html > INC-2026-001.html
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
@@ -30,6 +31,8 @@ pub struct Args {
 pub enum ReportCommand {
     #[command(about = "The weekly optimisation retrospective of an ISO week")]
     Weekly(WeeklyArgs),
+    #[command(about = "The monthly performance review: launch baseline, SLOs, capacity, cost")]
+    Monthly(MonthlyArgs),
     #[command(about = "One incident: figures against the SLOs, timeline, action items")]
     Incident(IncidentArgs),
 }
@@ -72,6 +75,22 @@ pub struct WeeklyArgs {
     pub common: Common,
 }
 
+/// The monthly performance review for the product owner: every category against the launch
+/// baseline, the month's optimisations, incidents against the SLOs, capacity planning (per host
+/// group the CPU and memory growth and the projected day each crosses 80 %) and the
+/// infrastructure cost per active user.
+#[derive(Debug, clap::Args)]
+pub struct MonthlyArgs {
+    /// The month, e.g. `2026-11`.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: String,
+    /// Pipeline file with the launch range (`[hourly.baseline]`).
+    #[arg(long, env = "POSTLAUNCH_PIPELINE", value_name = "FILE")]
+    pub pipeline: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
 /// One incident.
 #[derive(Debug, clap::Args)]
 pub struct IncidentArgs {
@@ -94,6 +113,7 @@ fn rules(path: Option<&PathBuf>) -> Result<IncidentsConfig, CliError> {
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let common = match &args.command {
         ReportCommand::Weekly(a) => &a.common,
+        ReportCommand::Monthly(a) => &a.common,
         ReportCommand::Incident(a) => &a.common,
     };
     let format = match (common.format, &common.out) {
@@ -113,6 +133,12 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         Some(t) => parse_time(t).map_err(|e| CliError::Usage(format!("--at: {e}")))?,
         None => Utc::now(),
     };
+    let pipeline = match &args.command {
+        ReportCommand::Monthly(MonthlyArgs {
+            pipeline: Some(p), ..
+        }) => Some(crate::config::PipelineConfig::load(p, &catalog).map_err(CliError::config)?),
+        _ => None,
+    };
     let runtime = super::runtime()?;
     let (name, doc): (String, Document) = runtime.block_on(async {
         let session = LakeSession::open(&lake, &catalog)
@@ -124,6 +150,20 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
                     .map_err(|e| CliError::Usage(format!("--week: {e}")))?;
                 let doc = crate::view::weekly::weekly(&session, &lake, monday, &cfg, now).await?;
                 (format!("weekly-{}", crate::trends::week_name(monday)), doc)
+            }
+            ReportCommand::Monthly(a) => {
+                let range = crate::view::monthly::parse_month(&a.month)
+                    .map_err(|e| CliError::Usage(format!("--month: {e}")))?;
+                let doc = crate::view::monthly::monthly(
+                    &session,
+                    &lake,
+                    range,
+                    pipeline.as_ref().map(|p| &p.hourly),
+                    &cfg,
+                    now,
+                )
+                .await?;
+                (format!("monthly-{}", a.month), doc)
             }
             ReportCommand::Incident(a) => {
                 let doc =

@@ -9,6 +9,91 @@ use crate::query::LakeSession;
 
 const SERVICE_DAILY: SqlFile = sql_file!("sql/view/service_daily.sql");
 const OPTIMISATIONS: SqlFile = sql_file!("sql/view/optimisations.sql");
+const CAPACITY: SqlFile = sql_file!("sql/view/capacity.sql");
+const COST_PER_USER: SqlFile = sql_file!("sql/view/cost_per_user.sql");
+
+/// One host group's day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupDay {
+    /// Midnight UTC (µs).
+    pub day: i64,
+    pub service: String,
+    pub hosts: f64,
+    pub cpu: f64,
+    pub memory: f64,
+}
+
+/// One day's infrastructure cost per active user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostDay {
+    pub day: i64,
+    pub cost_usd: f64,
+    pub active_users: f64,
+    pub cost_per_user_usd: Option<f64>,
+}
+
+/// Each host group's days in [from, to); `None` without `hourly_host_metrics`.
+pub async fn capacity(
+    session: &LakeSession,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Option<Vec<GroupDay>>, ViewError> {
+    let f = CAPACITY.path;
+    let Some(bs) = batches(&CAPACITY, session, &range(from, to)).await? else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for b in &bs {
+        let (day, service) = (times(f, b, "day")?, strings(f, b, "service")?);
+        let (hosts, cpu, mem) = (
+            opt_f64s(f, b, "hosts")?,
+            opt_f64s(f, b, "cpu_avg")?,
+            opt_f64s(f, b, "memory_avg")?,
+        );
+        for i in 0..b.num_rows() {
+            let Some(day) = day[i] else { continue };
+            out.push(GroupDay {
+                day,
+                service: service[i].clone().unwrap_or_default(),
+                hosts: hosts[i].unwrap_or(0.0),
+                cpu: cpu[i].unwrap_or(f64::NAN),
+                memory: mem[i].unwrap_or(f64::NAN),
+            });
+        }
+    }
+    Ok(Some(out))
+}
+
+/// The days of [from, to) with cost and active users; `None` without `metrics` or `events`.
+pub async fn cost_per_user(
+    session: &LakeSession,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Option<Vec<CostDay>>, ViewError> {
+    let f = COST_PER_USER.path;
+    let Some(bs) = batches(&COST_PER_USER, session, &range(from, to)).await? else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for b in &bs {
+        let day = times(f, b, "day")?;
+        let (cost, users, per) = (
+            opt_f64s(f, b, "cost_usd")?,
+            opt_f64s(f, b, "active_users")?,
+            opt_f64s(f, b, "cost_per_user_usd")?,
+        );
+        for i in 0..b.num_rows() {
+            let Some(day) = day[i] else { continue };
+            out.push(CostDay {
+                day,
+                cost_usd: cost[i].unwrap_or(0.0),
+                active_users: users[i].unwrap_or(0.0),
+                cost_per_user_usd: per[i],
+            });
+        }
+    }
+    Ok(Some(out))
+}
 
 /// One service's day.
 #[derive(Debug, Clone, PartialEq)]

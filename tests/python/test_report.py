@@ -33,7 +33,8 @@ def two_weeks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run("demo", "-q", "--lake", str(lake), "--days", "14", "--scale", "0.1")
     # the hourly tables the report reads (all of them take minutes in a debug build)
     run("hourly", "-q", "--lake", str(lake), "--all", "--no-rollups", "--only", "service_metrics",
-        "--only", "web_vitals", "--only", "business_metrics", "--only", "feature_adoption")
+        "--only", "web_vitals", "--only", "business_metrics", "--only", "feature_adoption",
+        "--only", "host_metrics")
     rules = str(Path(__file__).resolve().parents[2] / "pipelines" / "alerts.toml")
     run("alerts", "replay", "-q", "--lake", str(lake), "--rules", rules, "--store", "--format", "csv")
     # the week's optimisation, measured (deployment_impact)
@@ -147,6 +148,37 @@ def test_incident_report_shows_the_figures_of_postlaunch_incidents(two_weeks: Pa
     assert "&lt;script&gt;" in hostile
 
 
+def test_monthly_review_projects_capacity_as_numpy_does(two_weeks: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    out = tmp_path / "reports"
+    demo = str(Path(__file__).resolve().parents[2] / "pipelines" / "demo.toml")
+    run("report", "monthly", "-q", "--lake", str(two_weeks), "--month", "2026-11", "--pipeline", demo,
+        "--out", str(out), "--at", "2026-11-17T00:00:00Z")
+    doc = parse_strict((out / "monthly-2026-11.html").read_text())
+    no_injection(doc)
+    heads = [h.text for h in doc.findall(".//h2")]
+    assert heads == ["Against the launch", "Optimisations of the month", "Incidents and their SLOs",
+                     "Capacity planning", "Infrastructure cost per active user"], heads
+    md = (out / "monthly-2026-11.md").read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| checkout | CPU |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    # the same line fitted by NumPy to the days `postlaunch sql` gives
+    days = json.loads(run("sql", "-q", "--lake", str(two_weeks), "--format", "json", """
+        SELECT CAST(date_trunc('day', hour_start) AS BIGINT) AS day, avg(cpu_avg) AS cpu
+        FROM hourly_host_metrics WHERE service = 'checkout'
+          AND hour_start >= TIMESTAMP '2026-11-01T00:00:00Z' AND hour_start < TIMESTAMP '2026-12-01T00:00:00Z'
+        GROUP BY 1 ORDER BY 1"""))
+    x = np.array([d["day"] for d in days], dtype=float)
+    y = np.array([d["cpu"] for d in days])
+    slope, intercept = np.polyfit(x, y, 1)
+    now = intercept + slope * x.max()
+    weekly = slope * 7 * 86_400e6
+    # shown with one decimal: within 0.05 percentage points; growth with two
+    assert float(cells[3].rstrip(" %")) == pytest.approx(100 * now, abs=0.05), (row, now)
+    assert float(cells[4].split()[0]) == pytest.approx(100 * weekly, abs=0.005), (row, weekly)
+
+
 def test_report_errors_have_usage_exit_codes(two_weeks: Path, tmp_path: Path) -> None:
     def code(*args: str) -> tuple[int, str]:
         p = subprocess.run([str(postlaunch_bin()), *args], capture_output=True, text=True, timeout=300, check=False)
@@ -157,6 +189,8 @@ def test_report_errors_have_usage_exit_codes(two_weeks: Path, tmp_path: Path) ->
     assert c == 64 and "INC-2099-001" in err, err
     c, err = code("report", "weekly", "--lake", str(two_weeks), "--week", "2026-W46", "--format", "both")
     assert c == 64 and "--out" in err, err
+    c, err = code("report", "monthly", "--lake", str(two_weeks), "--month", "2026-13")
+    assert c == 64 and "2026-13" in err, err
 
 
 def chromium() -> str:
@@ -183,7 +217,10 @@ def test_reports_render_in_headless_chromium_with_no_error_request_or_injected_e
         "--format", "html", "--at", "2026-11-17T00:00:00Z")
     run("report", "incident", "INC-2026-002", "-q", "--lake", str(two_weeks), "--out", str(out),
         "--format", "html", "--at", "2026-11-17T00:00:00Z")
-    pages = [out / "weekly-2026-W46.html", out / "incident-INC-2026-002.html"]
+    demo = str(Path(__file__).resolve().parents[2] / "pipelines" / "demo.toml")
+    run("report", "monthly", "-q", "--lake", str(two_weeks), "--month", "2026-11", "--pipeline", demo,
+        "--out", str(out), "--format", "html", "--at", "2026-11-17T00:00:00Z")
+    pages = [out / "weekly-2026-W46.html", out / "incident-INC-2026-002.html", out / "monthly-2026-11.html"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
@@ -203,8 +240,9 @@ def test_reports_render_in_headless_chromium_with_no_error_request_or_injected_e
                 assert requests == [f.as_uri()], f"the report loads nothing else: {requests}"
                 assert page.evaluate("document.querySelectorAll('script, img, iframe, object').length") == 0
                 text = page.evaluate("document.body.innerText")
-                assert "<script>alert(1)</script>" in text, "the hostile title shows as text"
-                if f.name.startswith("weekly"):
+                if not f.name.startswith("monthly"):
+                    assert "<script>alert(1)</script>" in text, "the hostile title shows as text"
+                if not f.name.startswith("incident"):
                     assert page.evaluate("document.querySelectorAll('svg.chart').length") == 2
                     # the charts drew lines
                     assert page.evaluate("document.querySelectorAll('svg.chart path.line').length") >= 2
