@@ -19,6 +19,7 @@ use crate::view::document::{to_html, to_markdown, Document};
 /// Examples:
 ///   postlaunch report weekly --lake lake --week 2026-W46 --out reports/
 ///   postlaunch report monthly --lake lake --month 2026-11 --pipeline pipelines/demo.toml --out reports/
+///   postlaunch report impact --lake lake --deployment checkout@2.4.0 --out reports/
 ///   postlaunch report incident INC-2026-001 --lake lake --format html > INC-2026-001.html
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
@@ -33,6 +34,8 @@ pub enum ReportCommand {
     Weekly(WeeklyArgs),
     #[command(about = "The monthly performance review: launch baseline, SLOs, capacity, cost")]
     Monthly(MonthlyArgs),
+    #[command(about = "What a deployment did: the verdict, every metric with its interval drawn")]
+    Impact(ImpactArgs),
     #[command(about = "One incident: figures against the SLOs, timeline, action items")]
     Incident(IncidentArgs),
 }
@@ -91,6 +94,32 @@ pub struct MonthlyArgs {
     pub common: Common,
 }
 
+/// A deployment's impact (as `postlaunch impact` measures it): the verdict and why, after against
+/// before and canary against baseline, each metric's change with its interval drawn, and the
+/// hypotheses of the optimizations file held, not shown or backfired.
+#[derive(Debug, clap::Args)]
+pub struct ImpactArgs {
+    /// SERVICE@VERSION, e.g. `checkout@2.4.0`.
+    #[arg(long, value_name = "SERVICE@VERSION")]
+    pub deployment: String,
+    /// Hours after completion to measure (and length of the baseline).
+    #[arg(long, default_value = "48h", value_parser = super::parse_duration)]
+    pub window: std::time::Duration,
+    /// Optimizations file with the deployment's hypotheses (read when it exists).
+    #[arg(
+        long,
+        env = "POSTLAUNCH_OPTIMIZATIONS",
+        default_value = "pipelines/optimizations.toml",
+        value_name = "FILE"
+    )]
+    pub optimizations: PathBuf,
+    /// 1 − confidence level of the intervals.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    #[command(flatten)]
+    pub common: Common,
+}
+
 /// One incident.
 #[derive(Debug, clap::Args)]
 pub struct IncidentArgs {
@@ -114,6 +143,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let common = match &args.command {
         ReportCommand::Weekly(a) => &a.common,
         ReportCommand::Monthly(a) => &a.common,
+        ReportCommand::Impact(a) => &a.common,
         ReportCommand::Incident(a) => &a.common,
     };
     let format = match (common.format, &common.out) {
@@ -164,6 +194,52 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
                 )
                 .await?;
                 (format!("monthly-{}", a.month), doc)
+            }
+            ReportCommand::Impact(a) => {
+                let (service, version) = crate::impact::config::parse_deployment(&a.deployment)
+                    .ok_or_else(|| {
+                        CliError::Usage(format!(
+                            "--deployment `{}` is not SERVICE@VERSION, e.g. `checkout@2.4.0`",
+                            a.deployment
+                        ))
+                    })?;
+                if !(a.alpha > 0.0 && a.alpha <= 0.5) {
+                    return Err(CliError::Usage(format!(
+                        "--alpha is {}, expected a number in (0, 0.5]",
+                        a.alpha
+                    ))
+                    .into());
+                }
+                let optimizations = if a.optimizations.exists() {
+                    Some(
+                        <crate::impact::config::OptimizationsFile as crate::config::ConfigFile>::load(
+                            &a.optimizations,
+                        )
+                        .map_err(CliError::config)?,
+                    )
+                } else {
+                    None
+                };
+                let r = crate::impact::report(
+                    &session,
+                    &service,
+                    &version,
+                    a.window,
+                    a.alpha,
+                    optimizations.as_ref(),
+                )
+                .await
+                .map_err(|e| match e {
+                    crate::impact::ImpactError::UnknownDeployment(_)
+                    | crate::impact::ImpactError::NotFinished(_) => {
+                        anyhow::Error::from(CliError::Usage(e.to_string()))
+                    }
+                    other => other.into(),
+                })?;
+                (
+                    format!("impact-{}", crate::lake::keyed::file_key(&a.deployment)),
+                    crate::view::impact_report::impact(&r, &lake, now),
+                )
             }
             ReportCommand::Incident(a) => {
                 let doc =

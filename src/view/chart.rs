@@ -228,6 +228,89 @@ pub fn line_chart(series: &[Series], markers: &[Marker], o: &Options) -> String 
     s
 }
 
+/// One estimate with its interval, for [`interval_chart`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimate {
+    pub label: String,
+    pub value: f64,
+    pub low: f64,
+    pub high: f64,
+    /// Drawn in the alarm colour (a backfire, a significant move the wrong way).
+    pub bad: bool,
+}
+
+/// Estimates with their intervals as horizontal bars around a zero line (a forest plot): one row
+/// per estimate, the label on the left; non-finite ones are listed without a bar.
+pub fn interval_chart(rows: &[Estimate], o: &Options) -> String {
+    let (left, right, top, row_h) = (200.0, 16.0, 14.0, 22.0);
+    let height = top + row_h * rows.len().max(1) as f64 + 30.0;
+    let w = o.width - left - right;
+    let finite = rows
+        .iter()
+        .filter(|r| r.low.is_finite() && r.high.is_finite() && r.value.is_finite());
+    let (mut lo, mut hi) = (0.0f64, 0.0f64);
+    for r in finite {
+        lo = lo.min(r.low);
+        hi = hi.max(r.high);
+    }
+    if hi <= lo {
+        hi = lo + 1.0;
+    }
+    let pad = (hi - lo) * 0.05;
+    let (lo, hi) = (lo - pad, hi + pad);
+    let sx = |x: f64| left + (x - lo) / (hi - lo) * w;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {} {height}" width="{}" height="{height}" role="img" aria-label="{}"><title>{}</title>"#,
+        o.width,
+        o.width,
+        esc(&o.title),
+        esc(&o.title)
+    );
+    let bottom = top + row_h * rows.len().max(1) as f64;
+    for t in nice_ticks(lo, hi) {
+        let x = sx(t);
+        let _ = write!(
+            s,
+            r#"<line class="grid" x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{bottom:.1}"/><text class="tick" x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            bottom + 14.0,
+            esc(&tick_label(t, &o.unit))
+        );
+    }
+    let z = sx(0.0);
+    let _ = write!(
+        s,
+        r##"<line x1="{z:.1}" y1="{top}" x2="{z:.1}" y2="{bottom:.1}" stroke="#59636e"/>"##
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let y = top + row_h * (i as f64 + 0.5);
+        let colour = if r.bad { COLOURS[1] } else { COLOURS[0] };
+        let _ = write!(
+            s,
+            r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            left - 8.0,
+            y + 4.0,
+            esc(&crate::report::format::truncate(&r.label, 30))
+        );
+        if r.low.is_finite() && r.high.is_finite() && r.value.is_finite() {
+            let _ = write!(
+                s,
+                r#"<g><title>{}: {} [{}, {}]</title><line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{colour}" stroke-width="2"/><circle cx="{:.1}" cy="{y:.1}" r="4" fill="{colour}"/></g>"#,
+                esc(&r.label),
+                esc(&tick_label(r.value, &o.unit)),
+                esc(&tick_label(r.low, &o.unit)),
+                esc(&tick_label(r.high, &o.unit)),
+                sx(r.low),
+                sx(r.high),
+                sx(r.value)
+            );
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +326,46 @@ mod tests {
         assert!(
             t.first().unwrap() >= &180.0 && t.last().unwrap() <= &930.0 && t.len() >= 3,
             "{t:?}"
+        );
+    }
+
+    #[test]
+    fn an_interval_chart_draws_one_bar_per_finite_estimate_around_zero() {
+        let rows = vec![
+            Estimate {
+                label: "p95 <b>".into(),
+                value: 32.3,
+                low: 23.8,
+                high: 40.9,
+                bad: true,
+            },
+            Estimate {
+                label: "conversion".into(),
+                value: 2.6,
+                low: -6.0,
+                high: 11.0,
+                bad: false,
+            },
+            Estimate {
+                label: "n/a".into(),
+                value: f64::NAN,
+                low: f64::NAN,
+                high: f64::NAN,
+                bad: false,
+            },
+        ];
+        let svg = interval_chart(
+            &rows,
+            &Options {
+                unit: " %".into(),
+                ..Options::default()
+            },
+        );
+        assert_eq!(svg.matches("<circle").count(), 2, "{svg}");
+        assert!(svg.contains("p95 &lt;b&gt;") && !svg.contains("<b>"));
+        assert!(
+            svg.contains(r##"fill="#D55E00""##),
+            "the backfire in the alarm colour"
         );
     }
 

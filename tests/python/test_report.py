@@ -179,6 +179,34 @@ def test_monthly_review_projects_capacity_as_numpy_does(two_weeks: Path, tmp_pat
     assert float(cells[4].split()[0]) == pytest.approx(100 * weekly, abs=0.005), (row, weekly)
 
 
+def test_impact_report_draws_the_readout_of_postlaunch_impact(two_weeks: Path) -> None:
+    optimizations = str(Path(__file__).resolve().parents[2] / "pipelines" / "optimizations.toml")
+    html = run("report", "impact", "-q", "--lake", str(two_weeks), "--deployment", "checkout@2.4.0",
+               "--optimizations", optimizations, "--format", "html")
+    doc = parse_strict(html)
+    no_injection(doc)
+    readout = json.loads(run("impact", "-q", "--lake", str(two_weeks), "--deployment", "checkout@2.4.0",
+                             "--optimizations", optimizations, "--format", "json", "--no-write"))
+    text = " ".join("".join(doc.itertext()).split())
+    assert readout["verdict"] in text
+    # one interval per metric and comparison, drawn
+    svg = "{http://www.w3.org/2000/svg}"
+    finite = [r for r in readout["rows"] if all(isinstance(r.get(k), float) for k in ("relative_effect",))
+              and r["relative_ci"]["low"] is not None and r["relative_ci"]["high"] is not None]
+    assert len(doc.findall(f".//{svg}circle")) == len(finite), (len(finite), readout["rows"][:2])
+    # the p95 row: its change and interval as `impact` computed them
+    p95 = next(r for r in readout["rows"] if r["comparison"] == "before_after" and r["metric"] == "p95_latency_ms")
+    cells = {}
+    for tr in doc.findall(".//tr"):
+        tds = ["".join(td.itertext()) for td in tr.findall("td")]
+        if tds and tds[0] == "p95_latency_ms" and tds[0] not in cells:
+            cells[tds[0]] = tds
+    shown = cells["p95_latency_ms"][3]
+    expected = f"{100 * p95['relative_effect']:+.1f} % [{100 * p95['relative_ci']['low']:+.1f} %, {100 * p95['relative_ci']['high']:+.1f} %]"
+    assert shown == expected, (shown, expected)
+    assert cells["p95_latency_ms"][6] == p95["hypothesis_result"] == "backfire"
+
+
 def test_report_errors_have_usage_exit_codes(two_weeks: Path, tmp_path: Path) -> None:
     def code(*args: str) -> tuple[int, str]:
         p = subprocess.run([str(postlaunch_bin()), *args], capture_output=True, text=True, timeout=300, check=False)
@@ -191,6 +219,10 @@ def test_report_errors_have_usage_exit_codes(two_weeks: Path, tmp_path: Path) ->
     assert c == 64 and "--out" in err, err
     c, err = code("report", "monthly", "--lake", str(two_weeks), "--month", "2026-13")
     assert c == 64 and "2026-13" in err, err
+    c, err = code("report", "impact", "--lake", str(two_weeks), "--deployment", "checkout")
+    assert c == 64 and "SERVICE@VERSION" in err, err
+    c, err = code("report", "impact", "--lake", str(two_weeks), "--deployment", "checkout@9.9.9")
+    assert c == 64 and "checkout@9.9.9" in err, err
 
 
 def chromium() -> str:
@@ -220,7 +252,10 @@ def test_reports_render_in_headless_chromium_with_no_error_request_or_injected_e
     demo = str(Path(__file__).resolve().parents[2] / "pipelines" / "demo.toml")
     run("report", "monthly", "-q", "--lake", str(two_weeks), "--month", "2026-11", "--pipeline", demo,
         "--out", str(out), "--format", "html", "--at", "2026-11-17T00:00:00Z")
-    pages = [out / "weekly-2026-W46.html", out / "incident-INC-2026-002.html", out / "monthly-2026-11.html"]
+    run("report", "impact", "-q", "--lake", str(two_weeks), "--deployment", "checkout@2.4.0", "--out", str(out),
+        "--format", "html")
+    pages = [out / "weekly-2026-W46.html", out / "incident-INC-2026-002.html", out / "monthly-2026-11.html",
+             out / "impact-checkout_2_4_0.html"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
@@ -240,9 +275,9 @@ def test_reports_render_in_headless_chromium_with_no_error_request_or_injected_e
                 assert requests == [f.as_uri()], f"the report loads nothing else: {requests}"
                 assert page.evaluate("document.querySelectorAll('script, img, iframe, object').length") == 0
                 text = page.evaluate("document.body.innerText")
-                if not f.name.startswith("monthly"):
+                if f.name.startswith(("weekly", "incident")):
                     assert "<script>alert(1)</script>" in text, "the hostile title shows as text"
-                if not f.name.startswith("incident"):
+                if f.name.startswith(("weekly", "monthly")):
                     assert page.evaluate("document.querySelectorAll('svg.chart').length") == 2
                     # the charts drew lines
                     assert page.evaluate("document.querySelectorAll('svg.chart path.line').length") >= 2
