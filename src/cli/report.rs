@@ -19,6 +19,7 @@ use crate::view::document::{to_html, to_markdown, Document};
 /// Examples:
 ///   postlaunch report weekly --lake lake --week 2026-W46 --out reports/
 ///   postlaunch report monthly --lake lake --month 2026-11 --pipeline pipelines/demo.toml --out reports/
+///   postlaunch report experiment checkout_redesign --lake lake --out reports/
 ///   postlaunch report impact --lake lake --deployment checkout@2.4.0 --out reports/
 ///   postlaunch report incident INC-2026-001 --lake lake --format html > INC-2026-001.html
 #[derive(Debug, clap::Args)]
@@ -34,6 +35,10 @@ pub enum ReportCommand {
     Weekly(WeeklyArgs),
     #[command(about = "The monthly performance review: launch baseline, SLOs, capacity, cost")]
     Monthly(MonthlyArgs),
+    #[command(
+        about = "An A/B readout: the decision and why, every metric with its interval drawn"
+    )]
+    Experiment(ExperimentArgs),
     #[command(about = "What a deployment did: the verdict, every metric with its interval drawn")]
     Impact(ImpactArgs),
     #[command(about = "One incident: figures against the SLOs, timeline, action items")]
@@ -94,6 +99,29 @@ pub struct MonthlyArgs {
     pub common: Common,
 }
 
+/// An experiment's readout (as `postlaunch experiment analyze` computes it; nothing is stored).
+#[derive(Debug, clap::Args)]
+pub struct ExperimentArgs {
+    /// The experiment's key (as in `exposures.experiment`).
+    pub key: String,
+    /// Experiments file.
+    #[arg(
+        long,
+        env = "POSTLAUNCH_EXPERIMENTS",
+        default_value = "pipelines/experiments.toml",
+        value_name = "FILE"
+    )]
+    pub config: PathBuf,
+    /// Analysis window ending at the analysis time (overrides the file), e.g. `48h`, `7d`.
+    #[arg(long, value_parser = super::parse_duration)]
+    pub window: Option<std::time::Duration>,
+    /// Analysis time, on the hour (default: the latest whole hour of exposures).
+    #[arg(long, value_name = "TIME")]
+    pub analysis_time: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
 /// A deployment's impact (as `postlaunch impact` measures it): the verdict and why, after against
 /// before and canary against baseline, each metric's change with its interval drawn, and the
 /// hypotheses of the optimizations file held, not shown or backfired.
@@ -144,6 +172,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         ReportCommand::Weekly(a) => &a.common,
         ReportCommand::Monthly(a) => &a.common,
         ReportCommand::Impact(a) => &a.common,
+        ReportCommand::Experiment(a) => &a.common,
         ReportCommand::Incident(a) => &a.common,
     };
     let format = match (common.format, &common.out) {
@@ -194,6 +223,62 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
                 )
                 .await?;
                 (format!("monthly-{}", a.month), doc)
+            }
+            ReportCommand::Experiment(a) => {
+                let experiments =
+                    crate::experiment::config::ExperimentsFile::load_experiments(&a.config)
+                        .map_err(CliError::config)?;
+                let exp = experiments
+                    .iter()
+                    .find(|e| e.key == a.key)
+                    .ok_or_else(|| {
+                        CliError::Usage(format!(
+                            "experiment `{}` is not in `{}`, expected one of: {}",
+                            a.key,
+                            a.config.display(),
+                            experiments
+                                .iter()
+                                .map(|e| e.key.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    })?
+                    .clone();
+                let window = a.window.unwrap_or(exp.window);
+                if window.as_secs() < 3600 || !window.as_secs().is_multiple_of(3600) {
+                    return Err(CliError::Usage(format!(
+                        "--window is {} s, expected whole hours of at least 1h",
+                        window.as_secs()
+                    ))
+                    .into());
+                }
+                let at = match &a.analysis_time {
+                    Some(t) => {
+                        let t = parse_time(t)
+                            .map_err(|e| CliError::Usage(format!("--analysis-time: {e}")))?;
+                        if t.timestamp_micros().rem_euclid(3_600_000_000) != 0 {
+                            return Err(CliError::Usage(format!(
+                                "--analysis-time is {t}, expected a time on the hour"
+                            ))
+                            .into());
+                        }
+                        t
+                    }
+                    None => crate::experiment::default_analysis_time(&session, &exp).await?,
+                };
+                let r = crate::experiment::readout(
+                    &session,
+                    &lake,
+                    &exp,
+                    at,
+                    window,
+                    crate::experiment::Sums::ReuseStored,
+                )
+                .await?;
+                (
+                    format!("experiment-{}", crate::lake::keyed::file_key(&a.key)),
+                    crate::view::experiment_report::experiment(&r, &lake, now),
+                )
             }
             ReportCommand::Impact(a) => {
                 let (service, version) = crate::impact::config::parse_deployment(&a.deployment)

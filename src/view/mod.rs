@@ -5,11 +5,12 @@
 //! The shape, as every analysis: the period and the rules file (no config of its own) →
 //! `sql/view/` (daily service figures for charts, measured optimisations) plus the analyses'
 //! functions (`trends`, `incident`, `alert::review`) → a [`document::Document`] ([`weekly`], [`monthly`],
-//! [`impact_report`], [`incident_report`]) → HTML and Markdown ([`document::to_html`], [`document::to_markdown`]);
+//! [`experiment_report`], [`impact_report`], [`incident_report`]) → HTML and Markdown ([`document::to_html`], [`document::to_markdown`]);
 //! [`chart`] draws the SVG.
 
 pub mod chart;
 pub mod document;
+pub mod experiment_report;
 pub mod impact_report;
 pub mod incident_report;
 pub mod monthly;

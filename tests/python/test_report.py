@@ -207,6 +207,31 @@ def test_impact_report_draws_the_readout_of_postlaunch_impact(two_weeks: Path) -
     assert cells["p95_latency_ms"][6] == p95["hypothesis_result"] == "backfire"
 
 
+def test_experiment_report_draws_the_readout_of_experiment_analyze(two_weeks: Path) -> None:
+    experiments = str(Path(__file__).resolve().parents[2] / "pipelines" / "experiments.toml")
+    at = "2026-11-09T00:00:00Z"
+    html = run("report", "experiment", "checkout_redesign", "-q", "--lake", str(two_weeks), "--config", experiments,
+               "--analysis-time", at, "--window", "7d", "--format", "html")
+    doc = parse_strict(html)
+    no_injection(doc)
+    readout = json.loads(run("experiment", "analyze", "checkout_redesign", "-q", "--lake", str(two_weeks),
+                             "--config", experiments, "--at", at, "--window", "7d", "--format", "json",
+                             "--no-write"))
+    text = " ".join("".join(doc.itertext()).split())
+    assert readout["verdict"] in text
+    rows = {}
+    for tr in doc.findall(".//tr"):
+        tds = ["".join(td.itertext()) for td in tr.findall("td")]
+        if len(tds) == 9:
+            rows[(tds[0], tds[2])] = tds
+    for r in readout["rows"]:
+        if r["relative_effect"] is None or r["relative_ci"]["low"] is None:
+            continue
+        shown = rows[(r["metric"], r["variant"])][5]
+        expected = f"{100 * r['relative_effect']:+.1f} % [{100 * r['relative_ci']['low']:+.1f} %, {100 * r['relative_ci']['high']:+.1f} %]"
+        assert shown == expected, (r["metric"], shown, expected)
+
+
 def test_report_errors_have_usage_exit_codes(two_weeks: Path, tmp_path: Path) -> None:
     def code(*args: str) -> tuple[int, str]:
         p = subprocess.run([str(postlaunch_bin()), *args], capture_output=True, text=True, timeout=300, check=False)
@@ -219,6 +244,8 @@ def test_report_errors_have_usage_exit_codes(two_weeks: Path, tmp_path: Path) ->
     assert c == 64 and "--out" in err, err
     c, err = code("report", "monthly", "--lake", str(two_weeks), "--month", "2026-13")
     assert c == 64 and "2026-13" in err, err
+    c, err = code("report", "experiment", "nope", "--lake", str(two_weeks))
+    assert c == 64 and "nope" in err and "checkout_redesign" in err, err
     c, err = code("report", "impact", "--lake", str(two_weeks), "--deployment", "checkout")
     assert c == 64 and "SERVICE@VERSION" in err, err
     c, err = code("report", "impact", "--lake", str(two_weeks), "--deployment", "checkout@9.9.9")
@@ -254,8 +281,10 @@ def test_reports_render_in_headless_chromium_with_no_error_request_or_injected_e
         "--out", str(out), "--format", "html", "--at", "2026-11-17T00:00:00Z")
     run("report", "impact", "-q", "--lake", str(two_weeks), "--deployment", "checkout@2.4.0", "--out", str(out),
         "--format", "html")
+    run("report", "experiment", "checkout_redesign", "-q", "--lake", str(two_weeks), "--out", str(out),
+        "--format", "html", "--analysis-time", "2026-11-09T00:00:00Z", "--window", "7d")
     pages = [out / "weekly-2026-W46.html", out / "incident-INC-2026-002.html", out / "monthly-2026-11.html",
-             out / "impact-checkout_2_4_0.html"]
+             out / "impact-checkout_2_4_0.html", out / "experiment-checkout_redesign.html"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
