@@ -99,43 +99,59 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     }
 }
 
-fn analyze(args: AnalyzeArgs, quiet: bool) -> anyhow::Result<()> {
-    let experiments = ExperimentsFile::load_experiments(&args.config).map_err(CliError::config)?;
-    let exp = experiments
+/// The experiment `key` of the experiments file at `config`; a usage error naming the keys there
+/// when it is not one of them.
+pub fn select(
+    config: &std::path::Path,
+    key: &str,
+) -> Result<crate::experiment::config::Experiment, CliError> {
+    let experiments = ExperimentsFile::load_experiments(config).map_err(CliError::config)?;
+    experiments
         .iter()
-        .find(|e| e.key == args.key)
+        .find(|e| e.key == key)
+        .cloned()
         .ok_or_else(|| {
             CliError::Usage(format!(
-                "experiment `{}` is not in `{}`, expected one of: {}",
-                args.key,
-                args.config.display(),
+                "experiment `{key}` is not in `{}`, expected one of: {}",
+                config.display(),
                 experiments
                     .iter()
                     .map(|e| e.key.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             ))
-        })?
-        .clone();
-    // Readouts add up hours of first exposure: the window must start and end on the hour.
-    if let Some(at) = args.at {
+        })
+}
+
+/// Readouts add up hours of first exposure: the analysis time (given as `flag`) must be on the
+/// hour and the window whole hours.
+pub fn check_readout_time(
+    at: Option<DateTime<Utc>>,
+    flag: &str,
+    window: std::time::Duration,
+) -> Result<(), CliError> {
+    if let Some(at) = at {
         if at.timestamp_micros().rem_euclid(3_600_000_000) != 0 {
             return Err(CliError::Usage(format!(
-                "--at is {}, expected a time on the hour (e.g. {}): readouts add up whole hours of first exposure",
+                "{flag} is {}, expected a time on the hour (e.g. {}): readouts add up whole hours of first exposure",
                 at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
                 at.format("%Y-%m-%dT%H:00:00Z")
-            ))
-            .into());
+            )));
         }
     }
-    let window = args.window.unwrap_or(exp.window);
     if window.as_secs() < 3600 || !window.as_secs().is_multiple_of(3600) {
         return Err(CliError::Usage(format!(
             "--window is {} s, expected whole hours of at least 1h",
             window.as_secs()
-        ))
-        .into());
+        )));
     }
+    Ok(())
+}
+
+fn analyze(args: AnalyzeArgs, quiet: bool) -> anyhow::Result<()> {
+    let exp = select(&args.config, &args.key)?;
+    let window = args.window.unwrap_or(exp.window);
+    check_readout_time(args.at, "--at", window)?;
     let catalog = args.lake.catalog()?;
     let lake = args.lake.path();
     let runtime = super::runtime()?;

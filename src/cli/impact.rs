@@ -30,6 +30,23 @@ use crate::query::LakeSession;
 pub struct Args {
     #[command(flatten)]
     pub lake: LakeArgs,
+    #[command(flatten)]
+    pub measure: Measure,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReadoutFormat::Table)]
+    pub format: ReadoutFormat,
+    /// Do not write the report into `deployment_impact`.
+    #[arg(long)]
+    pub no_write: bool,
+    /// Exit with code 1 when a hypothesis backfired.
+    #[arg(long)]
+    pub fail_on_backfire: bool,
+}
+
+/// What is measured: the deployment, the window, the hypotheses and the confidence level —
+/// shared by `postlaunch impact` and `postlaunch report impact`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Measure {
     /// The deployment, `SERVICE@VERSION` (as in `deployments.service` / `.version`).
     #[arg(long, value_name = "SERVICE@VERSION")]
     pub deployment: String,
@@ -47,56 +64,54 @@ pub struct Args {
     /// 1 − confidence level of the intervals.
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ReadoutFormat::Table)]
-    pub format: ReadoutFormat,
-    /// Do not write the report into `deployment_impact`.
-    #[arg(long)]
-    pub no_write: bool,
-    /// Exit with code 1 when a hypothesis backfired.
-    #[arg(long)]
-    pub fail_on_backfire: bool,
 }
 
-pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
-    let (service, version) = parse_deployment(&args.deployment).ok_or_else(|| {
-        CliError::Usage(format!(
-            "--deployment `{}` is not SERVICE@VERSION, e.g. `checkout@2.4.0`",
-            args.deployment
-        ))
-    })?;
-    if !(args.alpha > 0.0 && args.alpha <= 0.5) {
-        return Err(CliError::Usage(format!(
-            "--alpha is {}, expected a number in (0, 0.5]",
-            args.alpha
-        ))
-        .into());
+/// The arguments checked: service, version and the hypotheses.
+pub struct Checked(String, String, Option<OptimizationsFile>);
+
+impl Measure {
+    /// Checks the arguments before the lake is opened: bad ones are usage errors, a bad
+    /// optimizations file a configuration error.
+    pub fn check(&self) -> Result<Checked, CliError> {
+        let (service, version) = parse_deployment(&self.deployment).ok_or_else(|| {
+            CliError::Usage(format!(
+                "--deployment `{}` is not SERVICE@VERSION, e.g. `checkout@2.4.0`",
+                self.deployment
+            ))
+        })?;
+        if !(self.alpha > 0.0 && self.alpha <= 0.5) {
+            return Err(CliError::Usage(format!(
+                "--alpha is {}, expected a number in (0, 0.5]",
+                self.alpha
+            )));
+        }
+        if self.window.as_secs() < 3600 || !self.window.as_secs().is_multiple_of(3600) {
+            return Err(CliError::Usage(format!(
+                "--window is {} s, expected whole hours of at least 1h",
+                self.window.as_secs()
+            )));
+        }
+        let optimizations = if self.optimizations.exists() {
+            Some(OptimizationsFile::load(&self.optimizations).map_err(CliError::config)?)
+        } else {
+            None
+        };
+        Ok(Checked(service, version, optimizations))
     }
-    if args.window.as_secs() < 3600 || !args.window.as_secs().is_multiple_of(3600) {
-        return Err(CliError::Usage(format!(
-            "--window is {} s, expected whole hours of at least 1h",
-            args.window.as_secs()
-        ))
-        .into());
-    }
-    let optimizations = if args.optimizations.exists() {
-        Some(OptimizationsFile::load(&args.optimizations).map_err(CliError::config)?)
-    } else {
-        None
-    };
-    let catalog = args.lake.catalog()?;
-    let lake = args.lake.path();
-    let runtime = super::runtime()?;
-    let report = runtime.block_on(async {
-        let session = LakeSession::open(&lake, &catalog)
-            .await
-            .map_err(CliError::usage)?;
+
+    /// The impact report of the checked deployment; an unknown or unfinished one is a usage
+    /// error.
+    pub async fn report(
+        &self,
+        session: &LakeSession,
+        Checked(service, version, optimizations): &Checked,
+    ) -> anyhow::Result<impact::ImpactReport> {
         impact::report(
-            &session,
-            &service,
-            &version,
-            args.window,
-            args.alpha,
+            session,
+            service,
+            version,
+            self.window,
+            self.alpha,
             optimizations.as_ref(),
         )
         .await
@@ -106,6 +121,19 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             }
             other => other.into(),
         })
+    }
+}
+
+pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
+    let checked = args.measure.check()?;
+    let catalog = args.lake.catalog()?;
+    let lake = args.lake.path();
+    let runtime = super::runtime()?;
+    let report = runtime.block_on(async {
+        let session = LakeSession::open(&lake, &catalog)
+            .await
+            .map_err(CliError::usage)?;
+        args.measure.report(&session, &checked).await
     })?;
     if !args.no_write {
         let path = output::write_impact(&lake, &report)

@@ -127,23 +127,8 @@ pub struct ExperimentArgs {
 /// hypotheses of the optimizations file held, not shown or backfired.
 #[derive(Debug, clap::Args)]
 pub struct ImpactArgs {
-    /// SERVICE@VERSION, e.g. `checkout@2.4.0`.
-    #[arg(long, value_name = "SERVICE@VERSION")]
-    pub deployment: String,
-    /// Hours after completion to measure (and length of the baseline).
-    #[arg(long, default_value = "48h", value_parser = super::parse_duration)]
-    pub window: std::time::Duration,
-    /// Optimizations file with the deployment's hypotheses (read when it exists).
-    #[arg(
-        long,
-        env = "POSTLAUNCH_OPTIMIZATIONS",
-        default_value = "pipelines/optimizations.toml",
-        value_name = "FILE"
-    )]
-    pub optimizations: PathBuf,
-    /// 1 − confidence level of the intervals.
-    #[arg(long, default_value_t = 0.05)]
-    pub alpha: f64,
+    #[command(flatten)]
+    pub measure: super::impact::Measure,
     #[command(flatten)]
     pub common: Common,
 }
@@ -198,6 +183,25 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         }) => Some(crate::config::PipelineConfig::load(p, &catalog).map_err(CliError::config)?),
         _ => None,
     };
+    let experiment_checked = match &args.command {
+        ReportCommand::Experiment(a) => {
+            let exp = super::experiment::select(&a.config, &a.key)?;
+            let window = a.window.unwrap_or(exp.window);
+            let at = match &a.analysis_time {
+                Some(t) => Some(
+                    parse_time(t).map_err(|e| CliError::Usage(format!("--analysis-time: {e}")))?,
+                ),
+                None => None,
+            };
+            super::experiment::check_readout_time(at, "--analysis-time", window)?;
+            Some((exp, window, at))
+        }
+        _ => None,
+    };
+    let impact_checked = match &args.command {
+        ReportCommand::Impact(a) => Some(a.measure.check()?),
+        _ => None,
+    };
     let runtime = super::runtime()?;
     let (name, doc): (String, Document) = runtime.block_on(async {
         let session = LakeSession::open(&lake, &catalog)
@@ -225,45 +229,11 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
                 (format!("monthly-{}", a.month), doc)
             }
             ReportCommand::Experiment(a) => {
-                let experiments =
-                    crate::experiment::config::ExperimentsFile::load_experiments(&a.config)
-                        .map_err(CliError::config)?;
-                let exp = experiments
-                    .iter()
-                    .find(|e| e.key == a.key)
-                    .ok_or_else(|| {
-                        CliError::Usage(format!(
-                            "experiment `{}` is not in `{}`, expected one of: {}",
-                            a.key,
-                            a.config.display(),
-                            experiments
-                                .iter()
-                                .map(|e| e.key.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ))
-                    })?
-                    .clone();
-                let window = a.window.unwrap_or(exp.window);
-                if window.as_secs() < 3600 || !window.as_secs().is_multiple_of(3600) {
-                    return Err(CliError::Usage(format!(
-                        "--window is {} s, expected whole hours of at least 1h",
-                        window.as_secs()
-                    ))
-                    .into());
-                }
-                let at = match &a.analysis_time {
-                    Some(t) => {
-                        let t = parse_time(t)
-                            .map_err(|e| CliError::Usage(format!("--analysis-time: {e}")))?;
-                        if t.timestamp_micros().rem_euclid(3_600_000_000) != 0 {
-                            return Err(CliError::Usage(format!(
-                                "--analysis-time is {t}, expected a time on the hour"
-                            ))
-                            .into());
-                        }
-                        t
-                    }
+                let (exp, window, at) = experiment_checked
+                    .clone()
+                    .expect("checked before the lake was opened");
+                let at = match at {
+                    Some(t) => t,
                     None => crate::experiment::default_analysis_time(&session, &exp).await?,
                 };
                 let r = crate::experiment::readout(
@@ -281,48 +251,15 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
                 )
             }
             ReportCommand::Impact(a) => {
-                let (service, version) = crate::impact::config::parse_deployment(&a.deployment)
-                    .ok_or_else(|| {
-                        CliError::Usage(format!(
-                            "--deployment `{}` is not SERVICE@VERSION, e.g. `checkout@2.4.0`",
-                            a.deployment
-                        ))
-                    })?;
-                if !(a.alpha > 0.0 && a.alpha <= 0.5) {
-                    return Err(CliError::Usage(format!(
-                        "--alpha is {}, expected a number in (0, 0.5]",
-                        a.alpha
-                    ))
-                    .into());
-                }
-                let optimizations = if a.optimizations.exists() {
-                    Some(
-                        <crate::impact::config::OptimizationsFile as crate::config::ConfigFile>::load(
-                            &a.optimizations,
-                        )
-                        .map_err(CliError::config)?,
-                    )
-                } else {
-                    None
-                };
-                let r = crate::impact::report(
-                    &session,
-                    &service,
-                    &version,
-                    a.window,
-                    a.alpha,
-                    optimizations.as_ref(),
-                )
-                .await
-                .map_err(|e| match e {
-                    crate::impact::ImpactError::UnknownDeployment(_)
-                    | crate::impact::ImpactError::NotFinished(_) => {
-                        anyhow::Error::from(CliError::Usage(e.to_string()))
-                    }
-                    other => other.into(),
-                })?;
+                let checked = impact_checked
+                    .as_ref()
+                    .expect("checked before the lake was opened");
+                let r = a.measure.report(&session, checked).await?;
                 (
-                    format!("impact-{}", crate::lake::keyed::file_key(&a.deployment)),
+                    format!(
+                        "impact-{}",
+                        crate::lake::keyed::file_key(&a.measure.deployment)
+                    ),
                     crate::view::impact_report::impact(&r, &lake, now),
                 )
             }

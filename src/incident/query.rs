@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Event, IncidentError, Status};
 use crate::alert::Severity;
-use crate::query::sql::{opt_f64s, sql_file, strings, times, Param, SqlError, SqlFile};
+use crate::query::sql::{opt_f64s, sql_file, strings, time_range, times, Param, SqlFile};
 use crate::query::LakeSession;
 
 const EVENTS: SqlFile = sql_file!("sql/incident/events.sql");
@@ -97,28 +97,11 @@ fn severity(s: Option<&str>) -> Option<Severity> {
     }
 }
 
-fn range(from: DateTime<Utc>, to: DateTime<Utc>) -> [(&'static str, Param); 2] {
-    [("from", Param::Time(from)), ("to", Param::Time(to))]
-}
-
-/// Runs `file`, or `None` when the lake lacks a table it reads.
-async fn batches(
-    file: &SqlFile,
-    session: &LakeSession,
-    params: &[(&str, Param)],
-) -> Result<Option<Vec<arrow::record_batch::RecordBatch>>, IncidentError> {
-    match file.batches(session, params).await {
-        Ok(b) => Ok(Some(b)),
-        Err(SqlError::MissingTable { .. }) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Every incident event, in order of incident and time (none when the lake has no `incidents`
 /// table). Events of a status this version does not know are left out.
 pub async fn events(session: &LakeSession) -> Result<Vec<Event>, IncidentError> {
     let f = EVENTS.path;
-    let Some(bs) = batches(&EVENTS, session, &[]).await? else {
+    let Some(bs) = EVENTS.batches_if_present::<&str>(session, &[]).await? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
@@ -176,7 +159,10 @@ pub async fn alerts(
     to: DateTime<Utc>,
 ) -> Result<Option<Vec<AlertRow>>, IncidentError> {
     let f = ALERTS.path;
-    let Some(bs) = batches(&ALERTS, session, &range(from, to)).await? else {
+    let Some(bs) = ALERTS
+        .batches_if_present(session, &time_range(from, to))
+        .await?
+    else {
         return Ok(None);
     };
     let mut out = Vec::new();
@@ -225,7 +211,10 @@ pub async fn notifications(
     to: DateTime<Utc>,
 ) -> Result<Option<Vec<Sent>>, IncidentError> {
     let f = NOTIFICATIONS.path;
-    let Some(bs) = batches(&NOTIFICATIONS, session, &range(from, to)).await? else {
+    let Some(bs) = NOTIFICATIONS
+        .batches_if_present(session, &time_range(from, to))
+        .await?
+    else {
         return Ok(None);
     };
     let mut out = Vec::new();
@@ -259,7 +248,10 @@ pub async fn deployments(
     to: DateTime<Utc>,
 ) -> Result<Vec<Deployment>, IncidentError> {
     let f = DEPLOYMENTS.path;
-    let Some(bs) = batches(&DEPLOYMENTS, session, &range(from, to)).await? else {
+    let Some(bs) = DEPLOYMENTS
+        .batches_if_present(session, &time_range(from, to))
+        .await?
+    else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
@@ -308,7 +300,7 @@ pub async fn movers(
     let mut searched = false;
     for file in &MOVERS {
         let f = file.path;
-        let Some(bs) = batches(file, session, &params).await? else {
+        let Some(bs) = file.batches_if_present(session, &params).await? else {
             continue;
         };
         searched = true;

@@ -188,6 +188,20 @@ impl SqlFile {
         }
     }
 
+    /// [`SqlFile::batches`], or `None` when the lake lacks a table the file reads (the caller
+    /// says what is missing and goes on).
+    pub async fn batches_if_present<K: AsRef<str>>(
+        &self,
+        session: &LakeSession,
+        params: &[(K, Param)],
+    ) -> Result<Option<Vec<RecordBatch>>, SqlError> {
+        match self.batches(session, params).await {
+            Ok(batches) => Ok(Some(batches)),
+            Err(SqlError::MissingTable { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// [`SqlFile::run`], the batches only.
     pub async fn batches<K: AsRef<str>>(
         &self,
@@ -214,6 +228,11 @@ fn column(
     };
     let c = batch.column_by_name(name).ok_or_else(err)?;
     arrow::compute::cast(c, to).map_err(|_| err())
+}
+
+/// The `{from}` and `{to}` parameters of a range `[from, to)`.
+pub fn time_range(from: DateTime<Utc>, to: DateTime<Utc>) -> [(&'static str, Param); 2] {
+    [("from", Param::Time(from)), ("to", Param::Time(to))]
 }
 
 /// Column `name` as floats (NULL as 0).

@@ -14,7 +14,7 @@ use super::ViewError;
 use crate::incident::config::IncidentsConfig;
 use crate::incident::metrics::span;
 use crate::query::LakeSession;
-use crate::report::format::{num, p_value, pct};
+use crate::report::format::{num, pct};
 use crate::stats::regression::ols;
 use crate::trends::{self, output::TrendTable, Request};
 
@@ -107,29 +107,7 @@ pub async fn monthly(
                 periods.last_from.format("%Y-%m-%d %H:%M"),
                 periods.last_to.format("%Y-%m-%d %H:%M")
             ));
-            let mut rows = review.trends.clone();
-            let sig = |t: &trends::Trend| t.p_value.is_some_and(|p| p < 0.05);
-            rows.sort_by(|a, b| {
-                sig(b).cmp(&sig(a)).then(
-                    b.rel_change
-                        .unwrap_or(0.0)
-                        .abs()
-                        .total_cmp(&a.rel_change.unwrap_or(0.0).abs()),
-                )
-            });
-            let cells = rows
-                .iter()
-                .map(|t| {
-                    vec![
-                        Cell::text(&t.metric),
-                        Cell::text(&t.entity),
-                        Cell::num(num(t.this_week)),
-                        Cell::num(num(t.last_week)),
-                        Cell::num(opt(t.rel_change, pct)),
-                        Cell::num(opt(t.p_value, p_value)),
-                    ]
-                })
-                .collect();
+            let (cells, _) = super::weekly::trend_cells(&review.trends, None);
             s = s.table(
                 &["metric", "entity", "last 30 days", "launch", "change", "p-value"],
                 cells,
@@ -146,18 +124,7 @@ pub async fn monthly(
         }
         Some(rows) if rows.is_empty() => s = s.note("no deployment of the month was measured"),
         Some(rows) => {
-            let mut verdicts: Vec<String> = Vec::new();
-            for o in &rows {
-                let line = format!(
-                    "{}: {}",
-                    o.deployment,
-                    o.verdict.clone().unwrap_or_else(|| "no verdict".into())
-                );
-                if !verdicts.contains(&line) {
-                    verdicts.push(line);
-                }
-            }
-            s = s.list(verdicts);
+            s = s.list(super::weekly::verdict_lines(&rows));
         }
     }
     sections.push(s);

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::ViewError;
-use crate::query::sql::{opt_f64s, sql_file, strings, times, Param, SqlError, SqlFile};
+use crate::query::sql::{opt_f64s, sql_file, strings, time_range, times, SqlFile};
 use crate::query::LakeSession;
 
 const SERVICE_DAILY: SqlFile = sql_file!("sql/view/service_daily.sql");
@@ -39,7 +39,10 @@ pub async fn capacity(
     to: DateTime<Utc>,
 ) -> Result<Option<Vec<GroupDay>>, ViewError> {
     let f = CAPACITY.path;
-    let Some(bs) = batches(&CAPACITY, session, &range(from, to)).await? else {
+    let Some(bs) = CAPACITY
+        .batches_if_present(session, &time_range(from, to))
+        .await?
+    else {
         return Ok(None);
     };
     let mut out = Vec::new();
@@ -71,7 +74,10 @@ pub async fn cost_per_user(
     to: DateTime<Utc>,
 ) -> Result<Option<Vec<CostDay>>, ViewError> {
     let f = COST_PER_USER.path;
-    let Some(bs) = batches(&COST_PER_USER, session, &range(from, to)).await? else {
+    let Some(bs) = COST_PER_USER
+        .batches_if_present(session, &time_range(from, to))
+        .await?
+    else {
         return Ok(None);
     };
     let mut out = Vec::new();
@@ -122,22 +128,6 @@ pub struct Optimisation {
     pub verdict: Option<String>,
 }
 
-fn range(from: DateTime<Utc>, to: DateTime<Utc>) -> [(&'static str, Param); 2] {
-    [("from", Param::Time(from)), ("to", Param::Time(to))]
-}
-
-async fn batches(
-    file: &SqlFile,
-    session: &LakeSession,
-    params: &[(&str, Param)],
-) -> Result<Option<Vec<arrow::record_batch::RecordBatch>>, ViewError> {
-    match file.batches(session, params).await {
-        Ok(b) => Ok(Some(b)),
-        Err(SqlError::MissingTable { .. }) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Each service's days in [from, to); `None` without `hourly_service_metrics`.
 pub async fn service_daily(
     session: &LakeSession,
@@ -145,7 +135,10 @@ pub async fn service_daily(
     to: DateTime<Utc>,
 ) -> Result<Option<Vec<ServiceDay>>, ViewError> {
     let f = SERVICE_DAILY.path;
-    let Some(bs) = batches(&SERVICE_DAILY, session, &range(from, to)).await? else {
+    let Some(bs) = SERVICE_DAILY
+        .batches_if_present(session, &time_range(from, to))
+        .await?
+    else {
         return Ok(None);
     };
     let mut out = Vec::new();
@@ -180,7 +173,10 @@ pub async fn optimisations(
     to: DateTime<Utc>,
 ) -> Result<Option<Vec<Optimisation>>, ViewError> {
     let f = OPTIMISATIONS.path;
-    let Some(bs) = batches(&OPTIMISATIONS, session, &range(from, to)).await? else {
+    let Some(bs) = OPTIMISATIONS
+        .batches_if_present(session, &time_range(from, to))
+        .await?
+    else {
         return Ok(None);
     };
     let mut out = Vec::new();

@@ -34,6 +34,59 @@ fn secs(x: Option<f64>) -> String {
     x.map_or("—".into(), span)
 }
 
+/// Trends as table rows — metric, entity, both values, change, p-value — significant changes
+/// first (p < [`ALPHA`]), then by the size of the relative change; a change of `highlight` or more
+/// is marked. Also how many are significant.
+pub(super) fn trend_cells(
+    trends: &[trends::Trend],
+    highlight: Option<f64>,
+) -> (Vec<Vec<Cell>>, usize) {
+    let significant = |t: &trends::Trend| t.p_value.is_some_and(|p| p < ALPHA);
+    let mut rows: Vec<&trends::Trend> = trends.iter().collect();
+    rows.sort_by(|a, b| {
+        significant(b).cmp(&significant(a)).then(
+            b.rel_change
+                .unwrap_or(0.0)
+                .abs()
+                .total_cmp(&a.rel_change.unwrap_or(0.0).abs()),
+        )
+    });
+    let cells = rows
+        .iter()
+        .map(|t| {
+            let class = match (t.rel_change, highlight) {
+                (Some(r), Some(h)) if r.abs() >= h => "bad",
+                _ => "num",
+            };
+            vec![
+                Cell::text(&t.metric),
+                Cell::text(&t.entity),
+                Cell::num(num(t.this_week)),
+                Cell::num(num(t.last_week)),
+                Cell::with(opt(t.rel_change, pct), class),
+                Cell::num(opt(t.p_value, p_value)),
+            ]
+        })
+        .collect();
+    (cells, trends.iter().filter(|t| significant(t)).count())
+}
+
+/// Each measured deployment's verdict, once (every row of a deployment carries it).
+pub(super) fn verdict_lines(rows: &[query::Optimisation]) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for o in rows {
+        let line = format!(
+            "{}: {}",
+            o.deployment,
+            o.verdict.as_deref().unwrap_or("no verdict")
+        );
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    lines
+}
+
 /// The weekly retrospective of the ISO week starting `monday`, as of `now`.
 pub async fn weekly(
     session: &LakeSession,
@@ -61,44 +114,17 @@ pub async fn weekly(
     let mut sections = Vec::new();
 
     // 1. trends: significant changes first, then by the size of the change
-    let mut rows = review.trends.clone();
-    let significant = |t: &trends::Trend| t.p_value.is_some_and(|p| p < ALPHA);
-    rows.sort_by(|a, b| {
-        significant(b).cmp(&significant(a)).then(
-            b.rel_change
-                .unwrap_or(0.0)
-                .abs()
-                .total_cmp(&a.rel_change.unwrap_or(0.0).abs()),
-        )
-    });
     let mut s = Section::new(format!("Metric trends, {week} against {last}"));
-    if rows.is_empty() {
+    if review.trends.is_empty() {
         s = s.note(format!(
             "no weekly figures for {week} and {last}: run `postlaunch hourly --all` over both weeks"
         ));
     } else {
-        let n_sig = rows.iter().filter(|t| significant(t)).count();
+        let (cells, n_sig) = trend_cells(&review.trends, Some(0.2));
         s = s.text(format!(
             "{} metrics compared; {n_sig} changed significantly (two-proportion test, p < {ALPHA}; only rates have a test).",
-            rows.len()
+            review.trends.len()
         ));
-        let cells = rows
-            .iter()
-            .map(|t| {
-                let class = match t.rel_change {
-                    Some(r) if r.abs() >= 0.2 => "bad",
-                    _ => "num",
-                };
-                vec![
-                    Cell::text(&t.metric),
-                    Cell::text(&t.entity),
-                    Cell::num(num(t.this_week)),
-                    Cell::num(num(t.last_week)),
-                    Cell::with(opt(t.rel_change, pct), class),
-                    Cell::num(opt(t.p_value, p_value)),
-                ]
-            })
-            .collect();
         s = s.table(
             &["metric", "entity", &week, &last, "change", "p-value"],
             cells,
@@ -220,17 +246,7 @@ pub async fn weekly(
                 ],
                 cells,
             );
-            // the verdict is the deployment's, once
-            let mut verdicts: Vec<String> = Vec::new();
-            for o in &rows {
-                if let Some(v) = &o.verdict {
-                    let line = format!("{}: {v}", o.deployment);
-                    if !verdicts.contains(&line) {
-                        verdicts.push(line);
-                    }
-                }
-            }
-            s = s.list(verdicts);
+            s = s.list(verdict_lines(&rows));
         }
     }
     sections.push(s);
