@@ -41,8 +41,11 @@
 //!   against the protocol's SLOs (`incident_metrics`), blind spots, post-mortem skeletons.
 //! * [`notify`]: the transitions routed to people (PagerDuty, Slack, e-mail, Alertmanager,
 //!   webhooks) through a queue on disk, with grouping, inhibition and retries.
-//! * [`view`]: reports for people (weekly retrospective, an incident) as self-contained HTML and
-//!   Markdown documents with SVG charts, built from the analyses' own functions.
+//! * [`view`]: what people read without a terminal: reports (weekly, monthly, an experiment, a
+//!   deployment, an incident) as self-contained HTML and Markdown documents with SVG charts,
+//!   built from the analyses' own functions, and the dashboards' pages (`sql/dashboard/`).
+//! * [`serve`]: the dashboards over HTTP (`postlaunch serve`): read-only, live from the lake,
+//!   loopback unless a token is required, a strict Content-Security-Policy.
 //! * [`report`]: what people read: number formatting and aligned tables shared by every report
 //!   and the command line.
 //! * [`demo`]: a deterministic, realistic post-launch scenario (the demo and the test data).
@@ -87,6 +90,8 @@ pub mod incident;
 pub mod notify;
 
 pub mod view;
+
+pub mod serve;
 
 pub mod report;
 

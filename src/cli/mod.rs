@@ -16,6 +16,7 @@ pub mod incident;
 pub mod ingest;
 pub mod report;
 pub mod schema;
+pub mod serve;
 pub mod sql;
 pub mod stats;
 pub mod trends;
@@ -113,6 +114,11 @@ pub enum Command {
     // The long help comes from `report::Args`.
     #[command(about = "Reports for people (HTML and Markdown): weekly retrospective, an incident")]
     Report(report::Args),
+    // The long help comes from `serve::Args`.
+    #[command(
+        about = "Dashboards in the browser: one page per category, drill-down, live from the lake"
+    )]
+    Serve(serve::Args),
     /// Internal: the statistics as a JSON filter, for the SciPy oracle tests.
     #[command(hide = true)]
     Stats(stats::Args),
@@ -237,6 +243,7 @@ pub fn main() -> ExitCode {
         Command::Incident(a) => incident::run(a, quiet),
         Command::Incidents(a) => incident::list(a, quiet),
         Command::Report(a) => report::run(a, quiet),
+        Command::Serve(a) => serve::run(a, quiet),
         Command::Schema(a) => schema::run(a),
         Command::Validate(a) => validate::run(a, quiet),
         Command::Experiment(a) => experiment::run(a, quiet),

@@ -45,6 +45,16 @@ pub enum Block {
     /// An SVG chart made by [`super::chart`] (its labels escaped there), with its text
     /// alternative — what the Markdown shows instead.
     Chart { svg: String, alt: String },
+    /// A row of links (a dashboard's breadcrumbs and drill-downs); Markdown shows their text.
+    Links { links: Vec<Link> },
+}
+
+/// A link of a dashboard page: a path on the same server with its query (built by
+/// `view::dashboard::href`, which percent-encodes every value).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Link {
+    pub text: String,
+    pub href: String,
 }
 
 /// One table cell.
@@ -53,6 +63,9 @@ pub struct Cell {
     pub text: String,
     /// CSS class: `num` (right-aligned), `good`, `bad`, or empty.
     pub class: &'static str,
+    /// Where the cell leads (a dashboard's drill-down); reports have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
 }
 
 impl Cell {
@@ -60,6 +73,7 @@ impl Cell {
         Cell {
             text: s.into(),
             class: "",
+            href: None,
         }
     }
 
@@ -67,6 +81,7 @@ impl Cell {
         Cell {
             text: s.into(),
             class: "num",
+            href: None,
         }
     }
 
@@ -74,6 +89,16 @@ impl Cell {
         Cell {
             text: s.into(),
             class,
+            href: None,
+        }
+    }
+
+    /// A text cell leading to `href`.
+    pub fn link(s: impl Into<String>, href: String) -> Cell {
+        Cell {
+            text: s.into(),
+            class: "",
+            href: Some(href),
         }
     }
 }
@@ -109,6 +134,11 @@ impl Section {
         self
     }
 
+    pub fn links(mut self, links: Vec<Link>) -> Section {
+        self.blocks.push(Block::Links { links });
+        self
+    }
+
     pub fn chart(mut self, svg: String, alt: impl Into<String>) -> Section {
         self.blocks.push(Block::Chart {
             svg,
@@ -118,23 +148,38 @@ impl Section {
     }
 }
 
-const TEMPLATE: &str = include_str!("templates/document.html");
+/// The templates of every page: reports (`document.html`) and dashboards (`dashboard.html`)
+/// share the sections (`sections.html`) and the style sheet (`style.css`, inline in a report,
+/// served as a file by the dashboards).
+const TEMPLATES: [(&str, &str); 4] = [
+    ("document.html", include_str!("templates/document.html")),
+    ("dashboard.html", include_str!("templates/dashboard.html")),
+    ("sections.html", include_str!("templates/sections.html")),
+    ("style.css", include_str!("templates/style.css")),
+];
+
+/// The style sheet of reports and dashboards.
+pub const STYLE: &str = include_str!("templates/style.css");
+
+/// Renders template `name` with `ctx`. Every `{{ … }}` is HTML-escaped; charts are marked safe
+/// in the template (SVG built by `chart`, which escapes its labels).
+pub fn render(name: &str, ctx: minijinja::Value) -> String {
+    let mut env = minijinja::Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    for (n, t) in TEMPLATES {
+        env.add_template(n, t).expect("the templates parse");
+    }
+    env.get_template(name)
+        .and_then(|t| t.render(ctx))
+        .expect("the templates render every page")
+}
 
 /// The document as one self-contained HTML page.
 pub fn to_html(doc: &Document) -> String {
-    let mut env = minijinja::Environment::new();
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-    // every `{{ … }}` is HTML-escaped; charts are marked safe in the template (SVG built
-    // by `chart`, which escapes its labels)
-    env.add_template("document.html", TEMPLATE)
-        .expect("the document template parses");
-    env.get_template("document.html")
-        .and_then(|t| {
-            t.render(
-                minijinja::context! { doc => minijinja::Value::from(minijinja::value::Serde(doc)) },
-            )
-        })
-        .expect("the document template renders every document")
+    render(
+        "document.html",
+        minijinja::context! { doc => minijinja::Value::from(minijinja::value::Serde(doc)) },
+    )
 }
 
 /// The document as Markdown.
@@ -177,6 +222,10 @@ pub fn to_markdown(doc: &Document) -> String {
                     s.push('\n');
                 }
                 Block::Chart { alt, .. } => s.push_str(&format!("_Chart: {}_\n\n", md(alt))),
+                Block::Links { links } => {
+                    let texts: Vec<String> = links.iter().map(|l| md(&l.text)).collect();
+                    s.push_str(&format!("{}\n\n", texts.join(" · ")));
+                }
             }
         }
     }

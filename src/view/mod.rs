@@ -9,6 +9,7 @@
 //! [`chart`] draws the SVG.
 
 pub mod chart;
+pub mod dashboard;
 pub mod document;
 pub mod experiment_report;
 pub mod impact_report;
@@ -30,4 +31,6 @@ pub enum ViewError {
     Incident(#[from] crate::incident::IncidentError),
     #[error(transparent)]
     Alert(#[from] crate::alert::AlertError),
+    #[error(transparent)]
+    Experiment(#[from] crate::experiment::ExperimentError),
 }
