@@ -2,8 +2,8 @@
 -- mean daily adoption (users / active users); the Business page.
 -- Tables: daily_feature_adoption
 -- Parameters: {from}, {to}: [from, to) of period_start (days).
--- Example: from = to_timestamp_micros('2026-11-09T00:00:00Z'); to =
---   to_timestamp_micros('2026-11-16T00:00:00Z')
+-- Example: from = to_timestamp_micros('2026-11-02T00:00:00Z'); to =
+--   to_timestamp_micros('2026-11-04T00:00:00Z')
 -- Columns: event, days, users, events, adoption
 SELECT event, count(*) AS days, sum(users) AS users, sum(events) AS events,
        avg(adoption) AS adoption

@@ -2,9 +2,9 @@
 -- error rate, latency percentiles and the first and last hour seen; the drill-down of the
 -- Application page (service → endpoint → version). `version` is `*` for all versions.
 -- Tables: hourly_service_metrics
--- Parameters: {from}, {to}: [from, to) of hour_start.
--- Example: from = to_timestamp_micros('2026-11-09T00:00:00Z'); to =
---   to_timestamp_micros('2026-11-16T00:00:00Z')
+-- Parameters: {from}, {to}: [from, to) of hour_start (only the partitions of its dates are read).
+-- Example: from = to_timestamp_micros('2026-11-02T00:00:00Z'); to =
+--   to_timestamp_micros('2026-11-04T00:00:00Z')
 -- Columns: service, endpoint, version, requests, errors, error_rate, p50_ms, p95_ms, p99_ms,
 --   first_hour, last_hour
 SELECT service, endpoint, version, sum(requests) AS requests, sum(errors) AS errors,
@@ -15,6 +15,7 @@ SELECT service, endpoint, version, sum(requests) AS requests, sum(errors) AS err
        min(hour_start) AS first_hour, max(hour_start) AS last_hour
 FROM hourly_service_metrics
 WHERE hour_start >= {from} AND hour_start < {to}
+  AND date >= to_char({from}, '%Y-%m-%d') AND date <= to_char({to} - INTERVAL '1 microsecond', '%Y-%m-%d')
 GROUP BY service, endpoint, version
 HAVING sum(requests) > 0
 ORDER BY service, endpoint, version

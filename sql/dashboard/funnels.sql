@@ -2,8 +2,8 @@
 -- users per step, conversion from the start and the previous step, drop-off; the Business page.
 -- Tables: daily_funnel_steps
 -- Parameters: {from}, {to}: [from, to) of the day of entry.
--- Example: from = to_timestamp_micros('2026-11-09T00:00:00Z'); to =
---   to_timestamp_micros('2026-11-16T00:00:00Z')
+-- Example: from = to_timestamp_micros('2026-11-02T00:00:00Z'); to =
+--   to_timestamp_micros('2026-11-04T00:00:00Z')
 -- Columns: funnel, step, label, users, dropped, conversion_from_previous, conversion_from_start
 SELECT funnel, step, label, users, dropped,
        CAST(users AS DOUBLE) / nullif(CAST(lag(users) OVER (PARTITION BY funnel ORDER BY step) AS DOUBLE), 0)

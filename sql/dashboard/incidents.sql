@@ -2,8 +2,8 @@
 -- (`postlaunch incidents` stores them); the Incidents page.
 -- Tables: incident_metrics
 -- Parameters: {from}, {to}: [from, to) of impact_start.
--- Example: from = to_timestamp_micros('2026-11-09T00:00:00Z'); to =
---   to_timestamp_micros('2026-11-16T00:00:00Z')
+-- Example: from = to_timestamp_micros('2026-11-02T00:00:00Z'); to =
+--   to_timestamp_micros('2026-11-04T00:00:00Z')
 -- Columns: incident_id, severity, service, title, state, impact_start, detected_at, mttd_s,
 --   mtta_s, mttr_s, updates, late_updates, postmortem_late, actions_open, blind_spot
 SELECT incident_id, severity, service, title, state, impact_start, detected_at, mttd_s, mtta_s,

@@ -9,12 +9,14 @@ WITH cost AS (
   SELECT date_trunc('day', ts) AS day, sum(value) AS cost_usd
   FROM metrics
   WHERE name = 'infra_cost_usd' AND ts >= {from} AND ts < {to}
+    AND date >= to_char({from}, '%Y-%m-%d') AND date <= to_char({to} - INTERVAL '1 microsecond', '%Y-%m-%d')
   GROUP BY date_trunc('day', ts)
 ),
 users AS (
   SELECT date_trunc('day', ts) AS day, count(DISTINCT user_id) AS active_users
   FROM events
   WHERE user_id IS NOT NULL AND ts >= {from} AND ts < {to}
+    AND date >= to_char({from}, '%Y-%m-%d') AND date <= to_char({to} - INTERVAL '1 microsecond', '%Y-%m-%d')
   GROUP BY date_trunc('day', ts)
 )
 SELECT c.day, c.cost_usd, u.active_users,

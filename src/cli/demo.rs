@@ -37,6 +37,10 @@ pub struct Args {
     /// Only these tables (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub tables: Vec<String>,
+    /// Leave out the four hostile records (markup, right-to-left text, emoji and a very long
+    /// route in valid events, which every page and report must show as text).
+    #[arg(long)]
+    pub no_hostile: bool,
     /// Leave out the malformed records.
     #[arg(long)]
     pub no_malformed: bool,
@@ -86,6 +90,7 @@ fn config(args: &Args) -> Result<ScenarioConfig, CliError> {
         tables: args.tables.clone(),
         srm_skew: args.srm_skew,
         malformed: !args.no_malformed,
+        hostile: !args.no_hostile,
     })
 }
 

@@ -119,6 +119,15 @@ fn router(state: Arc<AppState>) -> Router {
                 )
             }),
         )
+        .route(
+            "/assets/favicon.svg",
+            get(|| {
+                asset(
+                    "image/svg+xml",
+                    include_str!("../view/templates/favicon.svg"),
+                )
+            }),
+        )
         .route("/login", get(login))
         .route("/", get(page))
         .route("/{page}", get(page))

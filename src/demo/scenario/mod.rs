@@ -92,6 +92,7 @@
 mod buffer;
 mod deployments;
 mod feedback;
+mod hostile;
 mod malformed;
 mod metrics;
 mod plan;
@@ -197,6 +198,9 @@ pub struct ScenarioConfig {
     pub srm_skew: bool,
     /// Also emit the twelve fixed malformed lines.
     pub malformed: bool,
+    /// Also emit the four hostile records (markup, right-to-left text, emoji, a very long route
+    /// in valid events) that every page and report must show as text.
+    pub hostile: bool,
 }
 
 impl Default for ScenarioConfig {
@@ -212,6 +216,7 @@ impl Default for ScenarioConfig {
             tables: Vec::new(),
             srm_skew: false,
             malformed: false,
+            hostile: false,
         }
     }
 }
@@ -347,6 +352,9 @@ pub fn generate(
         }
         if cfg.malformed {
             malformed::add_hour(&plan, hour, t0, &enabled, &mut pending);
+        }
+        if cfg.hostile {
+            hostile::add_hour(&plan, hour, t0, &enabled, &mut pending);
         }
         let limit = if hour + 1 == plan.hours {
             i64::MAX

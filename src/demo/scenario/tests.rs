@@ -291,6 +291,47 @@ fn malformed_lines_are_the_only_invalid_ones_and_change_nothing_else() {
 }
 
 #[test]
+fn hostile_records_are_valid_and_change_nothing_else() {
+    let small = ScenarioConfig {
+        scale: 0.05,
+        ..cfg(14, &["requests", "feedback"])
+    };
+    let (_, clean) = run(&small);
+    let (_, hostile) = run(&ScenarioConfig {
+        hostile: true,
+        ..small.clone()
+    });
+    let mut added = 0;
+    for table in ["requests", "feedback"] {
+        let schema = schema(table);
+        let before: std::collections::HashSet<&Vec<u8>> = clean[table].iter().collect();
+        let extra: Vec<&Vec<u8>> = hostile[table]
+            .iter()
+            .filter(|l| !before.contains(l))
+            .collect();
+        for l in &extra {
+            assert!(
+                validate(&schema, l).is_ok(),
+                "{}",
+                String::from_utf8_lossy(l)
+            );
+            let text = String::from_utf8_lossy(l);
+            assert!(
+                text.contains("<script>") || text.contains("onerror"),
+                "{text}"
+            );
+        }
+        added += extra.len();
+        let kept: Vec<&Vec<u8>> = hostile[table]
+            .iter()
+            .filter(|l| before.contains(l))
+            .collect();
+        assert_eq!(kept, clean[table].iter().collect::<Vec<_>>(), "{table}");
+    }
+    assert_eq!(added, 4);
+}
+
+#[test]
 fn each_malformed_line_breaks_its_schema() {
     for m in &MALFORMED {
         let mut line = Vec::new();

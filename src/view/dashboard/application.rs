@@ -9,6 +9,7 @@ use crate::view::document::{Cell, Document, Section};
 const SERVICES: SqlFile = sql_file!("sql/dashboard/services.sql");
 const ENDPOINTS: SqlFile = sql_file!("sql/dashboard/endpoints.sql");
 const HOURS: SqlFile = sql_file!("sql/dashboard/service_hours.sql");
+const ENDPOINT_HOURS: SqlFile = sql_file!("sql/dashboard/endpoint_hours.sql");
 
 const HOW: &str =
     "run `postlaunch hourly --all` (or `postlaunch run`) to compute the hourly tables";
@@ -63,12 +64,35 @@ pub async fn application(cx: &Context<'_>, d: &Drill<'_>) -> Result<Document, Da
         footer: cx.footer(),
         sections: Vec::new(),
     };
-    let Some(services) = cx.frame(&SERVICES).await? else {
+    // the queries of the page's level, at once
+    let (services, service_hours, endpoints, endpoint_hours, markers) = tokio::try_join!(
+        cx.frame(&SERVICES),
+        async {
+            Ok(match d.endpoint {
+                None => cx.frame(&HOURS).await?,
+                Some(_) => None,
+            })
+        },
+        async {
+            Ok(match d.service {
+                Some(_) => cx.frame(&ENDPOINTS).await?,
+                None => None,
+            })
+        },
+        async {
+            Ok(match d.endpoint {
+                Some(_) => cx.frame(&ENDPOINT_HOURS).await?,
+                None => None,
+            })
+        },
+        cx.deployment_markers(d.service),
+    )?;
+    let Some(services) = services else {
         doc.sections
             .push(Section::new("Services").note(missing("hourly_service_metrics", HOW)));
         return Ok(doc);
     };
-    let hours = cx.frame(&HOURS).await?.unwrap_or_default();
+    let hours = service_hours.unwrap_or_default();
     let Some(service) = d.service else {
         // every service
         let rows = (0..services.rows)
@@ -82,16 +106,13 @@ pub async fn application(cx: &Context<'_>, d: &Drill<'_>) -> Result<Document, Da
                 row
             })
             .collect();
-        let markers = cx.deployment_markers(None).await?;
         let all = |y: &str, scale: f64| -> Vec<Series> {
             (0..services.rows)
                 .map(|j| {
                     let s = services.text("service", j);
                     series(
                         &hours,
-                        (0..hours.rows).filter(|&i| {
-                            hours.text("service", i) == s && hours.text("endpoint", i) == "*"
-                        }),
+                        hours.rows_where("service", s),
                         s,
                         "hour_start",
                         y,
@@ -130,8 +151,7 @@ pub async fn application(cx: &Context<'_>, d: &Drill<'_>) -> Result<Document, Da
             crate::report::format::truncate(service, 80)
         )));
     };
-    let endpoints = cx.frame(&ENDPOINTS).await?.unwrap_or_default();
-    let markers = cx.deployment_markers(Some(service)).await?;
+    let endpoints = endpoints.unwrap_or_default();
     let mut crumbs = vec![
         link("All services", Page::Application.path(), r, &[]),
         link(
@@ -166,9 +186,7 @@ pub async fn application(cx: &Context<'_>, d: &Drill<'_>) -> Result<Document, Da
         let of = |y: &str, scale: f64| {
             vec![series(
                 &hours,
-                (0..hours.rows).filter(|&i| {
-                    hours.text("service", i) == service && hours.text("endpoint", i) == "*"
-                }),
+                hours.rows_where("service", service),
                 service,
                 "hour_start",
                 y,
@@ -218,6 +236,7 @@ pub async fn application(cx: &Context<'_>, d: &Drill<'_>) -> Result<Document, Da
     let version_rows: Vec<usize> = (0..endpoints.rows)
         .filter(|&i| of_endpoint(i) && endpoints.text("version", i) != "*")
         .collect();
+    let hours = endpoint_hours.unwrap_or_default();
     let hour_rows = |v: &str| -> Vec<usize> {
         (0..hours.rows)
             .filter(|&i| {

@@ -148,7 +148,7 @@ pub async fn changes(
     doc.sections.push(match cx.frame(&IMPACT).await? {
         None => Section::new("Deployments").note(missing(
             "deployment_impact",
-            "run `postlaunch impact --all` to measure the deployments",
+            "measure a deployment with `postlaunch impact --deployment SERVICE@VERSION`",
         )),
         Some(f) if f.rows == 0 => {
             Section::new("Deployments").note("No measured deployment finished in this range.")

@@ -26,9 +26,9 @@ fn p75_cell(vital: &str, p75: Option<f64>) -> Cell {
     match THRESHOLDS.iter().find(|t| t.0 == vital) {
         Some(&(_, good, poor, unit)) => {
             let (rating, class) = if x <= good {
-                ("good", "good")
+                ("good", "num good")
             } else if x > poor {
-                ("poor", "bad")
+                ("poor", "num bad")
             } else {
                 ("needs improvement", "num")
             };

@@ -55,9 +55,14 @@ pub async fn incidents(cx: &Context<'_>, id: Option<&str>) -> Result<Document, D
     let rows = (0..f.rows)
         .map(|i| {
             let id = f.text("incident_id", i);
+            // the SLOs hold for their severities only (the protocol: P1)
+            let held = slo
+                .severities
+                .iter()
+                .any(|s| s.to_string() == f.text("severity", i));
             let over = |x: Option<f64>, limit: f64| {
-                if x.is_some_and(|x| x > limit) {
-                    "bad"
+                if held && x.is_some_and(|x| x > limit) {
+                    "num bad"
                 } else {
                     "num"
                 }
@@ -104,7 +109,8 @@ pub async fn incidents(cx: &Context<'_>, id: Option<&str>) -> Result<Document, D
     doc.sections.push(
         Section::new("Incidents")
             .text(format!(
-                "Red: over the SLO (detection {}, resolution {}). Figures as `postlaunch incidents` last stored them.",
+                "Red: over the SLO of {} incidents (detection {}, resolution {}). Figures as `postlaunch incidents` last stored them.",
+                slo.severities.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("/"),
                 fmt::span(Some(slo.detection.as_secs_f64())),
                 fmt::span(Some(slo.resolution.as_secs_f64()))
             ))

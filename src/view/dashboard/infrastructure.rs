@@ -17,7 +17,12 @@ pub async fn infrastructure(cx: &Context<'_>) -> Result<Document, DashboardError
         footer: cx.footer(),
         sections: Vec::new(),
     };
-    let Some(hosts) = cx.frame(&HOSTS).await? else {
+    let (hosts, hours, cost) = tokio::try_join!(cx.frame(&HOSTS), cx.frame(&HOST_HOURS), async {
+        crate::view::query::cost_per_user(cx.session, r.from, r.to)
+            .await
+            .map_err(DashboardError::View)
+    })?;
+    let Some(hosts) = hosts else {
         doc.sections.push(Section::new("Hosts").note(missing(
             "hourly_host_metrics",
             "run `postlaunch hourly --all` to compute the hourly tables",
@@ -55,7 +60,7 @@ pub async fn infrastructure(cx: &Context<'_>) -> Result<Document, DashboardError
         ],
         rows,
     ));
-    let hours = cx.frame(&HOST_HOURS).await?.unwrap_or_default();
+    let hours = hours.unwrap_or_default();
     let mut groups: Vec<&str> = (0..hosts.rows).map(|i| hosts.text("service", i)).collect();
     groups.dedup();
     let per_group = |y: &str| -> Vec<Series> {
@@ -92,10 +97,7 @@ pub async fn infrastructure(cx: &Context<'_>) -> Result<Document, DashboardError
                 "mean memory utilisation of each host group per hour",
             ),
     );
-    let cost = match crate::view::query::cost_per_user(cx.session, r.from, r.to)
-        .await
-        .map_err(DashboardError::View)?
-    {
+    let cost = match cost {
         None => Section::new("Cost per active user").note(missing(
             "metrics",
             "the cost gauge comes with the metrics events",

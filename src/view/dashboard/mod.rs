@@ -252,8 +252,38 @@ impl Range {
         (self.to - self.from).num_seconds() as f64 / 3600.0
     }
 
-    pub fn params(&self) -> [(&'static str, crate::query::sql::Param); 2] {
-        time_range(self.from, self.to)
+    /// `{from}` and `{to}`.
+    pub fn params(&self) -> Vec<(&'static str, crate::query::sql::Param)> {
+        time_range(self.from, self.to).to_vec()
+    }
+
+    /// `{from}`, `{to}` and the whole UTC days inside the range, `{day_from}` and `{day_to}`
+    /// (both `to` when it holds none): the queries that read whole days from the daily
+    /// roll-ups (one file a day instead of 24) and the hours outside them from the hourly
+    /// tables.
+    pub fn tiered_params(&self) -> Vec<(&'static str, crate::query::sql::Param)> {
+        use crate::query::sql::Param;
+        let day = |t: DateTime<Utc>| {
+            t.date_naive()
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .and_utc()
+        };
+        let first = if day(self.from) == self.from {
+            self.from
+        } else {
+            day(self.from) + Duration::days(1)
+        };
+        let last = day(self.to);
+        let (a, b) = if first < last {
+            (first, last)
+        } else {
+            (self.to, self.to)
+        };
+        let mut p = self.params();
+        p.push(("day_from", Param::Time(a)));
+        p.push(("day_to", Param::Time(b)));
+        p
     }
 }
 
@@ -382,8 +412,17 @@ impl Context<'_> {
         file: &SqlFile,
         range: &Range,
     ) -> Result<Option<Frame>, DashboardError> {
+        self.frame_with(file, &range.params()).await
+    }
+
+    /// Runs a file with `params`.
+    pub async fn frame_with(
+        &self,
+        file: &SqlFile,
+        params: &[(&'static str, crate::query::sql::Param)],
+    ) -> Result<Option<Frame>, DashboardError> {
         Ok(file
-            .batches_if_present(self.session, &range.params())
+            .batches_if_present(self.session, params)
             .await?
             .map(|bs| Frame::new(&bs)))
     }
@@ -692,6 +731,38 @@ mod tests {
         let r = Range::parse(Some("24h"), Some("ignored"), None, end()).unwrap();
         assert_eq!(r.to - r.from, Duration::hours(24));
         assert_eq!(r.previous().to, r.from);
+    }
+
+    #[test]
+    fn whole_days_of_a_range() {
+        use crate::query::sql::Param;
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let days = |r: &Range| match &r.tiered_params()[2..] {
+            [(_, Param::Time(a)), (_, Param::Time(b))] => (*a, *b),
+            other => panic!("{other:?}"),
+        };
+        let r = Range::parse(
+            Some("custom"),
+            Some("2026-11-02T06:00"),
+            Some("2026-11-05T12:00"),
+            end(),
+        )
+        .unwrap();
+        assert_eq!(
+            days(&r),
+            (t("2026-11-03T00:00:00Z"), t("2026-11-05T00:00:00Z"))
+        );
+        let r = Range::parse(Some("7d"), None, None, end()).unwrap();
+        assert_eq!(days(&r), (r.from, r.to));
+        // no whole day: every hour from the hourly tables
+        let r = Range::parse(
+            Some("custom"),
+            Some("2026-11-02T06:00"),
+            Some("2026-11-03T05:00"),
+            end(),
+        )
+        .unwrap();
+        assert_eq!(days(&r), (r.to, r.to));
     }
 
     #[test]

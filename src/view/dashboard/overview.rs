@@ -103,19 +103,20 @@ pub async fn overview(cx: &Context<'_>) -> Result<Document, DashboardError> {
         footer: cx.footer(),
         sections: Vec::new(),
     };
-    doc.sections.push(alerts(cx).await?);
-    doc.sections.push(slos(cx).await?);
     let prev = r.previous();
-    let (now, before) = (
-        cx.frame(&OVERVIEW).await?,
-        cx.frame_over(&OVERVIEW, &prev).await?,
-    );
+    let (this_params, prev_params) = (r.tiered_params(), prev.tiered_params());
+    let (alerts, slos, now, before) = tokio::try_join!(
+        alerts(cx),
+        slos(cx),
+        cx.frame_with(&OVERVIEW, &this_params),
+        cx.frame_with(&OVERVIEW, &prev_params)
+    )?;
+    doc.sections.push(alerts);
+    doc.sections.push(slos);
     let (Some(now), Some(before)) = (now, before) else {
-        doc.sections
-            .push(Section::new("Key numbers").note(super::missing(
-                "hourly_service_metrics",
-                "run `postlaunch hourly --all` to compute the hourly tables",
-            )));
+        doc.sections.push(Section::new("Key numbers").note(
+            "The lake lacks hourly tables or their daily roll-ups: run `postlaunch hourly --all`.",
+        ));
         return Ok(doc);
     };
     let get = |f: &Frame, c: &str| if f.rows > 0 { f.num(c, 0) } else { None };
@@ -128,8 +129,8 @@ pub async fn overview(cx: &Context<'_>) -> Result<Document, DashboardError> {
                 _ => None,
             };
             let class = match (change, rise_bad) {
-                (Some(c), Some(bad)) if c.abs() >= 0.1 && (c > 0.0) == *bad => "bad",
-                (Some(c), Some(_)) if c.abs() >= 0.1 => "good",
+                (Some(c), Some(bad)) if c.abs() >= 0.1 && (c > 0.0) == *bad => "num bad",
+                (Some(c), Some(_)) if c.abs() >= 0.1 => "num good",
                 _ => "num",
             };
             vec![
@@ -208,17 +209,16 @@ async fn slos(cx: &Context<'_>) -> Result<Section, DashboardError> {
             to: cx.range.to,
             preset: "custom",
         };
-        let mut params = range.params().to_vec();
+        let mut params = range.tiered_params();
         params.push((
             "latency_ms",
             spec.latency_ms
                 .map_or(Param::Sql("NULL".into()), Param::Float),
         ));
         let Some(bs) = SLO.batches_if_present(cx.session, &params).await? else {
-            return Ok(s.note(super::missing(
-                "hourly_service_metrics",
-                "run `postlaunch hourly --all`",
-            )));
+            return Ok(s.note(
+                "The lake lacks hourly_service_metrics or daily_service_metrics: run `postlaunch hourly --all`.",
+            ));
         };
         let f = Frame::new(&bs);
         for i in (0..f.rows).filter(|&i| {
@@ -254,9 +254,9 @@ async fn slos(cx: &Context<'_>) -> Result<Section, DashboardError> {
                 Cell::with(
                     format!("{} %", crate::report::format::num(100.0 * (1.0 - spent))),
                     if spent > 1.0 {
-                        "bad"
+                        "num bad"
                     } else if spent < 0.5 {
-                        "good"
+                        "num good"
                     } else {
                         "num"
                     },
