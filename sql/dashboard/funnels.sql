@@ -13,7 +13,7 @@ SELECT funnel, step, label, users, dropped,
 FROM (
   SELECT funnel, step, min(label) AS label, sum(users) AS users, sum(dropped) AS dropped
   FROM daily_funnel_steps
-  WHERE breakdown IS NULL AND day >= {from} AND day < {to}
+  WHERE breakdown IS NULL AND day_start >= {from} AND day_start < {to}
   GROUP BY funnel, step
 ) s
 ORDER BY funnel, step

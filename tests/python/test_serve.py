@@ -38,7 +38,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     lake = tmp_path_factory.mktemp("serve") / "lake"
     run("demo", "-q", "--lake", str(lake), "--days", "14", "--scale", "0.1")
     only = [a for t in ("service_metrics", "host_metrics", "database_metrics", "dependency_metrics", "web_vitals",
-                        "business_metrics", "feature_adoption") for a in ("--only", t)]
+                        "business_metrics", "feature_adoption", "feedback") for a in ("--only", t)]
     run("hourly", "-q", "--lake", str(lake), "--all", *only)
     run("funnel", "-q", "--lake", str(lake), "--write-daily", "--funnels", str(ROOT / "pipelines" / "funnels.toml"))
     run("alerts", "replay", "-q", "--lake", str(lake), "--rules", str(ROOT / "pipelines" / "alerts.toml"), "--store",
@@ -101,7 +101,10 @@ def cells_of(html: str) -> list[list[str]]:
 
 
 def number(text: str) -> float:
-    return float(re.sub(r"[^0-9.eE+-]", "", text.split(" [")[0].replace(",", "")))
+    """The first number of a cell: `2,725 ms (needs improvement)` → 2725, `+12.3 % [...]` → 12.3."""
+    m = re.search(r"[-+]?[0-9][0-9,]*(\.[0-9]+)?([eE][-+]?[0-9]+)?", text)
+    assert m, text
+    return float(m.group(0).replace(",", ""))
 
 
 # The range every check uses: the demo's second week (a custom range, as a pasted link has it).
@@ -243,7 +246,7 @@ def test_figures_match_postlaunch_sql(server: Server, lake: Path) -> None:
     _, _, html = server.get(f"/business?{WEEK}")
     step = next(r for r in cells_of(html) if len(r) == 6 and r[1].startswith("1. "))
     users = sql(lake, f"""SELECT sum(users) AS u FROM daily_funnel_steps WHERE funnel = '{step[0]}'
-                          AND breakdown IS NULL AND step = 1 AND day >= {FROM} AND day < {TO}""")[0]["u"]
+                          AND breakdown IS NULL AND step = 1 AND day_start >= {FROM} AND day_start < {TO}""")[0]["u"]
     assert number(step[2]) == users
 
 

@@ -37,7 +37,7 @@ fn lines() -> Vec<Hostile> {
             table: REQUESTS,
             at: 0.47,
             rest: format!(
-                r#","service":"web","endpoint":{},"status":404,"duration_ms":35.5,"version":{},"error_message":{}}}"#,
+                r#","service":"web","endpoint":{},"status":404,"duration_ms":35.5,"version":{},"error_message":{},"trace_id":"hostile-1"}}"#,
                 json(&format!("GET /search/{IMG}")),
                 json(&format!("2.0.0{SCRIPT}")),
                 json(&format!("{SCRIPT} {IMG} {RTL}"))
@@ -47,7 +47,7 @@ fn lines() -> Vec<Hostile> {
             table: REQUESTS,
             at: 0.48,
             rest: format!(
-                r#","service":"web","endpoint":{},"status":200,"duration_ms":41.0}}"#,
+                r#","service":"web","endpoint":{},"status":200,"duration_ms":41.0,"trace_id":"hostile-2"}}"#,
                 json(&format!("GET /{RTL}/{SCRIPT}"))
             ),
         },
@@ -55,7 +55,7 @@ fn lines() -> Vec<Hostile> {
             table: REQUESTS,
             at: 0.49,
             rest: format!(
-                r#","service":"web","endpoint":{},"status":200,"duration_ms":52.25}}"#,
+                r#","service":"web","endpoint":{},"status":200,"duration_ms":52.25,"trace_id":"hostile-3"}}"#,
                 json(&long)
             ),
         },

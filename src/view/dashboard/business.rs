@@ -105,7 +105,7 @@ pub async fn business(cx: &Context<'_>) -> Result<Document, DashboardError> {
                 "users",
                 "from previous",
                 "from start",
-                "dropped here",
+                "dropped since previous",
             ],
             (0..f.rows)
                 .map(|i| {

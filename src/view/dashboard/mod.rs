@@ -358,12 +358,7 @@ pub fn href(path: &str, range: &Range, extra: &[(&str, &str)]) -> String {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                utf8_percent_encode(&v, NON_ALPHANUMERIC).to_string()
-            )
-        })
+        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(&v, NON_ALPHANUMERIC)))
         .collect::<Vec<_>>()
         .join("&");
     format!("{path}?{q}")
