@@ -8,7 +8,7 @@
 #   1. Build the release binary (`cargo build --release`), unless POSTLAUNCH_BIN names one.
 #   2. The two-week demo (`postlaunch demo --days 14 --scale $SCALE`) into $BENCH_DIR/serve/lake,
 #      with what the pages read: `hourly --all`, `funnel --write-daily`, `alerts replay --store`,
-#      `impact` of three deployments, `incidents`. Made once; delete the folder to make it again.
+#      `impact` of three deployments, `incidents`, `experiment analyze checkout_redesign`. Made once; delete the folder to make it again.
 #   3. `postlaunch serve` on a free port of 127.0.0.1; each page (the nine, and the drill-down
 #      service → endpoint → version, a deployment, an incident, an experiment readout) requested
 #      once to warm up, then RUNS times, one after the other, range "last 7 days". Each response's
@@ -80,6 +80,9 @@ if [[ ! -d "$lake" || "$(cat "$stamp" 2>/dev/null)" != "$params" ]]; then
             >/dev/null || die "impact $d failed"
     done
     "$bin" incidents -q --lake "$lake" --at 2026-11-17T00:00:00Z >/dev/null || die "incidents failed"
+    # the readout as a scheduled `experiment analyze` leaves it: hourly sums stored for reuse
+    "$bin" experiment analyze checkout_redesign -q --lake "$lake" --config pipelines/experiments.toml \
+        >/dev/null || die "experiment analyze failed"
     echo "$params" >"$stamp"
 fi
 

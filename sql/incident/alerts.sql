@@ -11,6 +11,7 @@
 SELECT event_time, wall_time, rule, entity_kind, entity, change, severity, onset, value, threshold
 FROM alerts
 WHERE event_time >= {from} AND event_time < {to}
+  AND date >= to_char({from}, '%Y-%m-%d') AND date <= to_char({to} - INTERVAL '1 microsecond', '%Y-%m-%d')
   AND change IN ('firing', 'escalated', 'resolved')
   AND silenced IS NULL
 ORDER BY event_time, rule, entity

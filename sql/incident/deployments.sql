@@ -8,4 +8,5 @@
 SELECT ts, service, version, phase, strategy, change_id, description
 FROM deployments
 WHERE ts >= {from} AND ts < {to}
+  AND date >= to_char({from}, '%Y-%m-%d') AND date <= to_char({to} - INTERVAL '1 microsecond', '%Y-%m-%d')
 ORDER BY ts, service, version

@@ -1,7 +1,8 @@
 -- The hourly CPU and memory of one service's hosts over a range, one row per metric, host and
 -- hour (blind-spot search, with movers_service.sql).
 -- Tables: hourly_host_metrics
--- Parameters: {service}: the incident's service; {from}, {to}: [from, to) of hour_start.
+-- Parameters: {service}: the incident's service; {from}, {to}: [from, to) of hour_start (only
+--   the partitions of its dates are read).
 -- Example: service = 'checkout'; from = to_timestamp_micros('2026-11-02T00:00:00Z'); to =
 --   to_timestamp_micros('2026-11-04T00:00:00Z')
 -- Columns: metric, entity, hour_start, value
@@ -9,9 +10,11 @@ SELECT metric, entity, hour_start, value FROM (
   SELECT 'cpu_avg' AS metric, host AS entity, hour_start, cpu_avg AS value
   FROM hourly_host_metrics
   WHERE service = {service} AND hour_start >= {from} AND hour_start < {to}
+    AND date >= to_char({from}, '%Y-%m-%d') AND date <= to_char({to} - INTERVAL '1 microsecond', '%Y-%m-%d')
   UNION ALL
   SELECT 'memory_avg', host, hour_start, memory_avg
   FROM hourly_host_metrics
   WHERE service = {service} AND hour_start >= {from} AND hour_start < {to}
+    AND date >= to_char({from}, '%Y-%m-%d') AND date <= to_char({to} - INTERVAL '1 microsecond', '%Y-%m-%d')
 )
 ORDER BY metric, entity, hour_start
