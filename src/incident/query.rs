@@ -296,11 +296,18 @@ pub async fn movers(
         ("from", Param::Time(from)),
         ("to", Param::Time(to)),
     ];
+    // the four files at once (each reads its table's hours of the week before)
+    let results = futures::future::try_join_all(
+        MOVERS
+            .iter()
+            .map(|file| file.batches_if_present(session, &params)),
+    )
+    .await?;
     let mut out = Vec::new();
     let mut searched = false;
-    for file in &MOVERS {
+    for (file, bs) in MOVERS.iter().zip(results) {
         let f = file.path;
-        let Some(bs) = file.batches_if_present(session, &params).await? else {
+        let Some(bs) = bs else {
             continue;
         };
         searched = true;

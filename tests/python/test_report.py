@@ -1,8 +1,7 @@
 """`postlaunch report`: the weekly retrospective and an incident report as self-contained HTML
 (parsed by html5lib in strict mode: a parse error fails) and Markdown, on two weeks of demo data
-with a hostile incident title; the report's figures checked against `postlaunch sql`.
-
-Not yet here (issue 16): rendering in a real headless Chromium.
+with a hostile incident title; the report's figures checked against `postlaunch sql`; every report
+rendered in a real headless Chromium and printed to PDF.
 """
 
 from __future__ import annotations
@@ -267,6 +266,20 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def watch(page) -> tuple[list[str], list[str]]:
+    """What a page does that it must not: console errors and warnings, uncaught exceptions,
+    failed requests, dialogs (an injected script would most likely call alert()); and every URL
+    it requests."""
+    problems: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}"))
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    return problems, requests
+
+
 def test_reports_render_in_headless_chromium_with_no_error_request_or_injected_element(
         two_weeks: Path, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
@@ -290,14 +303,7 @@ def test_reports_render_in_headless_chromium_with_no_error_request_or_injected_e
         try:
             for f in pages:
                 page = browser.new_page(viewport={"width": 1100, "height": 900})
-                problems: list[str] = []
-                requests: list[str] = []
-                page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
-                page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-                page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}"))
-                page.on("request", lambda r: requests.append(r.url))
-                # an injected script would most likely call alert(): any dialog is a failure
-                page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+                problems, requests = watch(page)
                 page.goto(f.as_uri())
                 page.wait_for_load_state("load")
                 assert problems == [], problems

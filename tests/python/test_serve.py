@@ -21,7 +21,7 @@ from typing import Iterator
 import pytest
 
 from conftest import postlaunch_bin
-from test_report import CHROMIUM_ARGS, chromium, no_injection, parse_strict, run
+from test_report import CHROMIUM_ARGS, chromium, no_injection, parse_strict, run, watch
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,13 +124,7 @@ def test_every_page_renders_in_chromium_with_no_error_foreign_request_or_injecte
             for path in PAGES + ["/application?service=web", "/changes?deployment=checkout%402.4.0",
                                  "/changes?experiment=checkout_redesign", "/incidents?id=INC-2026-001"]:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
-                problems: list[str] = []
-                requests: list[str] = []
-                page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
-                page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-                page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}"))
-                page.on("request", lambda r: requests.append(r.url))
-                page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+                problems, requests = watch(page)
                 response = page.goto(server.base + path + ("&" if "?" in path else "?") + WEEK)
                 assert response is not None and response.status == 200, path
                 page.wait_for_load_state("load")

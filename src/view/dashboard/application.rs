@@ -11,9 +11,6 @@ const ENDPOINTS: SqlFile = sql_file!("sql/dashboard/endpoints.sql");
 const HOURS: SqlFile = sql_file!("sql/dashboard/service_hours.sql");
 const ENDPOINT_HOURS: SqlFile = sql_file!("sql/dashboard/endpoint_hours.sql");
 
-const HOW: &str =
-    "run `postlaunch hourly --all` (or `postlaunch run`) to compute the hourly tables";
-
 /// Which level of the drill-down.
 #[derive(Debug, Clone, Default)]
 pub struct Drill<'a> {
@@ -58,12 +55,7 @@ pub async fn application(cx: &Context<'_>, d: &Drill<'_>) -> Result<Document, Da
         ));
     }
     let r = &cx.range;
-    let mut doc = Document {
-        title: "Application".into(),
-        subtitle: r.describe(),
-        footer: cx.footer(),
-        sections: Vec::new(),
-    };
+    let mut doc = cx.document("Application");
     // the queries of the page's level, at once
     let (services, service_hours, endpoints, endpoint_hours, markers) = tokio::try_join!(
         cx.frame(&SERVICES),
@@ -89,7 +81,7 @@ pub async fn application(cx: &Context<'_>, d: &Drill<'_>) -> Result<Document, Da
     )?;
     let Some(services) = services else {
         doc.sections
-            .push(Section::new("Services").note(missing("hourly_service_metrics", HOW)));
+            .push(Section::new("Services").note(missing("hourly_service_metrics", super::HOURLY)));
         return Ok(doc);
     };
     let hours = service_hours.unwrap_or_default();

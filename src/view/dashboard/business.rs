@@ -14,12 +14,7 @@ const FEEDBACK: SqlFile = sql_file!("sql/dashboard/feedback.sql");
 const ROLLUPS: &str = "run `postlaunch hourly --all` (it writes the daily roll-ups)";
 
 pub async fn business(cx: &Context<'_>) -> Result<Document, DashboardError> {
-    let mut doc = Document {
-        title: "Business".into(),
-        subtitle: cx.range.describe(),
-        footer: cx.footer(),
-        sections: Vec::new(),
-    };
+    let mut doc = cx.document("Business");
     doc.sections.push(match cx.frame(&DAYS).await? {
         None => Section::new("Users, conversion, revenue")
             .note(missing("daily_business_metrics", ROLLUPS)),

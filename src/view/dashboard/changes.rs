@@ -20,12 +20,7 @@ pub async fn changes(
     experiment: Option<&str>,
 ) -> Result<Document, DashboardError> {
     let r = &cx.range;
-    let mut doc = Document {
-        title: "Experiments & deployments".into(),
-        subtitle: r.describe(),
-        footer: cx.footer(),
-        sections: Vec::new(),
-    };
+    let mut doc = cx.document("Experiments & deployments");
     let back = link(
         "All experiments and deployments",
         Page::Changes.path(),

@@ -8,17 +8,10 @@ use crate::view::document::{Cell, Document, Section};
 const DATABASES: SqlFile = sql_file!("sql/dashboard/databases.sql");
 
 pub async fn database(cx: &Context<'_>) -> Result<Document, DashboardError> {
-    let mut doc = Document {
-        title: "Database".into(),
-        subtitle: cx.range.describe(),
-        footer: cx.footer(),
-        sections: Vec::new(),
-    };
+    let mut doc = cx.document("Database");
     let Some(f) = cx.frame(&DATABASES).await? else {
-        doc.sections.push(Section::new("Queries").note(missing(
-            "hourly_database_metrics",
-            "run `postlaunch hourly --all` to compute the hourly tables",
-        )));
+        doc.sections
+            .push(Section::new("Queries").note(missing("hourly_database_metrics", super::HOURLY)));
         return Ok(doc);
     };
     let rows = (0..f.rows)

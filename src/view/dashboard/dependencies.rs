@@ -8,17 +8,11 @@ use crate::view::document::{Cell, Document, Section};
 const DEPENDENCIES: SqlFile = sql_file!("sql/dashboard/dependencies.sql");
 
 pub async fn dependencies(cx: &Context<'_>) -> Result<Document, DashboardError> {
-    let mut doc = Document {
-        title: "Dependencies & cache".into(),
-        subtitle: cx.range.describe(),
-        footer: cx.footer(),
-        sections: Vec::new(),
-    };
+    let mut doc = cx.document("Dependencies & cache");
     let Some(f) = cx.frame(&DEPENDENCIES).await? else {
-        doc.sections.push(Section::new("Dependencies").note(missing(
-            "hourly_dependency_metrics",
-            "run `postlaunch hourly --all` to compute the hourly tables",
-        )));
+        doc.sections.push(
+            Section::new("Dependencies").note(missing("hourly_dependency_metrics", super::HOURLY)),
+        );
         return Ok(doc);
     };
     let row = |i: usize| {

@@ -42,18 +42,11 @@ fn p75_cell(vital: &str, p75: Option<f64>) -> Cell {
 }
 
 pub async fn experience(cx: &Context<'_>) -> Result<Document, DashboardError> {
-    let mut doc = Document {
-        title: "User experience".into(),
-        subtitle: cx.range.describe(),
-        footer: cx.footer(),
-        sections: Vec::new(),
-    };
+    let mut doc = cx.document("User experience");
     let Some(f) = cx.frame(&WEB_VITALS).await? else {
-        doc.sections
-            .push(Section::new("Core Web Vitals").note(missing(
-                "hourly_web_vitals",
-                "run `postlaunch hourly --all` to compute the hourly tables",
-            )));
+        doc.sections.push(
+            Section::new("Core Web Vitals").note(missing("hourly_web_vitals", super::HOURLY)),
+        );
         return Ok(doc);
     };
     let cells = |i: usize| {

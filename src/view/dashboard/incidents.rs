@@ -33,12 +33,7 @@ pub async fn incidents(cx: &Context<'_>, id: Option<&str>) -> Result<Document, D
         doc.footer = cx.footer();
         return Ok(doc);
     }
-    let mut doc = Document {
-        title: "Incidents".into(),
-        subtitle: r.describe(),
-        footer: cx.footer(),
-        sections: Vec::new(),
-    };
+    let mut doc = cx.document("Incidents");
     let Some(f) = cx.frame(&INCIDENTS).await? else {
         doc.sections.push(Section::new("Incidents").note(missing(
             "incident_metrics",

@@ -11,22 +11,15 @@ const HOST_HOURS: SqlFile = sql_file!("sql/dashboard/host_hours.sql");
 
 pub async fn infrastructure(cx: &Context<'_>) -> Result<Document, DashboardError> {
     let r = &cx.range;
-    let mut doc = Document {
-        title: "Infrastructure".into(),
-        subtitle: r.describe(),
-        footer: cx.footer(),
-        sections: Vec::new(),
-    };
+    let mut doc = cx.document("Infrastructure");
     let (hosts, hours, cost) = tokio::try_join!(cx.frame(&HOSTS), cx.frame(&HOST_HOURS), async {
         crate::view::query::cost_per_user(cx.session, r.from, r.to)
             .await
             .map_err(DashboardError::View)
     })?;
     let Some(hosts) = hosts else {
-        doc.sections.push(Section::new("Hosts").note(missing(
-            "hourly_host_metrics",
-            "run `postlaunch hourly --all` to compute the hourly tables",
-        )));
+        doc.sections
+            .push(Section::new("Hosts").note(missing("hourly_host_metrics", super::HOURLY)));
         return Ok(doc);
     };
     let rows = (0..hosts.rows)

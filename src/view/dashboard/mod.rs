@@ -387,6 +387,16 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// A page's document: its title, the range as its subtitle, the footer, no sections yet.
+    pub fn document(&self, title: &str) -> Document {
+        Document {
+            title: title.into(),
+            subtitle: self.range.describe(),
+            footer: self.footer(),
+            sections: Vec::new(),
+        }
+    }
+
     /// The footer of every page.
     pub fn footer(&self) -> String {
         format!(
@@ -583,6 +593,10 @@ pub fn chart_options(title: impl Into<String>, unit: &str) -> super::chart::Opti
         ..Default::default()
     }
 }
+
+/// What makes the hourly tables, for the note of a page without them.
+pub const HOURLY: &str =
+    "run `postlaunch hourly --all` (or `postlaunch run`) to compute the hourly tables";
 
 /// The note of a section whose table the lake lacks.
 pub fn missing(table: &str, how: &str) -> String {

@@ -97,12 +97,7 @@ const KEYS: [Key; 12] = [
 
 pub async fn overview(cx: &Context<'_>) -> Result<Document, DashboardError> {
     let r = &cx.range;
-    let mut doc = Document {
-        title: "Overview".into(),
-        subtitle: r.describe(),
-        footer: cx.footer(),
-        sections: Vec::new(),
-    };
+    let mut doc = cx.document("Overview");
     let prev = r.previous();
     let (this_params, prev_params) = (r.tiered_params(), prev.tiered_params());
     let (alerts, slos, now, before) = tokio::try_join!(
