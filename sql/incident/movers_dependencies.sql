@@ -6,15 +6,10 @@
 -- Example: service = 'checkout'; from = to_timestamp_micros('2026-11-02T00:00:00Z'); to =
 --   to_timestamp_micros('2026-11-04T00:00:00Z')
 -- Columns: metric, entity, hour_start, value
-SELECT metric, entity, hour_start, value FROM (
-  SELECT 'dependency_p95_ms' AS metric, dependency AS entity, hour_start, latency_p95_ms AS value
-  FROM hourly_dependency_metrics
-  WHERE service = {service} AND hour_start >= {from} AND hour_start < {to}
-    AND date >= to_char({from}, '%Y-%m-%d') AND date <= to_char({to} - INTERVAL '1 microsecond', '%Y-%m-%d')
-  UNION ALL
-  SELECT 'dependency_errors', dependency, hour_start, CAST(errors AS DOUBLE)
-  FROM hourly_dependency_metrics
-  WHERE service = {service} AND hour_start >= {from} AND hour_start < {to}
-    AND date >= to_char({from}, '%Y-%m-%d') AND date <= to_char({to} - INTERVAL '1 microsecond', '%Y-%m-%d')
-)
+-- One scan of the table, each row giving both metrics.
+SELECT m.metric, dependency AS entity, hour_start,
+       CASE m.metric WHEN 'dependency_p95_ms' THEN latency_p95_ms ELSE CAST(errors AS DOUBLE) END AS value
+FROM hourly_dependency_metrics CROSS JOIN (VALUES ('dependency_p95_ms'), ('dependency_errors')) AS m(metric)
+WHERE service = {service} AND hour_start >= {from} AND hour_start < {to}
+  AND date >= to_char({from}, '%Y-%m-%d') AND date <= to_char({to} - INTERVAL '1 microsecond', '%Y-%m-%d')
 ORDER BY metric, entity, hour_start

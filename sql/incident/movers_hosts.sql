@@ -6,15 +6,10 @@
 -- Example: service = 'checkout'; from = to_timestamp_micros('2026-11-02T00:00:00Z'); to =
 --   to_timestamp_micros('2026-11-04T00:00:00Z')
 -- Columns: metric, entity, hour_start, value
-SELECT metric, entity, hour_start, value FROM (
-  SELECT 'cpu_avg' AS metric, host AS entity, hour_start, cpu_avg AS value
-  FROM hourly_host_metrics
-  WHERE service = {service} AND hour_start >= {from} AND hour_start < {to}
-    AND date >= to_char({from}, '%Y-%m-%d') AND date <= to_char({to} - INTERVAL '1 microsecond', '%Y-%m-%d')
-  UNION ALL
-  SELECT 'memory_avg', host, hour_start, memory_avg
-  FROM hourly_host_metrics
-  WHERE service = {service} AND hour_start >= {from} AND hour_start < {to}
-    AND date >= to_char({from}, '%Y-%m-%d') AND date <= to_char({to} - INTERVAL '1 microsecond', '%Y-%m-%d')
-)
+-- One scan of the table, each row giving both metrics.
+SELECT m.metric, host AS entity, hour_start,
+       CASE m.metric WHEN 'cpu_avg' THEN cpu_avg ELSE memory_avg END AS value
+FROM hourly_host_metrics CROSS JOIN (VALUES ('cpu_avg'), ('memory_avg')) AS m(metric)
+WHERE service = {service} AND hour_start >= {from} AND hour_start < {to}
+  AND date >= to_char({from}, '%Y-%m-%d') AND date <= to_char({to} - INTERVAL '1 microsecond', '%Y-%m-%d')
 ORDER BY metric, entity, hour_start
