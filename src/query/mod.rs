@@ -5,6 +5,7 @@
 //! Queries from users are read-only: DDL, DML, `COPY` and `SET`-like statements are refused
 //! before planning.
 
+pub mod frame;
 pub mod latency;
 pub mod sketch;
 pub mod sql;

@@ -61,6 +61,8 @@ pub enum SqlError {
         file: &'static str,
         column: &'static str,
     },
+    #[error("`{file}` returned no column `{column}`, which its `-- Columns:` header names")]
+    MissingColumn { file: &'static str, column: String },
     #[error("`{file}`: its `-- Example:` header is malformed at `{part}`, expected `name = <SQL>` pairs separated by `;`")]
     Example { file: String, part: String },
 }
@@ -199,6 +201,19 @@ impl SqlFile {
             Ok(batches) => Ok(Some(batches)),
             Err(SqlError::MissingTable { .. }) => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// [`SqlFile::batches_if_present`] as a [`super::frame::Frame`] checked against the file's
+    /// `-- Columns:` header.
+    pub async fn frame_if_present<K: AsRef<str>>(
+        &self,
+        session: &LakeSession,
+        params: &[(K, Param)],
+    ) -> Result<Option<super::frame::Frame>, SqlError> {
+        match self.batches_if_present(session, params).await? {
+            Some(bs) => Ok(Some(super::frame::Frame::read(self, &bs)?)),
+            None => Ok(None),
         }
     }
 

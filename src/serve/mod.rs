@@ -143,8 +143,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     check(&opts)?;
-    // Fails early on a lake that is not there.
-    LakeSession::open(&opts.lake, &opts.catalog).await?;
+    // Fails early on a lake that is not there; the first request reuses it.
+    let tables = lake_tables(&opts.lake);
+    let session = Arc::new(LakeSession::open(&opts.lake, &opts.catalog).await?);
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|source| ServeError::Bind {
@@ -154,7 +155,7 @@ pub async fn serve(
     ready(listener.local_addr()?);
     let state = Arc::new(AppState {
         opts,
-        session: tokio::sync::Mutex::new(None),
+        session: tokio::sync::Mutex::new(Some(Cached { tables, session })),
     });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)

@@ -164,11 +164,16 @@ pub const STYLE: &str = include_str!("templates/style.css");
 /// Renders template `name` with `ctx`. Every `{{ … }}` is HTML-escaped; charts are marked safe
 /// in the template (SVG built by `chart`, which escapes its labels).
 pub fn render(name: &str, ctx: minijinja::Value) -> String {
-    let mut env = minijinja::Environment::new();
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-    for (n, t) in TEMPLATES {
-        env.add_template(n, t).expect("the templates parse");
-    }
+    // parsed once per process: every dashboard request renders a page
+    static ENV: std::sync::OnceLock<minijinja::Environment<'static>> = std::sync::OnceLock::new();
+    let env = ENV.get_or_init(|| {
+        let mut env = minijinja::Environment::new();
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+        for (n, t) in TEMPLATES {
+            env.add_template(n, t).expect("the templates parse");
+        }
+        env
+    });
     env.get_template(name)
         .and_then(|t| t.render(ctx))
         .expect("the templates render every page")

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::ViewError;
-use crate::query::sql::{opt_f64s, sql_file, strings, time_range, times, SqlFile};
+use crate::query::sql::{sql_file, time_range, SqlFile};
 use crate::query::LakeSession;
 
 const SERVICE_DAILY: SqlFile = sql_file!("sql/view/service_daily.sql");
@@ -38,33 +38,25 @@ pub async fn capacity(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Option<Vec<GroupDay>>, ViewError> {
-    let f = CAPACITY.path;
-    let Some(bs) = CAPACITY
-        .batches_if_present(session, &time_range(from, to))
+    let Some(f) = CAPACITY
+        .frame_if_present(session, &time_range(from, to))
         .await?
     else {
         return Ok(None);
     };
-    let mut out = Vec::new();
-    for b in &bs {
-        let (day, service) = (times(f, b, "day")?, strings(f, b, "service")?);
-        let (hosts, cpu, mem) = (
-            opt_f64s(f, b, "hosts")?,
-            opt_f64s(f, b, "cpu_avg")?,
-            opt_f64s(f, b, "memory_avg")?,
-        );
-        for i in 0..b.num_rows() {
-            let Some(day) = day[i] else { continue };
-            out.push(GroupDay {
-                day,
-                service: service[i].clone().unwrap_or_default(),
-                hosts: hosts[i].unwrap_or(0.0),
-                cpu: cpu[i].unwrap_or(f64::NAN),
-                memory: mem[i].unwrap_or(f64::NAN),
-            });
-        }
-    }
-    Ok(Some(out))
+    Ok(Some(
+        (0..f.rows)
+            .filter_map(|i| {
+                Some(GroupDay {
+                    day: f.time("day", i)?,
+                    service: f.text("service", i).to_string(),
+                    hosts: f.num("hosts", i).unwrap_or(0.0),
+                    cpu: f.num("cpu_avg", i).unwrap_or(f64::NAN),
+                    memory: f.num("memory_avg", i).unwrap_or(f64::NAN),
+                })
+            })
+            .collect(),
+    ))
 }
 
 /// The days of [from, to) with cost and active users; `None` without `metrics` or `events`.
@@ -73,32 +65,24 @@ pub async fn cost_per_user(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Option<Vec<CostDay>>, ViewError> {
-    let f = COST_PER_USER.path;
-    let Some(bs) = COST_PER_USER
-        .batches_if_present(session, &time_range(from, to))
+    let Some(f) = COST_PER_USER
+        .frame_if_present(session, &time_range(from, to))
         .await?
     else {
         return Ok(None);
     };
-    let mut out = Vec::new();
-    for b in &bs {
-        let day = times(f, b, "day")?;
-        let (cost, users, per) = (
-            opt_f64s(f, b, "cost_usd")?,
-            opt_f64s(f, b, "active_users")?,
-            opt_f64s(f, b, "cost_per_user_usd")?,
-        );
-        for i in 0..b.num_rows() {
-            let Some(day) = day[i] else { continue };
-            out.push(CostDay {
-                day,
-                cost_usd: cost[i].unwrap_or(0.0),
-                active_users: users[i].unwrap_or(0.0),
-                cost_per_user_usd: per[i],
-            });
-        }
-    }
-    Ok(Some(out))
+    Ok(Some(
+        (0..f.rows)
+            .filter_map(|i| {
+                Some(CostDay {
+                    day: f.time("day", i)?,
+                    cost_usd: f.num("cost_usd", i).unwrap_or(0.0),
+                    active_users: f.num("active_users", i).unwrap_or(0.0),
+                    cost_per_user_usd: f.num("cost_per_user_usd", i),
+                })
+            })
+            .collect(),
+    ))
 }
 
 /// One service's day.
@@ -134,35 +118,26 @@ pub async fn service_daily(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Option<Vec<ServiceDay>>, ViewError> {
-    let f = SERVICE_DAILY.path;
-    let Some(bs) = SERVICE_DAILY
-        .batches_if_present(session, &time_range(from, to))
+    let Some(f) = SERVICE_DAILY
+        .frame_if_present(session, &time_range(from, to))
         .await?
     else {
         return Ok(None);
     };
-    let mut out = Vec::new();
-    for b in &bs {
-        let (day, service) = (times(f, b, "day")?, strings(f, b, "service")?);
-        let (req, err, p95) = (
-            opt_f64s(f, b, "requests")?,
-            opt_f64s(f, b, "error_rate")?,
-            opt_f64s(f, b, "p95_ms")?,
-        );
-        for i in 0..b.num_rows() {
-            let (Some(day), Some(service)) = (day[i], service[i].clone()) else {
-                continue;
-            };
-            out.push(ServiceDay {
-                day,
-                service,
-                requests: req[i].unwrap_or(0.0),
-                error_rate: err[i].unwrap_or(f64::NAN),
-                p95_ms: p95[i].unwrap_or(f64::NAN),
-            });
-        }
-    }
-    Ok(Some(out))
+    Ok(Some(
+        (0..f.rows)
+            .filter(|&i| !f.text("service", i).is_empty())
+            .filter_map(|i| {
+                Some(ServiceDay {
+                    day: f.time("day", i)?,
+                    service: f.text("service", i).to_string(),
+                    requests: f.num("requests", i).unwrap_or(0.0),
+                    error_rate: f.num("error_rate", i).unwrap_or(f64::NAN),
+                    p95_ms: f.num("p95_ms", i).unwrap_or(f64::NAN),
+                })
+            })
+            .collect(),
+    ))
 }
 
 /// The optimisations measured whose deployment finished in [from, to); `None` without
@@ -172,45 +147,32 @@ pub async fn optimisations(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Option<Vec<Optimisation>>, ViewError> {
-    let f = OPTIMISATIONS.path;
-    let Some(bs) = OPTIMISATIONS
-        .batches_if_present(session, &time_range(from, to))
+    let Some(f) = OPTIMISATIONS
+        .frame_if_present(session, &time_range(from, to))
         .await?
     else {
         return Ok(None);
     };
-    let mut out = Vec::new();
-    for b in &bs {
-        let s = |c| strings(f, b, c);
-        let x = |c| opt_f64s(f, b, c);
-        let (dep, chg, cmp, metric) = (
-            s("deployment")?,
-            s("change_id")?,
-            s("comparison")?,
-            s("metric")?,
-        );
-        let (bv, av, rel, p) = (
-            x("baseline_value")?,
-            x("after_value")?,
-            x("relative_effect")?,
-            x("p_value")?,
-        );
-        let (hyp, res, verdict) = (s("hypothesis")?, s("hypothesis_result")?, s("verdict")?);
-        for i in 0..b.num_rows() {
-            out.push(Optimisation {
-                deployment: dep[i].clone().unwrap_or_default(),
-                change_id: chg[i].clone(),
-                comparison: cmp[i].clone(),
-                metric: metric[i].clone().unwrap_or_default(),
-                baseline_value: bv[i],
-                after_value: av[i],
-                relative_effect: rel[i],
-                p_value: p[i],
-                hypothesis: hyp[i].clone(),
-                hypothesis_result: res[i].clone(),
-                verdict: verdict[i].clone(),
-            });
-        }
-    }
-    Ok(Some(out))
+    let opt = |c: &str, i: usize| {
+        Some(f.text(c, i))
+            .filter(|t| !t.is_empty())
+            .map(String::from)
+    };
+    Ok(Some(
+        (0..f.rows)
+            .map(|i| Optimisation {
+                deployment: f.text("deployment", i).to_string(),
+                change_id: opt("change_id", i),
+                comparison: opt("comparison", i),
+                metric: f.text("metric", i).to_string(),
+                baseline_value: f.num("baseline_value", i),
+                after_value: f.num("after_value", i),
+                relative_effect: f.num("relative_effect", i),
+                p_value: f.num("p_value", i),
+                hypothesis: opt("hypothesis", i),
+                hypothesis_result: opt("hypothesis_result", i),
+                verdict: opt("verdict", i),
+            })
+            .collect(),
+    ))
 }

@@ -210,12 +210,11 @@ async fn slos(cx: &Context<'_>) -> Result<Section, DashboardError> {
             spec.latency_ms
                 .map_or(Param::Sql("NULL".into()), Param::Float),
         ));
-        let Some(bs) = SLO.batches_if_present(cx.session, &params).await? else {
+        let Some(f) = SLO.frame_if_present(cx.session, &params).await? else {
             return Ok(s.note(
                 "The lake lacks hourly_service_metrics or daily_service_metrics: run `postlaunch hourly --all`.",
             ));
         };
-        let f = Frame::new(&bs);
         for i in (0..f.rows).filter(|&i| {
             slo.service
                 .as_deref()
