@@ -41,6 +41,8 @@
 //!   against the protocol's SLOs (`incident_metrics`), blind spots, post-mortem skeletons.
 //! * [`notify`]: the transitions routed to people (PagerDuty, Slack, e-mail, Alertmanager,
 //!   webhooks) through a queue on disk, with grouping, inhibition and retries.
+//! * [`backlog`]: the RICE-ranked optimisation backlog of a period (`optimization_backlog`) from
+//!   `sql/backlog/` and the stored opportunities; its top published as GitHub issues.
 //! * [`view`]: what people read without a terminal: reports (weekly, monthly, an experiment, a
 //!   deployment, an incident) as self-contained HTML and Markdown documents with SVG charts,
 //!   built from the analyses' own functions, and the dashboards' pages (`sql/dashboard/`).
@@ -88,6 +90,8 @@ pub mod alert;
 pub mod incident;
 
 pub mod notify;
+
+pub mod backlog;
 
 pub mod view;
 

@@ -6,6 +6,7 @@
 //! configuration files).
 
 pub mod alerts;
+pub mod backlog;
 pub mod compact;
 pub mod demo;
 pub mod experiment;
@@ -119,6 +120,11 @@ pub enum Command {
         about = "Dashboards in the browser: one page per category, drill-down, live from the lake"
     )]
     Serve(serve::Args),
+    // The long help comes from `backlog::Args`.
+    #[command(
+        about = "The RICE-ranked optimisation backlog; `publish` opens GitHub issues for its top"
+    )]
+    Backlog(backlog::Args),
     /// Internal: the statistics as a JSON filter, for the SciPy oracle tests.
     #[command(hide = true)]
     Stats(stats::Args),
@@ -244,6 +250,7 @@ pub fn main() -> ExitCode {
         Command::Incidents(a) => incident::list(a, quiet),
         Command::Report(a) => report::run(a, quiet),
         Command::Serve(a) => serve::run(a, quiet),
+        Command::Backlog(a) => backlog::run(a, quiet),
         Command::Schema(a) => schema::run(a),
         Command::Validate(a) => validate::run(a, quiet),
         Command::Experiment(a) => experiment::run(a, quiet),

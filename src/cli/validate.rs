@@ -16,7 +16,7 @@ use crate::source::kafka::loggable_options;
 ///
 /// A file's kind is decided by its content: top-level `[[experiment]]` (A/B experiments),
 /// `[[funnel]]` (funnels), `[[optimization]]` (deployment hypotheses), `[[rule]]` (alert rules),
-/// else a pipeline (`[kafka]`, `[[topics]]`, `[hourly]`). --kind overrides that. A pipeline's
+/// `[targets]`/`[effort]`/`[[candidate]]` (the backlog), else a pipeline (`[kafka]`, `[[topics]]`, `[hourly]`). --kind overrides that. A pipeline's
 /// `alerts` file is checked with it; a rule's runbook that does not exist is a warning.
 ///
 /// Examples:
@@ -48,6 +48,8 @@ pub enum Kind {
     Optimizations,
     /// Alert rules (`pipelines/alerts.toml`).
     Alerts,
+    /// The RICE backlog's targets, effort and overrides (`pipelines/backlog.toml`).
+    Backlog,
 }
 
 /// The kind of a file from its top-level keys; `None` when it is not TOML (the loader then says
@@ -61,6 +63,11 @@ fn kind_of(path: &Path) -> Option<Kind> {
         Kind::Funnels
     } else if table.contains_key("optimization") {
         Kind::Optimizations
+    } else if ["targets", "effort", "candidate", "confidence"]
+        .iter()
+        .any(|k| table.contains_key(*k))
+    {
+        Kind::Backlog
     } else if [
         "rule",
         "decision",
@@ -108,6 +115,14 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
                 .map(|o| format!("{} ({})", o.change_id, o.deployment))
                 .collect();
             format!("{shown}: ok — optimizations {}", changes.join(", "))
+        }
+        Kind::Backlog => {
+            let file = crate::backlog::config::BacklogFile::load(path)?;
+            format!(
+                "{shown}: ok — backlog: {} effort entries, {} candidate overrides",
+                file.effort.len(),
+                file.candidates.len()
+            )
         }
         Kind::Alerts => {
             let file = AlertsFile::load(path)?;

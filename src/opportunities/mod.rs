@@ -29,7 +29,8 @@ pub struct Opportunity {
     pub reach: i64,
     /// `users` or `requests`.
     pub reach_unit: String,
-    /// The measured size (dropped users, tickets, ratio to baseline, p95 ms).
+    /// The measured size: a funnel drop-off's share of the step's users lost, a ticket
+    /// category's tickets, a regression's ratio to the baseline, a slow endpoint's p95 (ms).
     pub value: f64,
 }
 
@@ -113,7 +114,7 @@ pub async fn funnel_drop_offs(
                 ),
                 reach: i64::try_from(r.dropped).unwrap_or(i64::MAX),
                 reach_unit: "users".into(),
-                value: r.dropped as f64,
+                value: r.dropped as f64 / (r.dropped + r.users) as f64,
             });
         }
     }

@@ -24,6 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["trends"],
     &["alert"],
     &["incident", "notify"],
+    &["backlog"],
     &["view"],
     &["serve"],
     &["cli"],
