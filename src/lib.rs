@@ -43,6 +43,8 @@
 //!   webhooks) through a queue on disk, with grouping, inhibition and retries.
 //! * [`backlog`]: the RICE-ranked optimisation backlog of a period (`optimization_backlog`) from
 //!   `sql/backlog/` and the stored opportunities; its top published as GitHub issues.
+//! * [`assess`]: the Phase 8 completion assessment — every criterion with its evidence and
+//!   verdict, and the decision (`phase8_assessment`).
 //! * [`view`]: what people read without a terminal: reports (weekly, monthly, an experiment, a
 //!   deployment, an incident) as self-contained HTML and Markdown documents with SVG charts,
 //!   built from the analyses' own functions, and the dashboards' pages (`sql/dashboard/`).
@@ -92,6 +94,8 @@ pub mod incident;
 pub mod notify;
 
 pub mod backlog;
+
+pub mod assess;
 
 pub mod view;
 

@@ -6,6 +6,7 @@
 //! configuration files).
 
 pub mod alerts;
+pub mod assess;
 pub mod backlog;
 pub mod compact;
 pub mod demo;
@@ -125,6 +126,11 @@ pub enum Command {
         about = "The RICE-ranked optimisation backlog; `publish` opens GitHub issues for its top"
     )]
     Backlog(backlog::Args),
+    // The long help comes from `assess::Args`.
+    #[command(
+        about = "The Phase 8 completion assessment: every criterion, its evidence, the decision"
+    )]
+    Assess(assess::Args),
     /// Internal: the statistics as a JSON filter, for the SciPy oracle tests.
     #[command(hide = true)]
     Stats(stats::Args),
@@ -251,6 +257,7 @@ pub fn main() -> ExitCode {
         Command::Report(a) => report::run(a, quiet),
         Command::Serve(a) => serve::run(a, quiet),
         Command::Backlog(a) => backlog::run(a, quiet),
+        Command::Assess(a) => assess::run(a, quiet),
         Command::Schema(a) => schema::run(a),
         Command::Validate(a) => validate::run(a, quiet),
         Command::Experiment(a) => experiment::run(a, quiet),

@@ -79,6 +79,9 @@ pub struct WeeklyArgs {
     /// ISO week, e.g. `2026-W46`.
     #[arg(long, value_name = "YYYY-Www")]
     pub week: String,
+    /// Pipeline file with the launch range, for the Phase 8 assessment's comparisons.
+    #[arg(long, env = "POSTLAUNCH_PIPELINE", value_name = "FILE")]
+    pub pipeline: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
 }
@@ -183,6 +186,18 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         }) => Some(crate::config::PipelineConfig::load(p, &catalog).map_err(CliError::config)?),
         _ => None,
     };
+    // the Phase 8 assessment of the weekly and monthly reports
+    let rules_path = common.rules.clone().or_else(|| {
+        let default = PathBuf::from("pipelines/alerts.toml");
+        default.is_file().then_some(default)
+    });
+    let assessment = match &args.command {
+        ReportCommand::Weekly(WeeklyArgs { pipeline, .. })
+        | ReportCommand::Monthly(MonthlyArgs { pipeline, .. }) => {
+            super::assess::settings(pipeline.as_deref(), rules_path.as_deref(), &catalog)?
+        }
+        _ => crate::assess::Settings::default(),
+    };
     let experiment_checked = match &args.command {
         ReportCommand::Experiment(a) => {
             let exp = super::experiment::select(&a.config, &a.key)?;
@@ -211,7 +226,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             ReportCommand::Weekly(a) => {
                 let monday = crate::trends::parse_week(&a.week)
                     .map_err(|e| CliError::Usage(format!("--week: {e}")))?;
-                let doc = crate::view::weekly::weekly(&session, &lake, monday, &cfg, now).await?;
+                let doc =
+                    crate::view::weekly::weekly(&session, &lake, monday, &cfg, &assessment, now)
+                        .await?;
                 (format!("weekly-{}", crate::trends::week_name(monday)), doc)
             }
             ReportCommand::Monthly(a) => {
@@ -223,6 +240,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
                     range,
                     pipeline.as_ref().map(|p| &p.hourly),
                     &cfg,
+                    &assessment,
                     now,
                 )
                 .await?;

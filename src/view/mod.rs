@@ -8,6 +8,7 @@
 //! [`experiment_report`], [`impact_report`], [`incident_report`]) → HTML and Markdown ([`document::to_html`], [`document::to_markdown`]);
 //! [`chart`] draws the SVG.
 
+pub mod assessment;
 pub mod chart;
 pub mod dashboard;
 pub mod document;
@@ -33,4 +34,6 @@ pub enum ViewError {
     Alert(#[from] crate::alert::AlertError),
     #[error(transparent)]
     Experiment(#[from] crate::experiment::ExperimentError),
+    #[error(transparent)]
+    Assess(#[from] crate::assess::AssessError),
 }

@@ -75,6 +75,7 @@ pub async fn monthly(
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     hourly: Option<&crate::config::pipeline::HourlyConfig>,
     incidents: &IncidentsConfig,
+    assessment: &crate::assess::Settings,
     now: DateTime<Utc>,
 ) -> Result<Document, ViewError> {
     let month = format!("{}-{:02}", from.year(), from.month());
@@ -298,6 +299,9 @@ pub async fn monthly(
         }
     }
     sections.push(s);
+
+    // the Phase 8 assessment at the month's end (or now, for the current month)
+    sections.push(super::assessment::section(session, lake, assessment, end).await?);
 
     Ok(Document {
         title: format!("Monthly performance review — {month}"),

@@ -93,6 +93,7 @@ pub async fn weekly(
     lake: &Path,
     monday: DateTime<Utc>,
     incidents: &IncidentsConfig,
+    assessment: &crate::assess::Settings,
     now: DateTime<Utc>,
 ) -> Result<Document, ViewError> {
     let periods = Periods::week(monday);
@@ -387,6 +388,9 @@ pub async fn weekly(
         }
     }
     sections.push(s);
+
+    // the Phase 8 assessment at the week's end (or now, for the current week)
+    sections.push(super::assessment::section(session, lake, assessment, to.min(now)).await?);
 
     Ok(Document {
         title: format!("Weekly optimisation retrospective — {week}"),

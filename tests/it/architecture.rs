@@ -25,6 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["alert"],
     &["incident", "notify"],
     &["backlog"],
+    &["assess"],
     &["view"],
     &["serve"],
     &["cli"],
