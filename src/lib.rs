@@ -43,6 +43,8 @@
 //!   webhooks) through a queue on disk, with grouping, inhibition and retries.
 //! * [`backlog`]: the RICE-ranked optimisation backlog of a period (`optimization_backlog`) from
 //!   `sql/backlog/` and the stored opportunities; its top published as GitHub issues.
+//! * [`optimizations`]: each optimisation's lifecycle (proposed → shipped → measured → kept or
+//!   reverted), measured 48 hours after shipping by `postlaunch run`; a backfire is a P3 alert.
 //! * [`assess`]: the Phase 8 completion assessment — every criterion with its evidence and
 //!   verdict, and the decision (`phase8_assessment`).
 //! * [`view`]: what people read without a terminal: reports (weekly, monthly, an experiment, a
@@ -94,6 +96,8 @@ pub mod incident;
 pub mod notify;
 
 pub mod backlog;
+
+pub mod optimizations;
 
 pub mod assess;
 

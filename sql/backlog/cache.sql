@@ -1,5 +1,6 @@
 -- Backlog candidates, performance: caches whose hit ratio over the period is below the target.
--- Measure: the gap (target − hit ratio). Reach: the users of the cache's service.
+-- Measure: the gap (target − hit ratio). Reach: the users of the cache's service. A cache
+-- without a name (the `cache_hits`/`cache_misses` metrics carry no label) is called `cache`.
 -- Tables: hourly_dependency_metrics, requests
 -- Parameters: {from}/{to} (the period, [from, to)), {date_from}/{date_to} (its partition
 --   dates), {cache_target} (`[targets] cache_hit_ratio`).
@@ -8,10 +9,11 @@
 --   '2026-11-03'; cache_target = 0.99
 -- Columns: kind, category, subject, detail, reach, reach_unit, measure, samples
 WITH c AS (
-  SELECT service, dependency, sum(cache_hits) AS hits, sum(cache_misses) AS misses
+  SELECT service, coalesce(dependency, 'cache') AS dependency, sum(cache_hits) AS hits,
+         sum(cache_misses) AS misses
   FROM hourly_dependency_metrics
   WHERE kind = 'cache' AND hour_start >= {from} AND hour_start < {to}
-  GROUP BY service, dependency
+  GROUP BY service, coalesce(dependency, 'cache')
   HAVING sum(cache_hits) + sum(cache_misses) > 0
 ),
 users AS (

@@ -1,7 +1,7 @@
 -- Backlog candidates, reliability: the most frequent error messages of the period (a message
 -- with "timeout" or "timed out" is a `timeout`). Reach: the users who got the error. Measure: the
--- error's share of its service's requests. With the same counts over the period before (as
--- long, just before), for a two-proportion test of the change.
+-- error's share of its service's requests. With the same counts over the period before (the
+-- week or month before), for a two-proportion test of the change.
 -- Tables: requests
 -- Parameters: {from}/{to} (the period, [from, to)), {date_from}/{date_to} (its partition dates),
 --   {prev_from}/{prev_date_from} (the start of the period before, which ends at {from}).

@@ -1,7 +1,8 @@
 -- Backlog candidates, user experience: what users said in the app — the 5 in-app feedback
 -- categories and the 5 most frequent words (4+ letters, the stop words and splitting of
 -- sql/rollup/feedback.sql) of the period. Reach: the users who said it (for a word,
--- the senders whose feedback contains it). Measure: its share of all in-app feedback.
+-- the senders whose feedback contains it). Measure: its share of the users who sent in-app
+-- feedback.
 -- Tables: feedback
 -- Parameters: {from}/{to} (the period, [from, to)), {date_from}/{date_to} (its partition dates).
 -- Example: from = to_timestamp_micros('2026-11-02T00:00:00Z'); to =
@@ -14,9 +15,10 @@ WITH f AS (
   WHERE source = 'in_app' AND date >= {date_from} AND date <= {date_to}
     AND ts >= {from} AND ts < {to}
 ),
-total AS (SELECT count(*) AS n FROM f),
+total AS (SELECT count(DISTINCT who) AS n FROM f),
 cats AS (
-  SELECT 'feedback_category' AS kind, category AS key, count(DISTINCT who) AS reach, count(*) AS n
+  SELECT 'feedback_category' AS kind, category AS key, count(DISTINCT who) AS reach,
+         count(DISTINCT who) AS n
   FROM f GROUP BY category ORDER BY n DESC, key LIMIT 5
 ),
 words AS (
@@ -32,7 +34,7 @@ terms AS (
 SELECT c.kind, 'user_experience' AS category,
        CASE c.kind WHEN 'feedback_term' THEN 'feedback word "' || c.key || '"'
                    ELSE 'in-app feedback: ' || c.key END AS subject,
-       CAST(c.n AS VARCHAR) || ' of ' || CAST(t.n AS VARCHAR) || ' in-app feedback items' AS detail,
+       CAST(c.n AS VARCHAR) || ' of ' || CAST(t.n AS VARCHAR) || ' users who sent in-app feedback' AS detail,
        c.reach, 'users' AS reach_unit,
        c.n / CAST(t.n AS DOUBLE) AS measure, t.n AS samples
 FROM (SELECT * FROM cats UNION ALL SELECT * FROM terms) c CROSS JOIN total t

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::rice::{IMPACT_SCALE, KINDS};
+use super::rice::{ConfidenceRules, IMPACT_SCALE, KINDS};
 use crate::config::{ConfigFile, Invalid};
 
 /// The whole file.
@@ -46,28 +46,6 @@ impl Default for Targets {
             query_p95_ms: 50.0,
             cache_hit_ratio: 0.9,
             idle_utilization: 0.3,
-        }
-    }
-}
-
-/// Sample sizes behind the confidence levels (see [`super::rice::confidence`]).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ConfidenceRules {
-    /// Fewer samples behind the measure: 50 %.
-    pub min_samples: i64,
-    /// At least this many, and a second source agrees or the change is significant: 100 %.
-    pub high_samples: i64,
-    /// Significance level of the tests that count as evidence.
-    pub alpha: f64,
-}
-
-impl Default for ConfidenceRules {
-    fn default() -> Self {
-        ConfidenceRules {
-            min_samples: 100,
-            high_samples: 1000,
-            alpha: 0.05,
         }
     }
 }

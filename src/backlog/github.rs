@@ -66,6 +66,32 @@ impl GithubError {
     }
 }
 
+/// An issue of a candidate found in the repository.
+struct Existing {
+    number: u64,
+    state: String,
+    url: String,
+    labels: Vec<String>,
+}
+
+/// Whether the token may be sent to `api`: https, or plain http to this machine only.
+pub fn safe_api_url(api: &str) -> Result<(), String> {
+    let uri: ureq::http::Uri = api
+        .parse()
+        .map_err(|e| format!("`{api}` is not a URL ({e})"))?;
+    let host = uri.host().unwrap_or_default();
+    let local = matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1");
+    let has_userinfo = uri.authority().is_some_and(|a| a.as_str().contains('@'));
+    match uri.scheme_str() {
+        _ if has_userinfo => Err(format!("`{api}` has a user name in it; give the API root only")),
+        Some("https") if !host.is_empty() => Ok(()),
+        Some("http") if local => Ok(()),
+        _ => Err(format!(
+            "`{api}` must be https:// (plain http only to 127.0.0.1 or localhost): the token travels to it"
+        )),
+    }
+}
+
 /// A client for one repository.
 pub struct Client {
     agent: ureq::Agent,
@@ -108,30 +134,35 @@ impl Client {
         let existing = self.existing()?;
         let mut out = Vec::new();
         for d in drafts {
-            let issue = json!({"title": d.title, "body": d.body, "labels": d.labels});
             let done = match existing.get(&d.id) {
-                Some((number, state)) if state == "closed" && !reopen => {
-                    let url = format!("https://github.com/{}/issues/{number}", self.repo);
-                    Published {
-                        id: d.id.clone(),
-                        number: *number,
-                        url,
-                        action: "left closed",
-                    }
-                }
-                Some((number, state)) => {
-                    let mut patch = issue;
-                    let action = if state == "closed" {
+                Some(e) if e.state == "closed" && !reopen => Published {
+                    id: d.id.clone(),
+                    number: e.number,
+                    url: e.url.clone(),
+                    action: "left closed",
+                },
+                Some(e) => {
+                    // labels people added stay; the priority is ours to move
+                    let mut labels: Vec<String> = e
+                        .labels
+                        .iter()
+                        .filter(|l| !l.starts_with("priority: ") && !d.labels.contains(l))
+                        .cloned()
+                        .collect();
+                    labels.extend(d.labels.iter().cloned());
+                    let mut patch = json!({"title": d.title, "body": d.body, "labels": labels});
+                    let action = if e.state == "closed" {
                         patch["state"] = json!("open");
                         "reopened"
                     } else {
                         "updated"
                     };
-                    let path = format!("/repos/{}/issues/{number}", self.repo);
+                    let path = format!("/repos/{}/issues/{}", self.repo, e.number);
                     let a = self.send("PATCH", &self.url(&path), Some(&patch))?;
                     self.published(d, &a.json, action)
                 }
                 None => {
+                    let issue = json!({"title": d.title, "body": d.body, "labels": d.labels});
                     let path = format!("/repos/{}/issues", self.repo);
                     let a = self.send("POST", &self.url(&path), Some(&issue))?;
                     self.published(d, &a.json, "created")
@@ -159,8 +190,8 @@ impl Client {
         format!("{}{path}", self.api)
     }
 
-    /// Every issue labelled `optimization` with a marker: id → (number, state).
-    fn existing(&self) -> Result<HashMap<String, (u64, String)>, GithubError> {
+    /// Every issue labelled `optimization` with a marker, by candidate id.
+    fn existing(&self) -> Result<HashMap<String, Existing>, GithubError> {
         let mut found = HashMap::new();
         let mut next = Some(self.url(&format!(
             "/repos/{}/issues?state=all&labels=optimization&per_page=100",
@@ -181,10 +212,19 @@ impl Client {
                     continue;
                 }
                 if let Some(id) = issue["body"].as_str().and_then(marker_id) {
-                    let number = issue["number"].as_u64().unwrap_or(0);
-                    let state = issue["state"].as_str().unwrap_or("open").to_string();
+                    let labels = issue["labels"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|l| l["name"].as_str().or(l.as_str()).map(str::to_string))
+                        .collect();
                     // the newest issue of an id wins (the list is newest first)
-                    found.entry(id.to_string()).or_insert((number, state));
+                    found.entry(id.to_string()).or_insert(Existing {
+                        number: issue["number"].as_u64().unwrap_or(0),
+                        state: issue["state"].as_str().unwrap_or("open").to_string(),
+                        url: issue["html_url"].as_str().unwrap_or_default().to_string(),
+                        labels,
+                    });
                 }
             }
             next = a.next;

@@ -237,8 +237,11 @@ pub async fn compute(
             });
         }
     }
-    found.extend(stored_opportunities(session, period, &mut skipped).await?);
-    if found.is_empty() && !skipped.is_empty() {
+    found.extend(
+        stored_opportunities(session, period, cfg.targets.latency_p95_ms, &mut skipped).await?,
+    );
+    // every source skipped: nothing could be looked for
+    if found.is_empty() && skipped.len() == CANDIDATES.len() + 1 {
         return Err(BacklogError::Unanswerable(format!(
             "no candidate could be looked for: {}",
             skipped.join("; ")
@@ -286,10 +289,12 @@ fn strip_comments(sql: &str) -> String {
 }
 
 /// The `opportunities` stored for the period by `postlaunch trends` (funnel drop-offs, ticket
-/// categories, regressions, slow endpoints).
+/// categories, regressions, slow endpoints — those at or under the latency target are left out:
+/// not a problem by the backlog's definition).
 async fn stored_opportunities(
     session: &LakeSession,
     period: &Period,
+    latency_target_ms: f64,
     skipped: &mut Vec<String>,
 ) -> Result<Vec<Found>, BacklogError> {
     let table = crate::opportunities::output::TABLE;
@@ -311,6 +316,9 @@ async fn stored_opportunities(
     for i in 0..f.rows {
         let (kind, subject) = (f.text("kind", i), f.text("subject", i));
         let reach = f.num("reach", i).unwrap_or(0.0);
+        if kind == "slow_endpoint" && f.num("value", i).unwrap_or(0.0) <= latency_target_ms {
+            continue;
+        }
         out.push(Found {
             kind: kind.into(),
             subject: subject.into(),

@@ -3,7 +3,30 @@
 //! sources, a significant change), stable ids, and the score. docs/BACKLOG.md has the rules as a
 //! table; `postlaunch backlog` shows which rule gave each factor.
 
-use super::config::ConfidenceRules;
+use serde::Deserialize;
+
+/// Sample sizes behind the confidence levels (see [`confidence`]; `[confidence]` of
+/// pipelines/backlog.toml).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConfidenceRules {
+    /// Fewer samples behind the measure: 50 %.
+    pub min_samples: i64,
+    /// At least this many, and a second source agrees or the change is significant: 100 %.
+    pub high_samples: i64,
+    /// Significance level of the tests that count as evidence.
+    pub alpha: f64,
+}
+
+impl Default for ConfidenceRules {
+    fn default() -> Self {
+        ConfidenceRules {
+            min_samples: 100,
+            high_samples: 1000,
+            alpha: 0.05,
+        }
+    }
+}
 
 /// Impact's scale: minimal, low, medium, high, massive.
 pub const IMPACT_SCALE: [f64; 5] = [0.25, 0.5, 1.0, 2.0, 3.0];
@@ -91,7 +114,7 @@ pub fn impact(kind: &str, measure: f64) -> (f64, String) {
             0.25,
         ),
         "feedback_category" | "feedback_term" => (
-            "share of in-app feedback",
+            "share of in-app feedback senders",
             &[(0.25, 2.0), (0.1, 1.0), (0.05, 0.5)],
             0.25,
         ),

@@ -158,15 +158,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         AssessFormat::Csv => table::write(&mut out, Format::Csv, &schema, &[batch])?,
         AssessFormat::Json => table::write(&mut out, Format::Json, &schema, &[batch])?,
         AssessFormat::Table => {
-            let idx: Vec<usize> = ["group", "criterion", "verdict", "evidence"]
-                .iter()
-                .map(|k| schema.index_of(k).expect("a stored column"))
-                .collect();
-            table::write(
+            table::write_columns(
                 &mut out,
-                Format::Table,
-                &schema.project(&idx)?.into(),
-                &[batch.project(&idx)?],
+                &batch,
+                &["group", "criterion", "verdict", "evidence"],
             )?;
             use std::io::Write;
             writeln!(out, "decision: {}", a.decision())?;

@@ -20,7 +20,8 @@ use crate::report::table::{self as output, Format};
 /// over-provisioned hosts, services with cost but no traffic (cost); and the `opportunities`
 /// `postlaunch trends` stored for the period (funnel drop-offs, ticket categories, regressions).
 ///
-/// Reach: users (pages for alerts) affected in the period, per month. Impact: a documented rule
+/// Reach: users (pages for flapping alerts, requests for the stored regressions) affected in the
+/// period, per month. Impact: a documented rule
 /// per kind on 0.25/0.5/1/2/3. Confidence: 100/80/50 % from the sample size, agreeing sources and
 /// significant change. Effort: person-weeks from the backlog file. Any factor can be set per
 /// candidate id in that file (`[[candidate]]`); the output says which were. Ids are stable: the
@@ -278,16 +279,7 @@ fn publish(args: PublishArgs, quiet: bool) -> anyhow::Result<()> {
         ))
         .into());
     }
-    if !(args.api_url.starts_with("https://")
-        || args.api_url.starts_with("http://127.0.0.1")
-        || args.api_url.starts_with("http://localhost"))
-    {
-        return Err(CliError::Usage(format!(
-            "--api-url `{}` must be https:// (plain http only to 127.0.0.1 or localhost): the token travels in it",
-            args.api_url
-        ))
-        .into());
-    }
+    github::safe_api_url(&args.api_url).map_err(|e| CliError::Usage(format!("--api-url: {e}")))?;
     let token = std::env::var("GITHUB_TOKEN")
         .ok()
         .filter(|t| !t.trim().is_empty());

@@ -54,7 +54,10 @@ pub struct Args {
 /// Run the hourly job as a daemon: each hour is computed once it has closed and
 /// `[hourly].grace` has passed, plus hours that received late events. Stops on SIGINT/SIGTERM.
 ///
-/// On start it catches up on every hour with data that was never computed.
+/// On start it catches up on every hour with data that was never computed. After each run it
+/// measures every optimisation of the optimisations file whose deployment finished 48 hours ago
+/// and has no stored impact (`deployment_impact`); a backfire is a P3 alert
+/// (`optimization_backfire`, in `alerts`).
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     #[command(flatten)]
@@ -68,6 +71,34 @@ pub struct RunArgs {
     /// How often to look for due hours and late data.
     #[arg(long, default_value = "1m", value_parser = super::parse_duration)]
     pub interval: std::time::Duration,
+    /// Optimisations to measure 48 hours after shipping [default: pipelines/optimizations.toml
+    /// when it exists].
+    #[arg(long, env = "POSTLAUNCH_OPTIMIZATIONS", value_name = "FILE")]
+    pub optimizations: Option<PathBuf>,
+}
+
+/// `postlaunch run`'s optimisation step: measures what is due, raises a P3 alert per backfire.
+async fn measure_optimizations(
+    job: &HourlyJob,
+    file: &crate::impact::config::OptimizationsFile,
+    now: chrono::DateTime<chrono::Utc>,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let session = crate::query::LakeSession::open(&job.lake, &job.catalog).await?;
+    let reports = crate::optimizations::measure_due(&session, &job.lake, file, now).await?;
+    for r in &reports {
+        let d = &r.deployment;
+        tracing::info!(deployment = %format!("{}@{}", d.service, d.version), backfire = r.backfire, verdict = %r.verdict, "Optimisation measured 48 hours after shipping.");
+        if !quiet {
+            eprintln!(
+                "measured {}@{} ({}): {}",
+                d.service, d.version, d.change_id, r.verdict
+            );
+        }
+    }
+    let mut alerts = crate::optimizations::backfire_alerts(&reports, now);
+    crate::optimizations::deliver(&job.lake, &mut alerts, now)?;
+    Ok(())
 }
 
 /// The pipeline file, if any; its `[hourly]` settings (defaults without one); and the lake by the
@@ -167,6 +198,22 @@ pub fn run_daemon(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
     let slow = super::ingest::alert_rules(&pipeline, &args.pipeline)?
         .map(|(_, rules)| rules)
         .filter(|r| !r.anomalies.is_empty() || !r.trends.is_empty());
+    use crate::config::ConfigFile;
+    let optimizations = match &args.optimizations {
+        Some(p) => {
+            Some(crate::impact::config::OptimizationsFile::load(p).map_err(CliError::config)?)
+        }
+        None => {
+            let default = std::path::Path::new("pipelines/optimizations.toml");
+            match default.is_file() {
+                true => Some(
+                    crate::impact::config::OptimizationsFile::load(default)
+                        .map_err(CliError::config)?,
+                ),
+                false => None,
+            }
+        }
+    };
     let job = HourlyJob {
         lake,
         catalog,
@@ -175,6 +222,7 @@ pub fn run_daemon(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
         no_rollups: false,
     };
     let runtime = super::runtime()?;
+    let mut first = true;
     runtime.block_on(async move {
         let shutdown = super::ingest::shutdown_signal();
         tokio::pin!(shutdown);
@@ -192,6 +240,10 @@ pub fn run_daemon(args: RunArgs, quiet: bool) -> anyhow::Result<()> {
                     tracing::info!(hour = %hour_start(due), transitions = n, "Slow alert rules (anomalies, trends) evaluated.");
                 }
             }
+            if let (Some(file), true) = (&optimizations, report.hours > 0 || first) {
+                measure_optimizations(&job, file, now, quiet).await?;
+            }
+            first = false;
             if args.once {
                 return Ok(());
             }

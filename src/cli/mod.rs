@@ -16,6 +16,7 @@ pub mod hourly;
 pub mod impact;
 pub mod incident;
 pub mod ingest;
+pub mod optimizations;
 pub mod report;
 pub mod schema;
 pub mod serve;
@@ -126,6 +127,11 @@ pub enum Command {
         about = "The RICE-ranked optimisation backlog; `publish` opens GitHub issues for its top"
     )]
     Backlog(backlog::Args),
+    // The long help comes from `optimizations::Args`.
+    #[command(
+        about = "Optimisations through their lifecycle: proposed, shipped, measured, kept or reverted"
+    )]
+    Optimizations(optimizations::Args),
     // The long help comes from `assess::Args`.
     #[command(
         about = "The Phase 8 completion assessment: every criterion, its evidence, the decision"
@@ -258,6 +264,7 @@ pub fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a, quiet),
         Command::Backlog(a) => backlog::run(a, quiet),
         Command::Assess(a) => assess::run(a, quiet),
+        Command::Optimizations(a) => optimizations::run(a, quiet),
         Command::Schema(a) => schema::run(a),
         Command::Validate(a) => validate::run(a, quiet),
         Command::Experiment(a) => experiment::run(a, quiet),

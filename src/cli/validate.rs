@@ -112,7 +112,14 @@ fn check(path: &Path, kind: Kind, catalog: &crate::schema::Catalog) -> Result<St
             let changes: Vec<String> = file
                 .optimizations
                 .iter()
-                .map(|o| format!("{} ({})", o.change_id, o.deployment))
+                .map(|o| {
+                    let shipped = o
+                        .deployment
+                        .clone()
+                        .or_else(|| o.experiment.clone().map(|e| format!("experiment {e}")))
+                        .unwrap_or_else(|| "proposed".into());
+                    format!("{} ({shipped})", o.change_id)
+                })
                 .collect();
             format!("{shown}: ok — optimizations {}", changes.join(", "))
         }

@@ -25,20 +25,52 @@ pub struct OptimizationsFile {
     pub optimizations: Vec<Optimization>,
 }
 
-/// One shipped change and what it was expected to do.
+/// One optimisation through its lifecycle: proposed (from a backlog candidate) → shipped (a
+/// deployment or an experiment) → measured (48 hours after, `postlaunch impact` or `postlaunch
+/// run`) → kept or reverted, with the learning written down.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Optimization {
     /// The change id, as in `deployments.change_id` (e.g. `CHG-1044`).
     pub change_id: String,
-    /// The deployment that shipped it, `SERVICE@VERSION`.
-    pub deployment: String,
+    /// The backlog candidate it came from (`BL-…`, `postlaunch backlog`).
+    #[serde(default)]
+    pub backlog_id: Option<String>,
+    /// The deployment that shipped it, `SERVICE@VERSION` (none yet: proposed).
+    #[serde(default)]
+    pub deployment: Option<String>,
+    /// Or the A/B experiment that ships it (its key in `pipelines/experiments.toml`).
+    #[serde(default)]
+    pub experiment: Option<String>,
     /// What was changed and why, for the report.
     #[serde(default)]
     pub description: Option<String>,
+    /// What the team decided after the measurement: `kept` or `reverted`.
+    #[serde(default)]
+    pub decision: Option<Decision>,
+    /// What was learnt (for the changelog).
+    #[serde(default)]
+    pub learning: Option<String>,
     /// The expected effects (`[[optimization.hypothesis]]` tables).
     #[serde(rename = "hypothesis")]
     pub hypotheses: Vec<Hypothesis>,
+}
+
+/// Kept or reverted after the measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Kept,
+    Reverted,
+}
+
+impl Decision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Decision::Kept => "kept",
+            Decision::Reverted => "reverted",
+        }
+    }
 }
 
 /// Which way a metric was expected to move.
@@ -93,13 +125,34 @@ impl ConfigFile for OptimizationsFile {
                     "an `[[optimization]]` has an empty `change_id`",
                 ));
             }
-            if parse_deployment(&o.deployment).is_none() {
+            if let Some(d) = o
+                .deployment
+                .as_deref()
+                .filter(|d| parse_deployment(d).is_none())
+            {
                 return Err(Invalid::at(
                     format!("{key}.deployment"),
                     format!(
-                        "{at}: `deployment` is `{}`, expected `SERVICE@VERSION`, e.g. `checkout@2.4.0`",
-                        o.deployment
+                        "{at}: `deployment` is `{d}`, expected `SERVICE@VERSION`, e.g. `checkout@2.4.0`"
                     ),
+                ));
+            }
+            if o.deployment.is_some() && o.experiment.is_some() {
+                return Err(Invalid::at(
+                    format!("{key}.experiment"),
+                    format!("{at}: both `deployment` and `experiment` are set, expected the one that shipped it"),
+                ));
+            }
+            if let Some(b) = o.backlog_id.as_deref().filter(|b| !is_backlog_id(b)) {
+                return Err(Invalid::at(
+                    format!("{key}.backlog_id"),
+                    format!("{at}: `backlog_id` is `{b}`, expected `BL-` and 8 hex digits as `postlaunch backlog` prints it"),
+                ));
+            }
+            if o.decision.is_some() && o.deployment.is_none() && o.experiment.is_none() {
+                return Err(Invalid::at(
+                    format!("{key}.decision"),
+                    format!("{at}: a `decision` for a change that was not shipped: set `deployment` or `experiment` first"),
                 ));
             }
             if o.hypotheses.is_empty() {
@@ -135,6 +188,12 @@ impl ConfigFile for OptimizationsFile {
     }
 }
 
+/// Whether `s` is shaped as a backlog id (`BL-` and 8 hex digits).
+pub fn is_backlog_id(s: &str) -> bool {
+    s.strip_prefix("BL-")
+        .is_some_and(|h| h.len() == 8 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// Splits `SERVICE@VERSION`.
 pub fn parse_deployment(s: &str) -> Option<(String, String)> {
     let (service, version) = s.split_once('@')?;
@@ -154,7 +213,7 @@ mod tests {
         assert!(file
             .optimizations
             .iter()
-            .any(|o| o.deployment == "checkout@2.4.0"));
+            .any(|o| o.deployment.as_deref() == Some("checkout@2.4.0")));
         let bad = |text: &str| {
             OptimizationsFile::parse(text, Path::new("o.toml"))
                 .expect_err("invalid")
@@ -169,5 +228,17 @@ mod tests {
         assert!(bad(&good.replace("error_rate", "happiness")).contains("`happiness`"));
         assert!(bad(&good.replace("0.1", "-2.0")).contains("-2"));
         assert!(bad(&good.replace("decrease", "sideways")).contains("sideways"));
+        let e = bad(&good.replace(
+            "deployment = \"a@1\"",
+            "deployment = \"a@1\"\nbacklog_id = \"BL-xyz\"",
+        ));
+        assert!(e.contains("`BL-xyz`"), "{e}");
+        let e = bad(&good.replace("deployment = \"a@1\"", "decision = \"kept\""));
+        assert!(e.contains("not shipped"), "{e}");
+        assert!(bad(&good.replace(
+            "deployment = \"a@1\"",
+            "deployment = \"a@1\"\ndecision = \"maybe\""
+        ))
+        .contains("maybe"));
     }
 }

@@ -504,7 +504,7 @@ fn hypotheses_of<'a>(
     optimizations
         .into_iter()
         .flat_map(|o| &o.optimizations)
-        .filter(|o| o.deployment == format!("{service}@{version}"))
+        .filter(|o| o.deployment.as_deref() == Some(format!("{service}@{version}").as_str()))
         .flat_map(|o| &o.hypotheses)
         .collect()
 }

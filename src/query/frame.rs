@@ -5,7 +5,8 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
-use super::sql::{SqlError, SqlFile};
+use super::sql::{Param, SqlError, SqlFile};
+use super::LakeSession;
 
 /// A query's result as columns of text, numbers and times, read by name.
 #[derive(Debug, Default)]
@@ -125,5 +126,20 @@ impl Frame {
         value: &'a str,
     ) -> impl Iterator<Item = usize> + 'a {
         (0..self.rows).filter(move |&i| self.text(name, i) == value)
+    }
+}
+
+impl SqlFile {
+    /// [`SqlFile::batches_if_present`] as a [`Frame`] checked against the file's
+    /// `-- Columns:` header.
+    pub async fn frame_if_present<K: AsRef<str>>(
+        &self,
+        session: &LakeSession,
+        params: &[(K, Param)],
+    ) -> Result<Option<Frame>, SqlError> {
+        match self.batches_if_present(session, params).await? {
+            Some(bs) => Ok(Some(Frame::read(self, &bs)?)),
+            None => Ok(None),
+        }
     }
 }

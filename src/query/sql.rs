@@ -204,19 +204,6 @@ impl SqlFile {
         }
     }
 
-    /// [`SqlFile::batches_if_present`] as a [`super::frame::Frame`] checked against the file's
-    /// `-- Columns:` header.
-    pub async fn frame_if_present<K: AsRef<str>>(
-        &self,
-        session: &LakeSession,
-        params: &[(K, Param)],
-    ) -> Result<Option<super::frame::Frame>, SqlError> {
-        match self.batches_if_present(session, params).await? {
-            Some(bs) => Ok(Some(super::frame::Frame::read(self, &bs)?)),
-            None => Ok(None),
-        }
-    }
-
     /// [`SqlFile::run`], the batches only.
     pub async fn batches<K: AsRef<str>>(
         &self,

@@ -98,3 +98,19 @@ pub fn write(
     }
     Ok(())
 }
+
+/// Writes the columns `names` of `batch`, in that order, as an aligned table for people (the
+/// command's main columns; CSV and JSON give them all).
+pub fn write_columns(
+    out: &mut dyn Write,
+    batch: &RecordBatch,
+    names: &[&str],
+) -> anyhow::Result<()> {
+    let schema = batch.schema();
+    let idx = names
+        .iter()
+        .map(|n| schema.index_of(n))
+        .collect::<Result<Vec<usize>, _>>()?;
+    let part = batch.project(&idx)?;
+    write(out, Format::Table, &part.schema(), &[part])
+}

@@ -24,7 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["trends"],
     &["alert"],
     &["incident", "notify"],
-    &["backlog"],
+    &["backlog", "optimizations"],
     &["assess"],
     &["view"],
     &["serve"],

@@ -122,6 +122,10 @@ def test_backlog_usage_and_config_errors_name_the_value(lake: Path, tmp_path: Pa
     assert p.returncode == 78 and "slow_endpointz" in p.stderr and "line 2" in p.stderr
     p = run("backlog", "publish", "--lake", str(lake), "--repo", "no-slash", check=False)
     assert p.returncode == 64 and "`no-slash`" in p.stderr
+    # the token never travels over plain http to another host
+    p = run("backlog", "publish", "--lake", str(lake), "--repo", "acme/shop", "--api-url",
+            "http://localhost@example.com", env={"GITHUB_TOKEN": TOKEN}, check=False)
+    assert p.returncode == 64 and "--api-url" in p.stderr and TOKEN not in p.stderr
 
 
 class GitHub:
@@ -192,6 +196,9 @@ def test_publish_opens_the_top_issues_then_updates_them_and_respects_closed(lake
         assert body["labels"][2].startswith("priority: ")
     assert all(r["authorization_present"] for r in gh.requests())
 
+    # a label a person added survives the re-run
+    number0 = int(lines[0][2].lstrip("#"))
+    gh.patch(number0, {"labels": posts[0]["body"]["labels"] + ["team: payments"]})
     # a re-run updates the same issues (found by listing every page), opens none
     again = publish(lake, gh)
     assert again.returncode == 0, again.stderr
@@ -200,7 +207,9 @@ def test_publish_opens_the_top_issues_then_updates_them_and_respects_closed(lake
     assert len([r for r in reqs if r["method"] == "POST"]) == 3
     lists = [r for r in reqs if r["method"] == "GET"]
     assert any("page=2" in r["path"] for r in lists), [r["path"] for r in lists]  # Link rel="next" followed
-    assert len([r for r in reqs if r["method"] == "PATCH"]) == 3
+    patches = [r for r in reqs if r["method"] == "PATCH" and r["path"].endswith(f"/issues/{number0}")]
+    assert "team: payments" in patches[-1]["body"]["labels"] and "optimization" in patches[-1]["body"]["labels"]
+    assert len([r for r in reqs if r["method"] == "PATCH" and r["authorization_present"]]) == 4  # 3 + the person's
 
     # closed by a person: left closed, unless --reopen
     number = int(lines[0][2].lstrip("#"))
