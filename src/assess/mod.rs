@@ -9,8 +9,10 @@
 //!
 //! Ranges: "the last 30 days" is `[at − 30 d, at)`. Comparisons with the launch baseline use the
 //! launch range of the pipeline file (`[hourly.baseline]` `from`/`to`) against the recent range
-//! `[max(at − 30 d, launch end), at)`, so the two never overlap. A criterion the data cannot show
-//! (a table or a setting missing) is *unknown*, and unknown is not met.
+//! `[max(at − 30 d, launch end), at)`, so the two never overlap. A criterion the data cannot judge
+//! (a setting missing, no figures to compare) is *unknown*, and unknown is not met. Where the
+//! absence is itself the answer, it is judged: no `incidents` table, no P1 (met); no
+//! `monthly_review` stored, no review (not met).
 
 pub mod output;
 
@@ -191,7 +193,7 @@ pub async fn evaluate(
         .collect();
     c.push(no_p1(session, &p1));
     c.push(key_metrics(session, settings, recent_from, at).await?);
-    let (nps, rating, sources) = feedback(session, recent_from.min(month_ago), at).await?;
+    let (nps, rating, sources) = feedback(session, month_ago, at).await?;
     c.push(nps);
     c.push(rating);
     c.push(cost(session, settings, recent_from, at).await?);
@@ -221,6 +223,15 @@ fn unknown(key: &'static str, group: &'static str, requirement: &str, why: Strin
         evidence: why,
         value: None,
         verdict: Verdict::Unknown,
+    }
+}
+
+/// Why there is no launch range.
+fn no_launch(settings: &Settings) -> String {
+    if settings.baseline_kind.is_some() {
+        "the pipeline file has no launch range: set `[hourly.baseline]` `from` and `to`".into()
+    } else {
+        "no launch range: give --pipeline with `[hourly.baseline]` `from`/`to`".into()
     }
 }
 
@@ -266,7 +277,7 @@ async fn key_metrics(
             "key_metrics_improved",
             "protocol",
             req,
-            "no launch range: give --pipeline with `[hourly.baseline]` `from`/`to`".into(),
+            no_launch(settings),
         ));
     };
     if recent_from >= at {
@@ -284,6 +295,7 @@ async fn key_metrics(
     let mut parts = Vec::new();
     let mut met = false;
     let mut value = None;
+    let mut judged = 0;
     let durations = |from, to| async move {
         let bs = LATENCY
             .batches_if_present(session, &time_range(from, to))
@@ -298,6 +310,7 @@ async fn key_metrics(
     match (durations(lf, lt).await?, durations(recent_from, at).await?) {
         (Some(a), Some(b)) if a.len() >= 2 && b.len() >= 2 => {
             if let Ok(t) = quantile_test(&a, &b, 0.95, ALPHA) {
+                judged += 1;
                 let ok = t.relative <= -targets::LATENCY_REDUCTION && t.relative_ci.high < 0.0;
                 met |= ok;
                 value = Some(t.relative);
@@ -330,6 +343,7 @@ async fn key_metrics(
     match (conv(lf, lt).await?, conv(recent_from, at).await?) {
         (Some((xa, na)), Some((xb, nb))) if na > 0 && nb > 0 => {
             if let Ok(t) = two_proportion(xa, na, xb, nb, ALPHA) {
+                judged += 1;
                 let ok = t.relative >= targets::CONVERSION_INCREASE && t.relative_ci.low > 0.0;
                 met |= ok;
                 parts.push(format!(
@@ -358,7 +372,12 @@ async fn key_metrics(
             parts.join("; ")
         ),
         value,
-        verdict: Verdict::of(met),
+        // neither figure could be compared: the data cannot show it
+        verdict: if judged == 0 {
+            Verdict::Unknown
+        } else {
+            Verdict::of(met)
+        },
     })
 }
 
@@ -497,7 +516,7 @@ async fn cost(
             "cost_per_user",
             "protocol",
             req,
-            "no launch range: give --pipeline".into(),
+            no_launch(settings),
         ));
     };
     let daily = |from, to| async move {
@@ -549,11 +568,9 @@ fn alerting(settings: &Settings) -> Vec<Criterion> {
         targets::RUNBOOKS
     );
     let Some((rules, notify)) = &settings.alerts else {
-        let why = settings
-            .notes
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "no alert rules: give --rules pipelines/alerts.toml".into());
+        let why =
+            "no alert rules: give --rules pipelines/alerts.toml, or a pipeline file with `alerts`"
+                .to_string();
         return vec![
             unknown("alert_rules", "validation", req, why.clone()),
             unknown("runbooks", "validation", &rb_req, why),
@@ -819,7 +836,7 @@ async fn monthly_review(
     session: &LakeSession,
     at: DateTime<Utc>,
 ) -> Result<Criterion, AssessError> {
-    let req = "monthly review produced (`postlaunch trends --monthly` / `report monthly`)";
+    let req = "monthly review produced and stored (`postlaunch trends --monthly`)";
     let no: [(&str, crate::query::sql::Param); 0] = [];
     let Some(f) = MONTHLY_REVIEW.frame_if_present(session, &no).await? else {
         return Ok(Criterion {

@@ -435,6 +435,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn refusals_say_what_to_check_and_show_github_s_validation_errors() {
+        let c = Client::new(
+            "https://api.github.com",
+            "acme/shop",
+            "ghp_secret".into(),
+            Duration::from_secs(1),
+        );
+        // GitHub's documented 422 body ("Validation failed" of the REST API's client errors)
+        let body: Value = serde_json::from_str(
+            r#"{"message": "Validation Failed", "errors": [{"resource": "Issue", "field": "title", "code": "missing_field"}, {"resource": "Label", "code": "custom", "field": "name", "message": "name is too long"}]}"#,
+        )
+        .unwrap();
+        let e = c.refused(
+            "POST",
+            "/repos/acme/shop/issues",
+            422,
+            "Validation Failed",
+            &body,
+        );
+        assert!(!e.is_config());
+        assert_eq!(
+            e.to_string(),
+            "GitHub rejected POST /repos/acme/shop/issues (HTTP 422: Validation Failed): Issue title missing_field; Label name custom: name is too long"
+        );
+        for (status, says) in [
+            (401, "GITHUB_TOKEN"),
+            (403, "issues: write"),
+            (404, "`acme/shop` was not found"),
+            (410, "disabled"),
+        ] {
+            let e = c.refused("GET", "/x", status, "m", &Value::Null);
+            assert!(
+                e.is_config() && e.to_string().contains(says),
+                "{status}: {e}"
+            );
+            assert!(!e.to_string().contains("ghp_secret"));
+        }
+    }
+
+    #[test]
     fn link_headers_and_markers_parse_as_github_writes_them() {
         // GitHub's documented example ("Using pagination in the REST API")
         let link = "<https://api.github.com/repositories/1300192/issues?page=2>; rel=\"prev\", <https://api.github.com/repositories/1300192/issues?page=4>; rel=\"next\", <https://api.github.com/repositories/1300192/issues?page=515>; rel=\"last\", <https://api.github.com/repositories/1300192/issues?page=1>; rel=\"first\"";

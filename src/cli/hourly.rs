@@ -85,7 +85,8 @@ async fn measure_optimizations(
     quiet: bool,
 ) -> anyhow::Result<()> {
     let session = crate::query::LakeSession::open(&job.lake, &job.catalog).await?;
-    let reports = crate::optimizations::measure_due(&session, &job.lake, file, now).await?;
+    let (reports, failed) =
+        crate::optimizations::measure_due(&session, &job.lake, file, now).await?;
     for r in &reports {
         let d = &r.deployment;
         tracing::info!(deployment = %format!("{}@{}", d.service, d.version), backfire = r.backfire, verdict = %r.verdict, "Optimisation measured 48 hours after shipping.");
@@ -96,7 +97,14 @@ async fn measure_optimizations(
             );
         }
     }
+    for f in &failed {
+        if !quiet {
+            eprintln!("not measured (tried again next run): {f}");
+        }
+    }
     let mut alerts = crate::optimizations::backfire_alerts(&reports, now);
+    let firing = crate::optimizations::firing_backfires(&session).await?;
+    alerts.extend(crate::optimizations::decided_backfires(file, &firing, now));
     crate::optimizations::deliver(&job.lake, &mut alerts, now)?;
     Ok(())
 }

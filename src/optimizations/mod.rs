@@ -7,7 +7,8 @@
 //!
 //! `postlaunch run` measures every shipped deployment once its 48 hours have passed
 //! ([`measure_due`]); a backfire becomes a P3 alert (`optimization_backfire`, stored in `alerts`
-//! like the slow rules' alerts) and a "revert and document" entry.
+//! like the slow rules' alerts) and a "revert and document" entry; the alert resolves once the
+//! file records the decision ([`decided_backfires`]).
 //!
 //! The analysis' shape: the file → `sql/optimizations/` → [`records`] → the table, the
 //! changelog ([`changelog`]).
@@ -29,6 +30,7 @@ const SHIPPED: SqlFile = sql_file!("sql/optimizations/shipped.sql");
 const MEASURED: SqlFile = sql_file!("sql/optimizations/measured.sql");
 const EXPERIMENTS: SqlFile = sql_file!("sql/optimizations/experiments.sql");
 const EXPERIMENT_VERDICTS: SqlFile = sql_file!("sql/optimizations/experiment_verdicts.sql");
+const FIRING: SqlFile = sql_file!("sql/optimizations/firing_backfires.sql");
 
 /// How long after shipping an optimisation is measured.
 pub const MEASURE_AFTER_HOURS: i64 = 48;
@@ -221,7 +223,7 @@ pub async fn records(
                     Some("measure: `postlaunch impact` (or let `postlaunch run` do it)".into())
                 }
                 Status::Shipped if o.experiment.is_some() && shipped_at.is_some() => Some(format!(
-                    "read out: `postlaunch experiment analyze --key {}`",
+                    "read out: `postlaunch experiment analyze {}`",
                     o.experiment.as_deref().unwrap_or_default()
                 )),
                 Status::Shipped if shipped_at.is_none() => {
@@ -260,15 +262,16 @@ pub fn measured_in(records: &[Record], from: DateTime<Utc>, to: DateTime<Utc>) -
 }
 
 /// Measures, once, every deployment of `file` whose 48 hours have passed by `now` and that has
-/// no stored impact yet; stores each report in `deployment_impact` and returns them.
+/// no stored impact yet; stores each report in `deployment_impact` and returns them, with the
+/// deployments that could not be measured and why.
 pub async fn measure_due(
     session: &LakeSession,
     lake: &std::path::Path,
     file: &OptimizationsFile,
     now: DateTime<Utc>,
-) -> Result<Vec<ImpactReport>, OptimizationsError> {
+) -> Result<(Vec<ImpactReport>, Vec<String>), OptimizationsError> {
     let recs = records(session, file, now).await?;
-    let mut out = Vec::new();
+    let (mut out, mut failed) = (Vec::new(), Vec::new());
     for r in recs {
         // a deployment due and not measured yet (whatever was decided in the file)
         let (None, Some(due), Some(d)) = (r.measured_at, r.due_at, r.shipped_by.as_deref()) else {
@@ -280,7 +283,7 @@ pub async fn measure_due(
         if due > now {
             continue;
         }
-        let report = crate::impact::report(
+        let report = match crate::impact::report(
             session,
             &service,
             &version,
@@ -288,12 +291,22 @@ pub async fn measure_due(
             0.05,
             Some(file),
         )
-        .await?;
+        .await
+        {
+            Ok(r) => r,
+            // one deployment the lake cannot measure (no requests of its service, …) does not
+            // stop the others, nor the hourly job; it is tried again next time
+            Err(e) => {
+                tracing::warn!(deployment = %d, error = %e, "An optimisation could not be measured.");
+                failed.push(format!("{d}: {e}"));
+                continue;
+            }
+        };
         crate::impact::output::write_impact(lake, &report)
             .map_err(|e| OptimizationsError::Lake(d.to_string(), e))?;
         out.push(report);
     }
-    Ok(out)
+    Ok((out, failed))
 }
 
 /// The P3 alert of each backfired report (`optimization_backfire` on the deployment).
@@ -304,40 +317,89 @@ pub fn backfire_alerts(reports: &[ImpactReport], now: DateTime<Utc>) -> Vec<Tran
         .map(|r| {
             let d = &r.deployment;
             let entity = format!("{}@{}", d.service, d.version);
-            let mut annotations = BTreeMap::new();
-            annotations.insert(
-                "summary".to_string(),
-                format!(
-                    "Optimisation {} ({entity}) backfired: revert and document",
-                    d.change_id
-                ),
+            let summary = format!(
+                "Optimisation {} ({entity}) backfired: revert and document",
+                d.change_id
             );
-            annotations.insert("description".to_string(), r.verdict.clone());
-            let mut labels = BTreeMap::new();
-            labels.insert("service".to_string(), d.service.clone());
-            labels.insert("change_id".to_string(), d.change_id.clone());
-            Transition {
-                event_time: now.timestamp_micros(),
-                rule: BACKFIRE_RULE.into(),
-                entity_kind: "deployment".into(),
-                entity,
-                change: Change::Firing,
-                severity: Severity::P3,
-                previous: None,
-                value: None,
-                threshold: 0.0,
-                window_s: (MEASURE_AFTER_HOURS * 3600) as f64,
-                requests: 0,
-                bad: 0,
-                statistic: None,
-                onset: None,
-                labels,
-                annotations,
-                runbook: Some("runbooks/bad_deployment.md".into()),
-                silenced: None,
-            }
+            let mut t = backfire_alert(&entity, &d.service, &d.change_id, &summary, now);
+            t.annotations
+                .insert("description".to_string(), r.verdict.clone());
+            t
         })
         .collect()
+}
+
+fn backfire_alert(
+    entity: &str,
+    service: &str,
+    change_id: &str,
+    summary: &str,
+    now: DateTime<Utc>,
+) -> Transition {
+    let mut annotations = BTreeMap::new();
+    annotations.insert("summary".to_string(), summary.to_string());
+    let mut labels = BTreeMap::new();
+    let service = match service {
+        "" => entity.split('@').next().unwrap_or_default(),
+        s => s,
+    };
+    labels.insert("service".to_string(), service.to_string());
+    if !change_id.is_empty() {
+        labels.insert("change_id".to_string(), change_id.to_string());
+    }
+    Transition {
+        event_time: now.timestamp_micros(),
+        rule: BACKFIRE_RULE.into(),
+        entity_kind: "deployment".into(),
+        entity: entity.into(),
+        change: Change::Firing,
+        severity: Severity::P3,
+        previous: None,
+        value: None,
+        threshold: 0.0,
+        window_s: (MEASURE_AFTER_HOURS * 3600) as f64,
+        requests: 0,
+        bad: 0,
+        statistic: None,
+        onset: None,
+        labels,
+        annotations,
+        runbook: Some("runbooks/bad_deployment.md".into()),
+        silenced: None,
+    }
+}
+
+/// The `resolved` transitions of the backfire alerts still firing (`firing`: the deployments
+/// whose latest `optimization_backfire` transition is a firing) whose optimisation has a
+/// decision in `file` now: reverted (or kept) and documented, the alert has done its work.
+pub fn decided_backfires(
+    file: &OptimizationsFile,
+    firing: &[String],
+    now: DateTime<Utc>,
+) -> Vec<Transition> {
+    file.optimizations
+        .iter()
+        .filter(|o| o.decision.is_some())
+        .filter_map(|o| o.deployment.as_ref())
+        .filter(|d| firing.contains(d))
+        .map(|d| {
+            let mut t = backfire_alert(d, "", "", &format!("{d}: decided"), now);
+            t.change = Change::Resolved;
+            t.previous = Some(Severity::P3);
+            t
+        })
+        .collect()
+}
+
+/// The deployments whose backfire alert is firing (its latest transition in `alerts`).
+pub async fn firing_backfires(session: &LakeSession) -> Result<Vec<String>, SqlError> {
+    let none: [(&str, Param); 0] = [];
+    Ok(match FIRING.frame_if_present(session, &none).await? {
+        Some(f) => (0..f.rows)
+            .map(|i| f.text("entity", i).to_string())
+            .collect(),
+        None => Vec::new(),
+    })
 }
 
 /// Hands `alerts` to the alert path of `postlaunch run`: silences applied, logged, appended to

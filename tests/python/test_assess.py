@@ -190,6 +190,16 @@ def test_run_measures_shipped_optimisations_once_and_a_backfire_is_a_p3_alert(
         "--optimizations", str(optimizations))
     assert pl_sql(lake, "SELECT count(DISTINCT analysis_time) AS n FROM deployment_impact")[0]["n"] == 2
     assert len(pl_sql(lake, "SELECT * FROM alerts WHERE rule = 'optimization_backfire'")) == 1
+    # once the file records the decision, the next run resolves the alert
+    decided = optimizations.parent / "decided.toml"
+    decided.write_text(OPTIMIZATIONS.replace(
+        'description = "Pricing engine <b>cache</b>"',
+        'description = "Pricing engine <b>cache</b>"\ndecision = "reverted"\nlearning = "Cold cache."'))
+    run("run", "-q", "--once", "--pipeline", "pipelines/demo.toml", "--lake", str(lake),
+        "--optimizations", str(decided))
+    changes = pl_sql(lake, "SELECT change, severity FROM alerts WHERE rule = 'optimization_backfire' "
+                           "ORDER BY event_time, wall_time")
+    assert [(c["change"], c["severity"]) for c in changes] == [("firing", "P3"), ("resolved", "P3")]
 
     rows = json.loads(run("optimizations", "-q", "--lake", str(lake), "--file", str(optimizations),
                           "--format", "json").stdout)

@@ -158,7 +158,10 @@ def test_monthly_review_projects_capacity_as_numpy_does(two_weeks: Path, tmp_pat
     no_injection(doc)
     heads = [h.text for h in doc.findall(".//h2")]
     assert heads == ["Against the launch", "Optimisations of the month", "Incidents and their SLOs",
-                     "Capacity planning", "Infrastructure cost per active user"], heads
+                     "Capacity planning", "Infrastructure cost per active user", "Phase 8 completion"], heads
+    # the assessment at the month's end (the report's --at): the decision and every criterion
+    md_all = (out / "monthly-2026-11.md").read_text()
+    assert "As of 2026-11-17 00:00 UTC:" in md_all and "decision: continue optimisation cycles" in md_all
     md = (out / "monthly-2026-11.md").read_text()
     row = next(line for line in md.splitlines() if line.startswith("| checkout | CPU |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
