@@ -27,7 +27,7 @@ use crate::notify::config::NotifyConfig;
 use crate::query::frame::Frame;
 use crate::query::sql::{sql_file, time_range, SqlError, SqlFile};
 use crate::query::{LakeSession, QueryError};
-use crate::stats::two_sample::{quantile_test, two_proportion};
+use crate::stats::two_sample::{clustered_quantile_test, two_proportion};
 
 const LATENCY: SqlFile = sql_file!("sql/assess/latency.sql");
 const CONVERSION: SqlFile = sql_file!("sql/assess/conversion.sql");
@@ -296,20 +296,36 @@ async fn key_metrics(
     let mut met = false;
     let mut value = None;
     let mut judged = 0;
-    let durations = |from, to| async move {
-        let bs = LATENCY
-            .batches_if_present(session, &time_range(from, to))
-            .await?;
-        Ok::<_, AssessError>(bs.map(|bs| {
+    // (duration, cluster): a user's requests are one cluster, an anonymous request its own (as
+    // the impact report clusters them); the clusters of both ranges share one numbering
+    let mut users: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut next = 0u64;
+    let mut durations = |bs: Option<Vec<arrow::record_batch::RecordBatch>>| {
+        bs.map(|bs| {
             let f = Frame::new(&bs);
             (0..f.rows)
-                .filter_map(|i| f.num("duration_ms", i))
-                .collect::<Vec<f64>>()
-        }))
+                .filter_map(|i| {
+                    let d = f.num("duration_ms", i)?;
+                    next += 1;
+                    let cluster = match f.text("user_id", i) {
+                        "" => next,
+                        u => *users.entry(u.to_string()).or_insert(next),
+                    };
+                    Some((d, cluster))
+                })
+                .collect::<Vec<(f64, u64)>>()
+        })
     };
-    match (durations(lf, lt).await?, durations(recent_from, at).await?) {
+    let launch = LATENCY
+        .batches_if_present(session, &time_range(lf, lt))
+        .await?;
+    let recent = LATENCY
+        .batches_if_present(session, &time_range(recent_from, at))
+        .await?;
+    let (launch, recent) = (durations(launch), durations(recent));
+    match (launch, recent) {
         (Some(a), Some(b)) if a.len() >= 2 && b.len() >= 2 => {
-            if let Ok(t) = quantile_test(&a, &b, 0.95, ALPHA) {
+            if let Ok(t) = clustered_quantile_test(&a, &b, 0.95, ALPHA) {
                 judged += 1;
                 let ok = t.relative <= -targets::LATENCY_REDUCTION && t.relative_ci.high < 0.0;
                 met |= ok;
