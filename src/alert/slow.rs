@@ -400,21 +400,32 @@ pub async fn deliver_after_hour(
     hour: i64,
     now: DateTime<Utc>,
 ) -> Result<usize, AlertError> {
-    use super::live::Deliver;
     let (mut ts, skipped) = after_hour(session, file, hour, now).await?;
     for s in skipped {
         tracing::warn!(reason = %s, "A slow alert rule was skipped.");
     }
+    deliver(lake, &mut ts, now)?;
+    Ok(ts.len())
+}
+
+/// The alert path of `postlaunch run` (the slow rules' transitions, a backfired optimisation's):
+/// each transition marked by the lake's silences, logged, and appended to `alerts`.
+pub fn deliver(
+    lake: &std::path::Path,
+    ts: &mut [super::Transition],
+    now: DateTime<Utc>,
+) -> Result<(), AlertError> {
+    use super::live::Deliver;
     let mut silencer = super::silence::Silencer::new(lake.to_path_buf());
-    for t in &mut ts {
+    for t in ts.iter_mut() {
         silencer.mark(t);
         super::live::LogDeliver.deliver(t);
     }
     if !ts.is_empty() {
-        super::output::store(lake, &ts, now.timestamp_micros())
+        super::output::store(lake, ts, now.timestamp_micros())
             .map_err(|e| AlertError::Rules(format!("storing alert transitions: {e}")))?;
     }
-    Ok(ts.len())
+    Ok(())
 }
 
 #[cfg(test)]

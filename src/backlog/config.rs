@@ -134,7 +134,7 @@ impl ConfigFile for BacklogFile {
         }
         for (i, o) in self.candidates.iter().enumerate() {
             let key = format!("candidate[{i}]");
-            if !super::rice::is_id(&o.id) {
+            if !crate::impact::config::is_backlog_id(&o.id) {
                 return Err(Invalid::at(
                     format!("{key}.id"),
                     format!(

@@ -27,7 +27,7 @@ pub fn marker(id: &str) -> String {
 pub fn marker_id(body: &str) -> Option<&str> {
     let rest = body.split("<!-- postlaunch-backlog-id: ").nth(1)?;
     let id = rest.split(" -->").next()?;
-    super::rice::is_id(id).then_some(id)
+    crate::impact::config::is_backlog_id(id).then_some(id)
 }
 
 /// An issue to create or update.
@@ -237,26 +237,26 @@ impl Client {
         Ok(found)
     }
 
+    /// GitHub's headers: the token, the media type, the API version.
+    fn headers<B>(&self, r: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        r.header("Authorization", format!("Bearer {}", self.token))
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28")
+    }
+
     /// One request, retried on rate limits, 5xx and connection errors.
     fn send(&self, method: &str, url: &str, body: Option<&Value>) -> Result<Answer, GithubError> {
         let path = url.strip_prefix(&self.api).unwrap_or(url);
         let mut backoff = Duration::from_secs(1);
         for attempt in 1..=ATTEMPTS {
-            let with = |r: ureq::RequestBuilder<ureq::typestate::WithBody>| {
-                r.header("Authorization", format!("Bearer {}", self.token))
-                    .header("Accept", "application/vnd.github+json")
-                    .header("X-GitHub-Api-Version", "2022-11-28")
-            };
             let resp = match method {
-                "GET" => self
-                    .agent
-                    .get(url)
-                    .header("Authorization", format!("Bearer {}", self.token))
-                    .header("Accept", "application/vnd.github+json")
-                    .header("X-GitHub-Api-Version", "2022-11-28")
-                    .call(),
-                "POST" => with(self.agent.post(url)).send_json(body.unwrap_or(&Value::Null)),
-                _ => with(self.agent.patch(url)).send_json(body.unwrap_or(&Value::Null)),
+                "GET" => self.headers(self.agent.get(url)).call(),
+                "POST" => self
+                    .headers(self.agent.post(url))
+                    .send_json(body.unwrap_or(&Value::Null)),
+                _ => self
+                    .headers(self.agent.patch(url))
+                    .send_json(body.unwrap_or(&Value::Null)),
             };
             let last = attempt == ATTEMPTS;
             let resp = match resp {

@@ -20,7 +20,7 @@ pub mod rice;
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 
 use crate::query::frame::Frame;
 use crate::query::sql::{quote, sql_file, Param, SqlError, SqlFile};
@@ -56,22 +56,11 @@ impl Period {
             let from = crate::trends::parse_week(s)?;
             return Ok(Period::week(from));
         }
-        let bad = || {
+        let (from, to) = crate::trends::parse_month(s).map_err(|_| {
             format!("`{s}` is not a period: expected an ISO week (2026-W46) or a month (2026-11)")
-        };
-        let (y, m) = s.split_once('-').ok_or_else(bad)?;
-        let (y, m): (i32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-        let from = Utc
-            .with_ymd_and_hms(y, m, 1, 0, 0, 0)
-            .single()
-            .ok_or_else(bad)?;
-        let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-        let to = Utc
-            .with_ymd_and_hms(ny, nm, 1, 0, 0, 0)
-            .single()
-            .ok_or_else(bad)?;
+        })?;
         Ok(Period {
-            name: format!("{y}-{m:02}"),
+            name: from.format("%Y-%m").to_string(),
             from,
             to,
         })

@@ -203,7 +203,8 @@ pub fn score(reach: f64, impact: f64, confidence: f64, effort: f64) -> f64 {
 }
 
 /// The stable id of a candidate: `BL-` and the first 8 hex digits of the 64-bit FNV-1a hash of
-/// its kind and subject (the same problem gets the same id every period, on every machine).
+/// its kind and subject (the same problem gets the same id every period, on every machine);
+/// [`crate::impact::config::is_backlog_id`] checks the shape.
 pub fn id(kind: &str, subject: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in kind.bytes().chain([0u8]).chain(subject.bytes()) {
@@ -211,12 +212,6 @@ pub fn id(kind: &str, subject: &str) -> String {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("BL-{:08x}", h >> 32)
-}
-
-/// Whether `s` is shaped as an id from [`id`].
-pub fn is_id(s: &str) -> bool {
-    s.strip_prefix("BL-")
-        .is_some_and(|h| h.len() == 8 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -274,6 +269,7 @@ mod tests {
         );
         assert_ne!(id("slow_endpoint", "a b"), id("slow_endpoint", "a  b"));
         assert_ne!(id("slow_endpoint", "ab"), id("slow_endpointa", "b"));
+        use crate::impact::config::is_backlog_id as is_id;
         assert!(is_id(&id("x", "y")));
         assert!(!is_id("BL-12345") && !is_id("BL-1234567g") && !is_id("XX-12345678"));
         assert!((score(1000.0, 2.0, 0.8, 4.0) - 400.0).abs() < 1e-9);

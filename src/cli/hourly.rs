@@ -105,7 +105,7 @@ async fn measure_optimizations(
     let mut alerts = crate::optimizations::backfire_alerts(&reports, now);
     let firing = crate::optimizations::firing_backfires(&session).await?;
     alerts.extend(crate::optimizations::decided_backfires(file, &firing, now));
-    crate::optimizations::deliver(&job.lake, &mut alerts, now)?;
+    crate::alert::slow::deliver(&job.lake, &mut alerts, now)?;
     Ok(())
 }
 

@@ -62,8 +62,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let file = OptimizationsFile::load(&args.file).map_err(CliError::config)?;
     let month = match &args.month {
         Some(m) => Some(
-            crate::view::monthly::parse_month(m)
-                .map_err(|e| CliError::Usage(format!("--month: {e}")))?,
+            crate::trends::parse_month(m).map_err(|e| CliError::Usage(format!("--month: {e}")))?,
         ),
         None => None,
     };

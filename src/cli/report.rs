@@ -232,7 +232,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
                 (format!("weekly-{}", crate::trends::week_name(monday)), doc)
             }
             ReportCommand::Monthly(a) => {
-                let range = crate::view::monthly::parse_month(&a.month)
+                let range = crate::trends::parse_month(&a.month)
                     .map_err(|e| CliError::Usage(format!("--month: {e}")))?;
                 let doc = crate::view::monthly::monthly(
                     &session,

@@ -7,7 +7,7 @@
 //!
 //! `postlaunch run` measures every shipped deployment once its 48 hours have passed
 //! ([`measure_due`]); a backfire becomes a P3 alert (`optimization_backfire`, stored in `alerts`
-//! like the slow rules' alerts) and a "revert and document" entry; the alert resolves once the
+//! through `alert::slow::deliver`, as the slow rules' alerts) and a "revert and document" entry; the alert resolves once the
 //! file records the decision ([`decided_backfires`]).
 //!
 //! The analysis' shape: the file → `sql/optimizations/` → [`records`] → the table, the
@@ -400,25 +400,6 @@ pub async fn firing_backfires(session: &LakeSession) -> Result<Vec<String>, SqlE
             .collect(),
         None => Vec::new(),
     })
-}
-
-/// Hands `alerts` to the alert path of `postlaunch run`: silences applied, logged, appended to
-/// `alerts` (as the slow rules' alerts are).
-pub fn deliver(
-    lake: &std::path::Path,
-    alerts: &mut [Transition],
-    now: DateTime<Utc>,
-) -> Result<(), crate::lake::LakeError> {
-    use crate::alert::live::Deliver;
-    let mut silencer = crate::alert::silence::Silencer::new(lake.to_path_buf());
-    for t in alerts.iter_mut() {
-        silencer.mark(t);
-        crate::alert::live::LogDeliver.deliver(t);
-    }
-    if !alerts.is_empty() {
-        crate::alert::output::store(lake, alerts, now.timestamp_micros())?;
-    }
-    Ok(())
 }
 
 /// The changelog of kept and reverted optimisations, newest first, in Markdown.

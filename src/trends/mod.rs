@@ -48,6 +48,23 @@ pub fn parse_week(s: &str) -> Result<DateTime<Utc>, String> {
     Ok(Utc.from_utc_datetime(&monday.and_hms_opt(0, 0, 0).ok_or_else(bad)?))
 }
 
+/// Parses `2026-11` into the first instant of the month and of the next.
+pub fn parse_month(s: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
+    let bad = || format!("`{s}` is not a month: expected e.g. 2026-11");
+    let (y, m) = s.split_once('-').ok_or_else(bad)?;
+    let (y, m): (i32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    let from = Utc
+        .with_ymd_and_hms(y, m, 1, 0, 0, 0)
+        .single()
+        .ok_or_else(bad)?;
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    let to = Utc
+        .with_ymd_and_hms(ny, nm, 1, 0, 0, 0)
+        .single()
+        .ok_or_else(bad)?;
+    Ok((from, to))
+}
+
 /// The ISO week name of a Monday.
 pub fn week_name(monday: DateTime<Utc>) -> String {
     let w = monday.iso_week();

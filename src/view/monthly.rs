@@ -5,7 +5,7 @@
 //! memory, their growth (a least-squares line, [`crate::stats::regression`]) and the projected
 //! day each crosses 80 %, and the infrastructure cost per active user with its trend.
 
-use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 
 use super::chart::{line_chart, Options, Series};
 use super::document::{Cell, Document, Section};
@@ -21,23 +21,6 @@ use crate::trends::{self, output::TrendTable, Request};
 /// The utilisation capacity planning warns at.
 pub const CAPACITY_LEVEL: f64 = 0.8;
 const DAY_US: f64 = 86_400e6;
-
-/// Parses `2026-11` into the first instant of the month and of the next.
-pub fn parse_month(s: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
-    let bad = || format!("`{s}` is not a month: expected e.g. 2026-11");
-    let (y, m) = s.split_once('-').ok_or_else(bad)?;
-    let (y, m): (i32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    let from = Utc
-        .with_ymd_and_hms(y, m, 1, 0, 0, 0)
-        .single()
-        .ok_or_else(bad)?;
-    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    let to = Utc
-        .with_ymd_and_hms(ny, nm, 1, 0, 0, 0)
-        .single()
-        .ok_or_else(bad)?;
-    Ok((from, to))
-}
 
 fn opt(x: Option<f64>, f: fn(f64) -> String) -> String {
     x.map_or("—".into(), f)
@@ -322,14 +305,17 @@ pub async fn monthly(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     #[test]
     fn months_parse_to_their_bounds() {
-        let (f, t) = parse_month("2026-12").unwrap();
+        let (f, t) = trends::parse_month("2026-12").unwrap();
         assert_eq!(f.to_rfc3339(), "2026-12-01T00:00:00+00:00");
         assert_eq!(t.to_rfc3339(), "2027-01-01T00:00:00+00:00");
-        assert!(parse_month("2026-13").unwrap_err().contains("2026-13"));
-        assert!(parse_month("November").is_err());
+        assert!(trends::parse_month("2026-13")
+            .unwrap_err()
+            .contains("2026-13"));
+        assert!(trends::parse_month("November").is_err());
     }
 
     #[test]
